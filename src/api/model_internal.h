@@ -1,0 +1,48 @@
+/* The model and session objects behind the public opaque handles. */
+#ifndef MNET_API_MODEL_INTERNAL_H
+#define MNET_API_MODEL_INTERNAL_H
+
+#include "core/model_config.h"
+#include "image/preprocess.h"
+#include "models/plan.h"
+
+struct mnet_model {
+    mnet_model_config config;
+    mnet_plan plan;
+    mnet_input_spec input_spec;
+    const char *weights_dtype;
+    int num_taps;
+    const char **tap_names; /* point into plan.tensors[].name */
+    int *tap_tensors;
+    size_t max_session_bytes;   /* from the load options; 0 = no limit */
+    int threads;                /* from the load options; 0 = all CPUs */
+};
+
+struct mnet_session {
+    const mnet_model *model;
+    float *arena;             /* all tensors of the plan */
+    size_t arena_floats;
+    size_t *offsets;          /* per plan tensor */
+    float *scratch;           /* preprocessing scratch */
+    size_t scratch_floats;
+    float *scores;            /* softmax of the logits, num_classes */
+    int *order;               /* top-k work space, num_classes */
+    int num_taps;
+    int *taps;                /* tensor index per requested tap */
+    int has_run;
+    mnet_error error;
+};
+
+/* Resolves a tap name (canonical or alias) to a plan tensor; -1 if none. */
+int mnet_model_find_tap(const mnet_model *model, const char *name);
+
+/* Records a failure in the session and returns status. */
+mnet_status mnet_session_fail(mnet_session *s, mnet_status status, const char *fmt, ...)
+    MNET_PRINTF(3, 4);
+
+/* Preprocesses image into the plan's input tensor and runs the plan. */
+mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
+                                   const mnet_preprocess *preprocess,
+                                   mnet_image_transform *transform);
+
+#endif

@@ -1,0 +1,76 @@
+/* The task entry points: classification and feature extraction. */
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "post/topk.h"
+
+mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
+                          const mnet_preprocess *preprocess, int k, mnet_class *top,
+                          int *count) {
+    if (!session) return MNET_ERR_INVALID_ARGUMENT;
+    mnet_error_clear(&session->error);
+    if (count) *count = 0;
+    const mnet_model *m = session->model;
+    int classes = m->config.num_classes;
+    if (classes <= 0)
+        return mnet_session_fail(session, MNET_ERR_UNSUPPORTED,
+                                 "this model has no classifier (a feature extractor)");
+    if (!top || !count)
+        return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT, "top or count is NULL");
+    if (k <= 0)
+        return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT, "k must be positive, got %d",
+                                 k);
+    mnet_status status = mnet_session_run_image(session, image, preprocess, NULL);
+    if (status != MNET_OK) return status;
+    const mnet_plan *plan = &m->plan;
+    const float *logits = session->arena + session->offsets[plan->output];
+    mnet_ref_softmax_f32((size_t)classes, logits, session->scores);
+    int n = mnet_topk(session->scores, classes, k, session->order);
+    for (int i = 0; i < n; i++) {
+        int idx = session->order[i];
+        const char *label = mnet_model_label(m, idx);
+        top[i].index = idx;
+        top[i].label = label ? label : "";
+        top[i].score = session->scores[idx];
+    }
+    *count = n;
+    return MNET_OK;
+}
+
+mnet_status mnet_features(mnet_session *session, const mnet_image *image,
+                          const mnet_preprocess *preprocess, mnet_tensor *tensors) {
+    if (!session) return MNET_ERR_INVALID_ARGUMENT;
+    mnet_error_clear(&session->error);
+    if (session->num_taps == 0)
+        return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
+                                 "no feature taps: name them in mnet_session_options");
+    if (!tensors)
+        return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT, "tensors is NULL");
+    mnet_status status = mnet_session_run_image(session, image, preprocess, NULL);
+    if (status != MNET_OK) return status;
+    const mnet_plan *plan = &session->model->plan;
+    for (int i = 0; i < session->num_taps; i++) {
+        const mnet_plan_tensor *t = &plan->tensors[session->taps[i]];
+        tensors[i].name = t->name;
+        tensors[i].height = t->h;
+        tensors[i].width = t->w;
+        tensors[i].channels = t->c;
+        tensors[i].data = session->arena + session->offsets[session->taps[i]];
+    }
+    return MNET_OK;
+}
+
+mnet_status mnet_preprocess_image(mnet_session *session, const mnet_image *image,
+                                  const mnet_preprocess *preprocess, float *input,
+                                  size_t input_count) {
+    if (!session) return MNET_ERR_INVALID_ARGUMENT;
+    mnet_error_clear(&session->error);
+    const mnet_input_spec *spec = &session->model->input_spec;
+    size_t need = (size_t)spec->width * (size_t)spec->height * 3;
+    if (!input || input_count != need)
+        return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
+                                 "input buffer holds %zu floats, needs %dx%dx3 = %zu",
+                                 input ? input_count : 0, spec->height, spec->width, need);
+    return mnet_image_to_input(image, preprocess, spec, input, session->scratch,
+                               session->scratch_floats, NULL, &session->error);
+}

@@ -1,0 +1,142 @@
+/* Generic convolution (groups == 1), NHWC, vectorized over output
+ * channels; meant for the stem (3x3 s2, 3 -> 32) and other dense
+ * non-1x1 layers. Included by f32_conv2d_<isa>.c after simd_<isa>.h, with
+ * X86_FN(name) naming the exported functions for that ISA.
+ *
+ * Packed weights: output channels in blocks of CONV_NRV vectors, each block
+ * [kh][kw][in_c][block width], the last block zero-filled.
+ *
+ * Tiling: CONV_OXB output pixels x CONV_NRV vectors of accumulators; each
+ * input value is broadcast and multiplied by the block's weight vectors.
+ * Interior pixels step CONV_OXB at a time; border pixels one at a time,
+ * skipping taps outside the input. Taps are visited in (ky, kx, ci) order
+ * on both paths, so results do not depend on the path or row range.
+ * Grouped convolutions (groups > 1) keep the OHWI weights and run the
+ * reference loop. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/x86/template_common.h"
+
+#define CONV_NR (CONV_NRV * VLEN)
+
+typedef struct conv_row {
+    const mnet_conv_geometry *g;
+    const float *in;
+    const float *w;    /* this output block's packed weights */
+    const float *bias; /* at the block's first channel, or NULL */
+    float *out;        /* output row, at the block's first channel */
+    int lanes[CONV_NRV]; /* output channels held by each vector of the block */
+    int iy0, ky_lo, ky_hi;
+    vec lo, hi;
+} conv_row;
+
+X86_INLINE void conv_pixels(const int n, const conv_row *r, int ox, int kx_lo, int kx_hi) {
+    const mnet_conv_geometry *g = r->g;
+    const size_t ic = (size_t)g->in_c;
+    const size_t step = (size_t)g->stride_w * ic;
+    vec acc[CONV_OXB][CONV_NRV];
+    for (int v = 0; v < CONV_NRV; v++) {
+        vec b = vec_zero();
+        if (r->bias != NULL && r->lanes[v] > 0)
+            b = vec_load_mask(r->bias + v * VLEN, vec_mask_first(r->lanes[v]));
+        for (int j = 0; j < n; j++) acc[j][v] = b;
+    }
+    for (int ky = r->ky_lo; ky < r->ky_hi; ky++) {
+        const size_t iy = (size_t)(r->iy0 + ky * g->dilation_h);
+        for (int kx = kx_lo; kx < kx_hi; kx++) {
+            const ptrdiff_t ix =
+                (ptrdiff_t)ox * g->stride_w - g->pad_left + (ptrdiff_t)kx * g->dilation_w;
+            const float *px = r->in + (ptrdiff_t)(iy * (size_t)g->in_w) * (ptrdiff_t)ic + ix * (ptrdiff_t)ic;
+            const float *wt = r->w + ((size_t)ky * g->kernel_w + (size_t)kx) * ic * CONV_NR;
+            for (size_t ci = 0; ci < ic; ci++) {
+                vec wv[CONV_NRV];
+                for (int v = 0; v < CONV_NRV; v++) wv[v] = vec_load(wt + ci * CONV_NR + v * VLEN);
+                for (int j = 0; j < n; j++) {
+                    const vec xv = vec_bcast(px + j * step + ci);
+                    for (int v = 0; v < CONV_NRV; v++) acc[j][v] = vec_fma(xv, wv[v], acc[j][v]);
+                }
+            }
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        float *o = r->out + (size_t)(ox + j) * g->out_c;
+        for (int v = 0; v < CONV_NRV; v++) {
+            const vec y = vec_clamp(acc[j][v], r->lo, r->hi);
+            if (r->lanes[v] == VLEN) vec_store(o + v * VLEN, y);
+            else if (r->lanes[v] > 0) vec_store_mask(o + v * VLEN, y, vec_mask_first(r->lanes[v]));
+        }
+    }
+}
+
+static void conv_interior(const conv_row *r, int ox, int ox_end) {
+    const int kw = r->g->kernel_w;
+    for (; ox + CONV_OXB <= ox_end; ox += CONV_OXB) conv_pixels(CONV_OXB, r, ox, 0, kw);
+    for (; ox < ox_end; ox++) conv_pixels(1, r, ox, 0, kw);
+}
+
+static void conv_border_pixel(const conv_row *r, int ox) {
+    const mnet_conv_geometry *g = r->g;
+    int kx_lo, kx_hi;
+    valid_tap_range(ox * g->stride_w - g->pad_left, g->kernel_w, g->dilation_w, g->in_w, &kx_lo,
+                    &kx_hi);
+    conv_pixels(1, r, ox, kx_lo, kx_hi);
+}
+
+static size_t conv_block_floats(const mnet_conv_geometry *g) {
+    return (size_t)g->kernel_h * g->kernel_w * g->in_c * CONV_NR;
+}
+
+static size_t conv_ohwi_floats(const mnet_conv_geometry *g) {
+    return (size_t)g->out_c * g->kernel_h * g->kernel_w * (g->in_c / g->groups);
+}
+
+size_t X86_FN(mnet_f32_conv2d_packed_size)(const mnet_conv_geometry *g) {
+    if (g->groups != 1) return conv_ohwi_floats(g);
+    return (size_t)((g->out_c + CONV_NR - 1) / CONV_NR) * conv_block_floats(g);
+}
+
+void X86_FN(mnet_f32_conv2d_pack)(const mnet_conv_geometry *g, const float *w_ohwi,
+                                  float *packed) {
+    if (g->groups != 1) {
+        memcpy(packed, w_ohwi, conv_ohwi_floats(g) * sizeof(float));
+        return;
+    }
+    const size_t per_out = (size_t)g->kernel_h * g->kernel_w * g->in_c; /* one OHWI filter */
+    for (int ob = 0; ob < g->out_c; ob += CONV_NR)
+        for (size_t t = 0; t < per_out; t++)
+            for (int j = 0; j < CONV_NR; j++)
+                *packed++ = ob + j < g->out_c ? w_ohwi[(size_t)(ob + j) * per_out + t] : 0.0f;
+}
+
+void X86_FN(mnet_f32_conv2d)(const mnet_conv_geometry *g, const float *in, const float *packed,
+                             const float *bias, mnet_activation act, float *out, int row_begin,
+                             int row_end) {
+    if (g->groups != 1) {
+        mnet_ref_conv2d_rows_f32(g, in, packed, bias, act, out, row_begin, row_end);
+        return;
+    }
+    conv_row r;
+    r.g = g;
+    r.in = in;
+    r.lo = act_lower_bound(act);
+    r.hi = act_upper_bound(act);
+    int ox_lo, ox_hi;
+    interior_columns(g->out_w, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->pad_left,
+                     &ox_lo, &ox_hi);
+    for (int oy = row_begin; oy < row_end; oy++) {
+        r.iy0 = oy * g->stride_h - g->pad_top;
+        valid_tap_range(r.iy0, g->kernel_h, g->dilation_h, g->in_h, &r.ky_lo, &r.ky_hi);
+        for (int ob = 0; ob < g->out_c; ob += CONV_NR) {
+            r.w = packed + (size_t)(ob / CONV_NR) * conv_block_floats(g);
+            r.bias = bias ? bias + ob : NULL;
+            r.out = out + (size_t)oy * g->out_w * g->out_c + ob;
+            for (int v = 0; v < CONV_NRV; v++)
+                r.lanes[v] = max_int(0, min_int(VLEN, g->out_c - ob - v * VLEN));
+            for (int ox = 0; ox < ox_lo; ox++) conv_border_pixel(&r, ox);
+            conv_interior(&r, ox_lo, ox_hi);
+            for (int ox = ox_hi; ox < g->out_w; ox++) conv_border_pixel(&r, ox);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+/* Depthwise convolution (groups == in_c == out_c), NHWC, vectorized over
+ * channels. Included by f32_depthwise_<isa>.c after simd_<isa>.h, with
+ * X86_FN(name) naming the exported functions for that ISA.
+ *
+ * Packed weights: [kh*kw][cpad], cpad = channels rounded up to a vector,
+ * zero-filled, so weight loads never need a mask.
+ *
+ * Each output row is split into the interior columns (every horizontal tap
+ * inside the input) and the border columns. Interior steps compute DW_OXB
+ * pixels per channel vector so that each weight load feeds DW_OXB
+ * independent FMA chains; 3x3 and 5x5 kernels get unrolled tap loops.
+ * Border pixels skip the taps outside the input. Both visit the valid taps
+ * in the same (ky, kx) order, so a pixel's value does not depend on the
+ * path, and rows are computed independently of the requested row range. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/x86/template_common.h"
+
+typedef struct dw_row {
+    const float *in;   /* input tensor */
+    const float *w;    /* packed weights */
+    const float *bias; /* may be NULL */
+    float *out;        /* output row */
+    int in_w, c, cpad, kw, stride_w, dil_w, pad_left;
+    int iy0, dil_h, ky_lo, ky_hi; /* top input row and valid vertical taps */
+    vmask tail_mask;              /* lanes of the last, partial channel vector */
+    vec lo, hi;
+} dw_row;
+
+/* n output pixels from column ox, channels [c, c + VLEN), taps
+ * kx in [kx_lo, kx_hi) (all inside the input for every pixel). */
+X86_INLINE void dw_pixels_vec(const int n, const int kw_fixed, const int masked,
+                              const dw_row *r, int ox, int kx_lo, int kx_hi, int c) {
+    const int kw = kw_fixed ? kw_fixed : r->kw;
+    const size_t cs = (size_t)r->c;
+    const size_t step = (size_t)r->stride_w * cs;
+    vec b = vec_zero();
+    if (r->bias != NULL)
+        b = masked ? vec_load_mask(r->bias + c, r->tail_mask) : vec_load(r->bias + c);
+    vec acc[DW_OXB];
+    for (int j = 0; j < n; j++) acc[j] = b;
+    for (int ky = r->ky_lo; ky < r->ky_hi; ky++) {
+        const size_t iy = (size_t)(r->iy0 + ky * r->dil_h);
+        const float *row = r->in + (iy * (size_t)r->in_w) * cs + c;
+        const float *wrow = r->w + (size_t)ky * kw * r->cpad + c;
+        for (int kx = kx_lo; kx < kx_hi; kx++) {
+            const vec wv = vec_load(wrow + (size_t)kx * r->cpad);
+            const ptrdiff_t ix = (ptrdiff_t)ox * r->stride_w - r->pad_left + (ptrdiff_t)kx * r->dil_w;
+            const float *px = row + ix * (ptrdiff_t)cs;
+            for (int j = 0; j < n; j++) {
+                const vec xv = masked ? vec_load_mask(px + j * step, r->tail_mask)
+                                      : vec_load(px + j * step);
+                acc[j] = vec_fma(xv, wv, acc[j]);
+            }
+        }
+    }
+    float *o = r->out + (size_t)ox * cs + c;
+    for (int j = 0; j < n; j++) {
+        const vec y = vec_clamp(acc[j], r->lo, r->hi);
+        if (masked) vec_store_mask(o + j * cs, y, r->tail_mask);
+        else vec_store(o + j * cs, y);
+    }
+}
+
+X86_INLINE void dw_pixels(const int n, const int kw_fixed, const dw_row *r, int ox, int kx_lo,
+                          int kx_hi) {
+    int c = 0;
+    for (; c + VLEN <= r->c; c += VLEN) dw_pixels_vec(n, kw_fixed, 0, r, ox, kx_lo, kx_hi, c);
+    if (c < r->c) dw_pixels_vec(n, kw_fixed, 1, r, ox, kx_lo, kx_hi, c);
+}
+
+/* Interior columns [ox, ox_end) with a fixed kernel width (0 = any). */
+X86_INLINE void dw_interior(const int kw_fixed, const dw_row *r, int ox, int ox_end) {
+    const int kw = kw_fixed ? kw_fixed : r->kw;
+    for (; ox + DW_OXB <= ox_end; ox += DW_OXB) dw_pixels(DW_OXB, kw_fixed, r, ox, 0, kw);
+    for (; ox < ox_end; ox++) dw_pixels(1, kw_fixed, r, ox, 0, kw);
+}
+
+static void dw_interior_k3(const dw_row *r, int ox, int e) { dw_interior(3, r, ox, e); }
+static void dw_interior_k5(const dw_row *r, int ox, int e) { dw_interior(5, r, ox, e); }
+static void dw_interior_any(const dw_row *r, int ox, int e) { dw_interior(0, r, ox, e); }
+
+static void dw_border_pixel(const dw_row *r, int ox) {
+    int kx_lo, kx_hi;
+    valid_tap_range(ox * r->stride_w - r->pad_left, r->kw, r->dil_w, r->in_w, &kx_lo, &kx_hi);
+    dw_pixels(1, 0, r, ox, kx_lo, kx_hi);
+}
+
+static size_t dw_cpad(int c) { return (size_t)((c + VLEN - 1) / VLEN * VLEN); }
+
+size_t X86_FN(mnet_f32_depthwise_packed_size)(const mnet_conv_geometry *g) {
+    return (size_t)g->kernel_h * g->kernel_w * dw_cpad(g->out_c);
+}
+
+void X86_FN(mnet_f32_depthwise_pack)(const mnet_conv_geometry *g, const float *w_ohwi,
+                                     float *packed) {
+    const size_t taps = (size_t)g->kernel_h * g->kernel_w, cpad = dw_cpad(g->out_c);
+    for (size_t t = 0; t < taps; t++)
+        for (size_t c = 0; c < cpad; c++)
+            packed[t * cpad + c] = c < (size_t)g->out_c ? w_ohwi[c * taps + t] : 0.0f;
+}
+
+void X86_FN(mnet_f32_depthwise)(const mnet_conv_geometry *g, const float *in,
+                                const float *packed, const float *bias, mnet_activation act,
+                                float *out, int row_begin, int row_end) {
+    dw_row r;
+    r.in = in;
+    r.w = packed;
+    r.bias = bias;
+    r.in_w = g->in_w;
+    r.c = g->out_c;
+    r.cpad = (int)dw_cpad(g->out_c);
+    r.kw = g->kernel_w;
+    r.stride_w = g->stride_w;
+    r.dil_w = g->dilation_w;
+    r.pad_left = g->pad_left;
+    r.dil_h = g->dilation_h;
+    r.tail_mask = vec_mask_first(g->out_c % VLEN);
+    r.lo = act_lower_bound(act);
+    r.hi = act_upper_bound(act);
+    void (*interior)(const dw_row *, int, int) =
+        g->kernel_w == 3 ? dw_interior_k3 : g->kernel_w == 5 ? dw_interior_k5 : dw_interior_any;
+    int ox_lo, ox_hi;
+    interior_columns(g->out_w, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->pad_left,
+                     &ox_lo, &ox_hi);
+    for (int oy = row_begin; oy < row_end; oy++) {
+        r.iy0 = oy * g->stride_h - g->pad_top;
+        valid_tap_range(r.iy0, g->kernel_h, g->dilation_h, g->in_h, &r.ky_lo, &r.ky_hi);
+        r.out = out + (size_t)oy * g->out_w * g->out_c;
+        for (int ox = 0; ox < ox_lo; ox++) dw_border_pixel(&r, ox);
+        interior(&r, ox_lo, ox_hi);
+        for (int ox = ox_hi; ox < g->out_w; ox++) dw_border_pixel(&r, ox);
+    }
+}

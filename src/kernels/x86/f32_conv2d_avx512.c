@@ -1,0 +1,6 @@
+/* Generic convolution for AVX-512: see conv2d_template.h. */
+#include "kernels/x86/simd_avx512.h"
+#include "kernels/x86/x86_kernels.h"
+
+#define X86_FN(name) name##__avx512
+#include "kernels/x86/conv2d_template.h"

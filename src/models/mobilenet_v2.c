@@ -1,0 +1,70 @@
+/* MobileNet V2 (Sandler et al. 2018): a 3x3 stride-2 stem, 17 inverted
+ * residual blocks (1x1 expansion + ReLU6, 3x3 depthwise + ReLU6, linear 1x1
+ * projection, residual add when the shape is kept), a final 1x1 convolution,
+ * global average pooling and a fully connected classifier. */
+#include <stdio.h>
+
+#include "core/channels.h"
+#include "models/plan.h"
+
+typedef struct v2_stage {
+    int expansion, width, repeats, stride;
+} v2_stage;
+
+static const v2_stage v2_stages[7] = {
+    {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+    {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
+};
+
+int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
+    const mnet_model_config *cfg = b->config;
+    float dm = cfg->depth_multiplier;
+    int x = mnet_plan_add_input(b, cfg->input_h, cfg->input_w, cfg->input_c);
+    if (x < 0) return -1;
+    int c = mnet_make_divisible(32.0f * dm, 8);
+    x = mnet_plan_add_conv(b, "conv0", "conv0", x, c, 3, 2, 1, 1, MNET_ACT_RELU6, -1);
+    if (x < 0) return -1;
+    int block = 0;
+    for (int s = 0; s < 7; s++) {
+        const v2_stage *st = &v2_stages[s];
+        int out_c = mnet_make_divisible((float)st->width * dm, 8);
+        for (int r = 0; r < st->repeats; r++, block++) {
+            int stride = r == 0 ? st->stride : 1;
+            int block_in = x;
+            char tap[MNET_NAME_MAX], prefix[64];
+            int exp_c = c;
+            if (st->expansion != 1) {
+                exp_c = mnet_make_divisible((float)(c * st->expansion), 8);
+                snprintf(tap, sizeof tap, "block%d/expand", block);
+                snprintf(prefix, sizeof prefix, "blocks.%d.expand", block);
+                x = mnet_plan_add_conv(b, tap, prefix, x, exp_c, 1, 1, 1, 1, MNET_ACT_RELU6, -1);
+                if (x < 0) return -1;
+            }
+            snprintf(tap, sizeof tap, "block%d/depthwise", block);
+            snprintf(prefix, sizeof prefix, "blocks.%d.dw", block);
+            x = mnet_plan_add_conv(b, tap, prefix, x, exp_c, 3, stride, 1, exp_c, MNET_ACT_RELU6,
+                                   -1);
+            if (x < 0) return -1;
+            int residual = (stride == 1 && c == out_c) ? block_in : -1;
+            snprintf(tap, sizeof tap, "block%d/output", block);
+            snprintf(prefix, sizeof prefix, "blocks.%d.project", block);
+            x = mnet_plan_add_conv(b, tap, prefix, x, out_c, 1, 1, 1, 1, MNET_ACT_NONE, residual);
+            if (x < 0) return -1;
+            c = out_c;
+        }
+    }
+    if (cfg->last_channels > 0) {
+        x = mnet_plan_add_conv(b, "conv_last", "conv_last", x, cfg->last_channels, 1, 1, 1, 1,
+                               MNET_ACT_RELU6, -1);
+        if (x < 0) return -1;
+    }
+    b->plan->output = x;
+    if (cfg->num_classes > 0) {
+        x = mnet_plan_add_global_pool(b, "pool", x);
+        if (x < 0) return -1;
+        x = mnet_plan_add_fc(b, "logits", "classifier", x, cfg->num_classes, MNET_ACT_NONE);
+        if (x < 0) return -1;
+        b->plan->output = x;
+    }
+    return 0;
+}

@@ -1,0 +1,110 @@
+/* An execution plan: the network as data. A model file's config is turned
+ * into a list of fused steps (conv + bias + activation, pointwise + residual
+ * add, ...) over a list of tensors; weights are converted to float and packed
+ * once, for the kernel table chosen at load. Printing the plan is what
+ * `mnet info` shows; running it is a loop over the steps.
+ *
+ * Tensor memory is not part of the plan: each session lays its tensors out
+ * in one arena (mnet_plan_layout), keeping the tensors it was asked to keep
+ * (feature taps) and reusing the memory of the others. */
+#ifndef MNET_MODELS_PLAN_H
+#define MNET_MODELS_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model_config.h"
+#include "core/safetensors.h"
+#include "kernels/kernels.h"
+
+#define MNET_NAME_MAX 48
+
+typedef enum mnet_step_kind {
+    MNET_STEP_CONV = 1,    /* generic convolution (the stem) */
+    MNET_STEP_DEPTHWISE,
+    MNET_STEP_POINTWISE,   /* 1x1 stride 1, optional residual add */
+    MNET_STEP_GLOBAL_POOL, /* mean over H, W */
+    MNET_STEP_FC           /* fully connected, run as a 1-pixel pointwise */
+} mnet_step_kind;
+
+typedef struct mnet_plan_tensor {
+    char name[MNET_NAME_MAX]; /* tap name of the producing step, "input" */
+    int h, w, c;
+    int producer;   /* step index, -1 for the input */
+    int last_use;   /* last step reading it, -1 if none */
+} mnet_plan_tensor;
+
+typedef struct mnet_step {
+    mnet_step_kind kind;
+    int input, output, residual;  /* tensor indices; residual -1 if none */
+    mnet_conv_geometry geom;
+    mnet_activation act;
+    size_t weights_offset;        /* floats into the plan's weight block */
+    size_t bias_offset;
+    int64_t macs, parameters;
+} mnet_step;
+
+typedef struct mnet_plan {
+    mnet_step *steps;
+    int num_steps, cap_steps;
+    mnet_plan_tensor *tensors;
+    int num_tensors, cap_tensors;
+    int input;                    /* tensor index of the network input */
+    int output;                   /* tensor index of output 0 */
+    float *weights;               /* packed weights and biases, 64-aligned */
+    size_t weights_floats, cap_weights;
+    int64_t macs, parameters;
+    const mnet_kernels *kernels;
+} mnet_plan;
+
+/* Context of one plan build: where weights come from, where errors go. */
+typedef struct mnet_plan_builder {
+    mnet_plan *plan;
+    const mnet_safetensors *st;
+    const mnet_model_config *config;
+    mnet_error *error;
+    const char *weights_dtype;    /* first weight dtype seen: "f16", "f32" */
+} mnet_plan_builder;
+
+/* Adds the network input tensor (h x w x c); returns its index or -1. */
+int mnet_plan_add_input(mnet_plan_builder *b, int h, int w, int c);
+
+/* Adds a convolution step reading tensor `input`, with weights
+ * `<prefix>.weight` [out_c, k, k, in_c/groups] and `<prefix>.bias` [out_c]
+ * from the file, checked for shape and dtype. Chooses CONV, DEPTHWISE or
+ * POINTWISE from the shape. Returns the new output tensor or -1 (error set). */
+int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix, int input,
+                       int out_c, int kernel, int stride, int dilation, int groups,
+                       mnet_activation act, int residual);
+
+/* Global average pooling of `input` to 1 x 1 x c. */
+int mnet_plan_add_global_pool(mnet_plan_builder *b, const char *tap, int input);
+
+/* Fully connected layer `<prefix>.weight` [out_n, c], `<prefix>.bias`. */
+int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, int input,
+                     int out_n, mnet_activation act);
+
+void mnet_plan_free(mnet_plan *plan);
+
+/* Finds a tensor by tap name; -1 if none. */
+int mnet_plan_find_tensor(const mnet_plan *plan, const char *name);
+
+/* Arena layout for one session: offsets (in floats, 16-float aligned) of
+ * every tensor, given which tensors must survive the whole run (keep[i]
+ * non-zero). Returns the arena size in floats. */
+size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep, size_t *offsets);
+
+/* Runs steps [0, num_steps) with tensors at base + offsets[i]. */
+void mnet_plan_execute(const mnet_plan *plan, float *base, const size_t *offsets);
+
+/* Architecture builders: fill the plan from the config and the file's
+ * tensors; 0 on success, -1 with the error set. */
+int mnet_build_mobilenet_v1(mnet_plan_builder *b);
+int mnet_build_mobilenet_v2(mnet_plan_builder *b);
+
+/* TF-slim endpoint names -> mnet tap names ("expanded_conv_13/expand" ->
+ * "block13/expand"); writes the canonical name to out. Returns 0 when name
+ * was an alias that could be translated, -1 otherwise. */
+int mnet_tap_alias(mnet_arch arch, const char *name, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,17 @@
+/* Small helpers for the sub-commands' option parsing. Options take their
+ * value as the next argument or, for long names, after '='
+ * ("-k 3", "--top 3", "--top=3"). */
+#ifndef MNET_TOOLS_CLI_ARGS_H
+#define MNET_TOOLS_CLI_ARGS_H
+
+/* If argv[*index] is the option short_name or long_name (either may be
+ * NULL), stores its value in *value, advances *index past the value when it
+ * was a separate argument, and returns 1. Returns 0 if it is another
+ * argument, -1 (with a message on stderr) if the value is missing. */
+int cli_option_value(int argc, char **argv, int *index, const char *short_name,
+                     const char *long_name, const char **value);
+
+/* Parses a whole decimal integer in [min, max]; 1 on success. */
+int cli_parse_int(const char *text, int min, int max, int *out);
+
+#endif

@@ -1,0 +1,56 @@
+/* Model resolution and loading for the sub-commands. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli_model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_exit.h"
+#include "cli_report.h"
+#include "model_path.h"
+
+int cli_load_model(const char *path, const mnet_options *options,
+                   mnet_model **model, char *used_path, size_t used_path_size) {
+    *model = NULL;
+    if (path) {
+        snprintf(used_path, used_path_size, "%s", path);
+    } else {
+        int found = model_default_path(CLI_DEFAULT_MODEL, used_path, used_path_size);
+        if (found < 0) {
+            cli_error("cannot locate the default model %s (the executable's "
+                      "directory is unknown); pass -m MODEL",
+                      CLI_DEFAULT_MODEL);
+            return CLI_EXIT_BAD_MODEL;
+        }
+        if (found == 0) {
+            cli_error("%s: default model not found; pass -m MODEL", used_path);
+            return CLI_EXIT_BAD_MODEL;
+        }
+    }
+    struct stat info;
+    if (stat(used_path, &info) != 0) {
+        cli_error("%s: cannot open model: %s", used_path, strerror(errno));
+        return CLI_EXIT_BAD_MODEL;
+    }
+    if (S_ISDIR(info.st_mode)) {
+        cli_error("%s: model is a directory, not a file", used_path);
+        return CLI_EXIT_BAD_MODEL;
+    }
+    if (!S_ISREG(info.st_mode)) {
+        cli_error("%s: model is not a regular file", used_path);
+        return CLI_EXIT_BAD_MODEL;
+    }
+    mnet_error error;
+    memset(&error, 0, sizeof error);
+    mnet_status status = mnet_model_load(used_path, options, model, &error);
+    if (status != MNET_OK) {
+        *model = NULL;
+        cli_file_error(used_path, error.message[0] ? error.message
+                                                   : mnet_status_string(status));
+        return cli_exit_for_model_status(status);
+    }
+    return CLI_EXIT_OK;
+}
