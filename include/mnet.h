@@ -253,12 +253,22 @@ typedef struct mnet_rect {
     int x, y, width, height;
 } mnet_rect;
 
-/* Per-call preprocessing; NULL or mnet_preprocess_init() = model defaults. */
+/* Per-call preprocessing; NULL or mnet_preprocess_init() = model defaults.
+ *
+ * Order of operations: ROI, then rotation, then mirroring, then the fit into
+ * the network size. Center crop snaps its box to whole source pixels (size
+ * rounded half up, offset rounded down), as the reference evaluation crops
+ * do. Resampling is bilinear with half-pixel centres, antialiased (triangle
+ * filter widened by the scale) when shrinking, like PIL's BILINEAR resize.
+ * YUV 4:2:0 chroma is upsampled bilinearly with centred (JPEG) siting; the
+ * default matrix is BT.601 limited range. */
 typedef struct mnet_preprocess {
     mnet_fit fit;
     float crop_fraction;   /* center crop: 0 = model default, else (0, 1] */
-    float fill[3];         /* letterbox padding value, 0..255 per channel */
-    mnet_rect roi;         /* region of interest; width 0 = whole image */
+    float fill[3];         /* letterbox padding in R, G, B order, 0..255;
+                              default 0 (black) */
+    mnet_rect roi;         /* region of interest in original pixels; width
+                              and height both 0 = the whole image */
     int rotation;          /* 0, 90, 180, 270: clockwise rotation applied to
                               the image (after the ROI) to make it upright */
     int mirror;            /* non-zero: mirror horizontally after rotation */

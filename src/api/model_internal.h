@@ -30,6 +30,7 @@ struct mnet_session {
     int num_taps;
     int *taps;                /* tensor index per requested tap */
     int has_run;
+    mnet_threadpool *pool;
     mnet_error error;
 };
 

@@ -82,6 +82,10 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
                                s->arena_floats * sizeof(float));
     }
     free(keep);
+    if (status == MNET_OK) {
+        int threads = model->threads > 0 ? model->threads : mnet_cpu_count();
+        status = mnet_threadpool_create(threads, &s->pool, error);
+    }
     if (status != MNET_OK) {
         mnet_session_destroy(s);
         return status;
@@ -92,6 +96,7 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
 
 void mnet_session_destroy(mnet_session *session) {
     if (!session) return;
+    mnet_threadpool_destroy(session->pool);
     free(session->arena);
     free(session->scratch);
     free(session->offsets);
@@ -134,7 +139,7 @@ mnet_status mnet_run(mnet_session *session, const float *input, size_t input_cou
                                  "input has %zu values, expected %dx%dx%d = %zu", input_count,
                                  in->h, in->w, in->c, tensor_count(in));
     memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
-    mnet_plan_execute(plan, session->arena, session->offsets);
+    mnet_plan_execute(plan, session->arena, session->offsets, session->pool);
     session->has_run = 1;
     return MNET_OK;
 }
@@ -149,7 +154,7 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
                             tensor_data(s, plan->input), s->scratch, s->scratch_floats,
                             transform, &s->error);
     if (status != MNET_OK) return status;
-    mnet_plan_execute(plan, s->arena, s->offsets);
+    mnet_plan_execute(plan, s->arena, s->offsets, s->pool);
     s->has_run = 1;
     return MNET_OK;
 }

@@ -31,11 +31,15 @@ void mnet_options_init(mnet_options *options) {
 
 mnet_status mnet_fail(mnet_error *error, mnet_status status, const char *fmt, ...) {
     if (error) {
-        error->status = status;
+        /* Formatted into a copy first: callers may pass error->message as an
+         * argument, and vsnprintf must not read the buffer it writes. */
+        char message[sizeof error->message];
         va_list args;
         va_start(args, fmt);
-        vsnprintf(error->message, sizeof error->message, fmt, args);
+        vsnprintf(message, sizeof message, fmt, args);
         va_end(args);
+        memcpy(error->message, message, sizeof message);
+        error->status = status;
     }
     return status;
 }

@@ -149,7 +149,7 @@ static mnet_status parse_entry(const char *name, const mnet_json *entry,
         uint64_t dim;
         if (!get_count(mnet_json_at(shape, i), &dim))
             return mnet_fail(error, MNET_ERR_FORMAT,
-                             "tensor '%.200s': shape[%zu] is not a non-negative integer", name, i);
+                             "tensor '%.200s': shape[%zu] is not an integer in [0, 2^53]", name, i);
         t->shape[i] = (int64_t)dim;
         if (dim != 0 && count > (uint64_t)INT64_MAX / dim) overflow = 1;
         else count *= dim;
@@ -173,7 +173,7 @@ static mnet_status parse_entry(const char *name, const mnet_json *entry,
     if (mnet_json_type_of(offsets) != MNET_JSON_ARRAY || mnet_json_size(offsets) != 2 ||
         !get_count(mnet_json_at(offsets, 0), &begin) || !get_count(mnet_json_at(offsets, 1), &end))
         return mnet_fail(error, MNET_ERR_FORMAT,
-                         "tensor '%.200s': 'data_offsets' must be two non-negative integers", name);
+                         "tensor '%.200s': 'data_offsets' must be two integers in [0, 2^53]", name);
     if (begin > end)
         return mnet_fail(error, MNET_ERR_FORMAT,
                          "tensor '%.200s': data_offsets [%llu, %llu] end before begin", name,

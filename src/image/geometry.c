@@ -102,15 +102,19 @@ mnet_status mnet_image_geometry_compute(int image_width, int image_height, mnet_
         /* The crop has the network's aspect ratio and its shorter side is
          * crop_fraction of the image's shorter side; if that would not fit
          * (image and network of opposite orientation), it shrinks until it
-         * does. The box is continuous, not rounded to whole pixels. */
+         * does. The box is then snapped to whole pixels (size rounded half
+         * up, offset rounded down), as the reference evaluation pipelines
+         * (TF-slim, PIL/torchvision crops) do, so mnet sees the same pixels
+         * they saw. */
         double aspect = nw / nh;
         double shorter = crop_fraction * fmin(up_w, up_h);
         double cw = aspect >= 1.0 ? shorter * aspect : shorter;
         double ch = aspect >= 1.0 ? shorter : shorter / aspect;
         double shrink = fmin(1.0, fmin(up_w / cw, up_h / ch));
-        cw *= shrink;
-        ch *= shrink;
-        fit_map = affine_make(cw / nw, 0, (up_w - cw) / 2, 0, ch / nh, (up_h - ch) / 2);
+        cw = fmax(1.0, fmin(up_w, floor(cw * shrink + 0.5)));
+        ch = fmax(1.0, fmin(up_h, floor(ch * shrink + 0.5)));
+        fit_map = affine_make(cw / nw, 0, floor((up_w - cw) / 2), 0, ch / nh,
+                              floor((up_h - ch) / 2));
     }
     affine mirror_map = mirror ? affine_make(-1, 0, up_w, 0, 1, 0) : affine_make(1, 0, 0, 0, 1, 0);
     affine offset = affine_make(1, 0, roi.x, 0, 1, roi.y);

@@ -9,10 +9,12 @@
  * ROI. Upsampling is therefore plain bilinear with replicated edges, and
  * shrinking averages over the whole footprint instead of aliasing.
  *
- * The network axis that maps to source rows is walked in the outer loop:
- * for each of its pixels the vertical taps are computed, and each source
- * row they name is filtered horizontally straight into a row accumulator.
- * Scratch is thus a function of the network size only. */
+ * The network axis that maps to source rows is the outer one (with a
+ * rotation by 90 or 270 that is the network's x axis, written with a
+ * stride). Source rows are filtered horizontally as they are read, straight
+ * from the caller's pixels, and added into the network lines that need
+ * them; tap tables are per network pixel. Scratch is thus a function of the
+ * network size only, never of the source size. */
 #include "image/preprocess.h"
 
 #include <math.h>
@@ -21,9 +23,12 @@
 #include "image/geometry.h"
 #include "image/pixel_source.h"
 
-/* Per network pixel along the longer network side: tap descriptors plus a
- * 3-channel accumulator. */
-enum { SCRATCH_FLOATS_PER_PIXEL = MNET_TAP_FLOATS + 3 };
+/* Network lines accumulated at once while shrinking (see streaming_fits). */
+enum { STREAM_LINES = 5 };
+
+/* Per network pixel along the longer network side: tap descriptors for both
+ * axes, one filtered source row and the network lines in progress. */
+enum { SCRATCH_FLOATS_PER_PIXEL = 2 * MNET_TAP_FLOATS + 3 + STREAM_LINES * 3 };
 
 size_t mnet_image_scratch_floats(const mnet_input_spec *spec) {
     if (!spec || spec->width <= 0 || spec->height <= 0) return 0;
@@ -64,6 +69,122 @@ static void axis_taps(const axis_map *m, int k, float *tap) {
     tap[3] = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
 }
 
+/* Everything the resampling loops need, resolved once. */
+typedef struct resample_plan {
+    const mnet_pixel_source *src;
+    float *out;
+    axis_map outer, inner;     /* outer: network axis along source rows */
+    int outer_n, inner_n;      /* network pixels along each axis */
+    int outer_lo, outer_hi, inner_lo, inner_hi; /* content ranges */
+    size_t outer_step, inner_step; /* floats between neighbours in out */
+    const float *inner_taps, *outer_taps; /* indexed by network pixel */
+    float outer_inv_fs, inner_inv_fs;
+    int order[3];              /* network channel c = image channel order[c] */
+    float mean[3], std[3], fill[3]; /* fill already normalized */
+} resample_plan;
+
+/* Writes network line o: acc[3k..] (image RGB) for content pixels, fill
+ * elsewhere; acc NULL = the whole line is fill. */
+static void write_line(const resample_plan *p, int o, const float *acc) {
+    float *line = p->out + (size_t)o * p->outer_step;
+    for (int k = 0; k < p->inner_n; k++) {
+        float *px = line + (size_t)k * p->inner_step;
+        if (acc && k >= p->inner_lo && k < p->inner_hi) {
+            const float *v = acc + (size_t)k * 3;
+            for (int c = 0; c < 3; c++) px[c] = (v[p->order[c]] - p->mean[c]) / p->std[c];
+        } else {
+            for (int c = 0; c < 3; c++) px[c] = p->fill[c];
+        }
+    }
+}
+
+static float outer_weight(const resample_plan *p, const float *tap, int row) {
+    float w = 1.0f - fabsf(((float)(row - (int)tap[0]) + 0.5f - tap[2]) * p->outer_inv_fs);
+    return w > 0.0f ? w * tap[3] : 0.0f;
+}
+
+/* Each network line gathers its source rows itself; source rows shared by
+ * neighbouring lines are filtered again. Used when enlarging, where a line
+ * needs only two or three rows. */
+static void resample_direct(const resample_plan *p, float *acc) {
+    const size_t lo = (size_t)p->inner_lo, n = (size_t)(p->inner_hi - p->inner_lo);
+    for (int o = p->outer_lo; o < p->outer_hi; o++) {
+        const float *tap = p->outer_taps + (size_t)o * MNET_TAP_FLOATS;
+        memset(acc + lo * 3, 0, sizeof(float) * 3 * n);
+        for (int r = (int)tap[0]; r < (int)tap[0] + (int)tap[1]; r++) {
+            float w = outer_weight(p, tap, r);
+            if (w == 0.0f) continue;
+            mnet_pixel_source_accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS,
+                                             (int)n, p->inner_inv_fs, w, acc + lo * 3);
+        }
+        write_line(p, o, acc);
+    }
+}
+
+/* Content line number i in the order in which their source rows begin
+ * (descending network order when the axis is flipped). */
+static int line_at(const resample_plan *p, int i) {
+    return p->outer.a >= 0.0 ? p->outer_lo + i : p->outer_hi - 1 - i;
+}
+
+/* Whether at most STREAM_LINES network lines ever need the same source row,
+ * as when shrinking: the filter support grows with the shrink factor, so
+ * a source row falls under two or three lines at most. */
+static int streaming_fits(const resample_plan *p) {
+    int m = p->outer_hi - p->outer_lo, oldest = 0;
+    for (int i = 0; i < m; i++) {
+        int first = (int)p->outer_taps[(size_t)line_at(p, i) * MNET_TAP_FLOATS];
+        while (oldest < i) {
+            const float *t = p->outer_taps + (size_t)line_at(p, oldest) * MNET_TAP_FLOATS;
+            if ((int)t[0] + (int)t[1] > first) break;
+            oldest++;
+        }
+        if (i - oldest + 1 > STREAM_LINES) return 0;
+    }
+    return 1;
+}
+
+/* Walks the source rows once: each is filtered horizontally into `row` and
+ * added to the (at most STREAM_LINES) network lines whose taps include it;
+ * a line is written out as soon as its last row is in. */
+static void resample_streaming(const resample_plan *p, float *row, float *lines) {
+    const size_t lo = (size_t)p->inner_lo, n = (size_t)(p->inner_hi - p->inner_lo);
+    const size_t line_floats = (size_t)p->inner_n * 3;
+    const int m = p->outer_hi - p->outer_lo;
+    if (m <= 0) return;
+    const float *first_tap = p->outer_taps + (size_t)line_at(p, 0) * MNET_TAP_FLOATS;
+    const float *last_tap = p->outer_taps + (size_t)line_at(p, m - 1) * MNET_TAP_FLOATS;
+    int started = 0, finished = 0;
+    for (int r = (int)first_tap[0]; r < (int)last_tap[0] + (int)last_tap[1]; r++) {
+        while (started < m &&
+               (int)p->outer_taps[(size_t)line_at(p, started) * MNET_TAP_FLOATS] <= r) {
+            memset(lines + (size_t)(started % STREAM_LINES) * line_floats + lo * 3, 0,
+                   sizeof(float) * 3 * n);
+            started++;
+        }
+        if (finished < started) {
+            memset(row + lo * 3, 0, sizeof(float) * 3 * n);
+            mnet_pixel_source_accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS,
+                                             (int)n, p->inner_inv_fs, 1.0f, row + lo * 3);
+            for (int i = finished; i < started; i++) {
+                const float *tap = p->outer_taps + (size_t)line_at(p, i) * MNET_TAP_FLOATS;
+                if (r >= (int)tap[0] + (int)tap[1]) continue;
+                float w = outer_weight(p, tap, r);
+                if (w == 0.0f) continue;
+                float *acc = lines + (size_t)(i % STREAM_LINES) * line_floats;
+                for (size_t j = lo * 3; j < (lo + n) * 3; j++) acc[j] += w * row[j];
+            }
+        }
+        while (finished < started) {
+            int o = line_at(p, finished);
+            const float *tap = p->outer_taps + (size_t)o * MNET_TAP_FLOATS;
+            if ((int)tap[0] + (int)tap[1] > r + 1) break;
+            write_line(p, o, lines + (size_t)(finished % STREAM_LINES) * line_floats);
+            finished++;
+        }
+    }
+}
+
 static int resolve_fit(const mnet_preprocess *pp, const mnet_input_spec *spec,
                        mnet_fit *fit, float *crop_fraction, mnet_error *error) {
     *fit = spec->fit;
@@ -100,6 +221,12 @@ static mnet_status check_spec(const mnet_input_spec *spec, mnet_error *error) {
                              "input normalization of channel %d: mean %g, std %g (need "
                              "finite values and a non-zero std)",
                              c, (double)spec->mean[c], (double)spec->std[c]);
+    if (spec->fit != MNET_FIT_CENTER_CROP && spec->fit != MNET_FIT_STRETCH &&
+        spec->fit != MNET_FIT_LETTERBOX)
+        return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT,
+                         "the model's default fit mode %d is not center crop, stretch or "
+                         "letterbox",
+                         (int)spec->fit);
     return MNET_OK;
 }
 
@@ -164,44 +291,39 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
         inner_step = (size_t)spec->width * 3;
     }
 
+    resample_plan plan;
+    plan.src = &src;
+    plan.out = out;
+    plan.outer = outer;
+    plan.inner = inner;
+    plan.outer_n = outer_n, plan.inner_n = inner_n;
+    plan.outer_lo = outer_lo, plan.outer_hi = outer_hi;
+    plan.inner_lo = inner_lo, plan.inner_hi = inner_hi;
+    plan.outer_step = outer_step, plan.inner_step = inner_step;
+    plan.outer_inv_fs = (float)(1.0 / outer.filter_scale);
+    plan.inner_inv_fs = (float)(1.0 / inner.filter_scale);
     /* Network channel c reads image channel order[c]. */
-    const int order[3] = {spec->bgr ? 2 : 0, 1, spec->bgr ? 0 : 2};
-    float fill[3];
-    for (int c = 0; c < 3; c++) fill[c] = (pp->fill[order[c]] - spec->mean[c]) / spec->std[c];
-
-    float *taps = scratch;
-    float *acc = scratch + (size_t)(outer_n > inner_n ? outer_n : inner_n) * MNET_TAP_FLOATS;
-    for (int k = inner_lo; k < inner_hi; k++) axis_taps(&inner, k, taps + (size_t)k * MNET_TAP_FLOATS);
-    const float inner_inv_fs = (float)(1.0 / inner.filter_scale);
-    const float outer_inv_fs = (float)(1.0 / outer.filter_scale);
-
-    for (int o = 0; o < outer_n; o++) {
-        float *line = out + (size_t)o * outer_step;
-        const int has_content = o >= outer_lo && o < outer_hi;
-        if (has_content) {
-            float vtap[MNET_TAP_FLOATS];
-            axis_taps(&outer, o, vtap);
-            float *row_acc = acc + (size_t)inner_lo * 3;
-            memset(row_acc, 0, sizeof(float) * 3 * (size_t)(inner_hi - inner_lo));
-            const int first = (int)vtap[0], n = (int)vtap[1];
-            for (int r = 0; r < n; r++) {
-                float w = 1.0f - fabsf(((float)r + 0.5f - vtap[2]) * outer_inv_fs);
-                if (w <= 0.0f) continue;
-                mnet_pixel_source_accumulate_row(&src, first + r,
-                                                 taps + (size_t)inner_lo * MNET_TAP_FLOATS,
-                                                 inner_hi - inner_lo, inner_inv_fs,
-                                                 w * vtap[3], row_acc);
-            }
-        }
-        for (int k = 0; k < inner_n; k++) {
-            float *px = line + (size_t)k * inner_step;
-            if (has_content && k >= inner_lo && k < inner_hi) {
-                const float *v = acc + (size_t)k * 3;
-                for (int c = 0; c < 3; c++) px[c] = (v[order[c]] - spec->mean[c]) / spec->std[c];
-            } else {
-                for (int c = 0; c < 3; c++) px[c] = fill[c];
-            }
-        }
+    for (int c = 0; c < 3; c++) {
+        plan.order[c] = c == 1 ? 1 : (spec->bgr ? 2 - c : c);
+        plan.mean[c] = spec->mean[c];
+        plan.std[c] = spec->std[c];
+        plan.fill[c] = (pp->fill[plan.order[c]] - spec->mean[c]) / spec->std[c];
     }
+    const size_t longer = (size_t)(outer_n > inner_n ? outer_n : inner_n);
+    float *inner_taps = scratch, *outer_taps = inner_taps + longer * MNET_TAP_FLOATS;
+    float *rows = outer_taps + longer * MNET_TAP_FLOATS;
+    for (int k = inner_lo; k < inner_hi; k++)
+        axis_taps(&inner, k, inner_taps + (size_t)k * MNET_TAP_FLOATS);
+    for (int o = outer_lo; o < outer_hi; o++)
+        axis_taps(&outer, o, outer_taps + (size_t)o * MNET_TAP_FLOATS);
+    plan.inner_taps = inner_taps;
+    plan.outer_taps = outer_taps;
+
+    for (int o = 0; o < outer_n; o++)
+        if (o < outer_lo || o >= outer_hi) write_line(&plan, o, NULL);
+    if (streaming_fits(&plan))
+        resample_streaming(&plan, rows, rows + longer * 3);
+    else
+        resample_direct(&plan, rows);
     return MNET_OK;
 }

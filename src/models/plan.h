@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/model_config.h"
+#include "core/threadpool.h"
 #include "core/safetensors.h"
 #include "kernels/kernels.h"
 
@@ -94,8 +95,10 @@ int mnet_plan_find_tensor(const mnet_plan *plan, const char *name);
  * non-zero). Returns the arena size in floats. */
 size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep, size_t *offsets);
 
-/* Runs steps [0, num_steps) with tensors at base + offsets[i]. */
-void mnet_plan_execute(const mnet_plan *plan, float *base, const size_t *offsets);
+/* Runs steps [0, num_steps) with tensors at base + offsets[i], each step
+ * split over the pool's threads (pool may be NULL: one thread). */
+void mnet_plan_execute(const mnet_plan *plan, float *base, const size_t *offsets,
+                       mnet_threadpool *pool);
 
 /* Architecture builders: fill the plan from the config and the file's
  * tensors; 0 on success, -1 with the error set. */

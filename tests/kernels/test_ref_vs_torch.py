@@ -7,10 +7,16 @@ avg_pool2d both counting modes, bilinear interpolate with align_corners
 True/False, softmax, linear). The ASYMMETRIC resize mode has no torch
 counterpart and is checked against a numpy formula.
 
-Tolerance: max relative error <= 1e-5, where for sums (conv, pooling, linear,
-resize) the error is relative to the same operation applied to |inputs|
-and |weights| in float64 (the sum of |terms|, the scale float rounding
-works at), and for softmax it is relative to each output value.
+Tolerance: max relative error <= 1e-5, where
+- conv, pooling, linear: the error is relative to the same operation applied
+  to |inputs| and |weights| in float64 (the sum of |terms|, the scale at
+  which float summation rounds); the oracle runs in float64;
+- resize: relative to max |input|. Source coordinates are float32 in mnet,
+  TF and torch alike, so they differ by rounding (FMA or not); that moves an
+  output by ~ulp(coordinate) * neighbour difference, which scales with the
+  value range rather than with the local magnitude (observed ~5e-6 at 65 ->
+  257, the largest DeepLab-like case here);
+- softmax: relative to each output value (float64 oracle).
 
 mnet is NHWC / OHWI, torch is NCHW / OIHW: arrays are transposed here.
 Exit code 77 (skipped) when $MNET_BUILD_DIR/libmnet.so is not built.
@@ -20,6 +26,8 @@ import os
 import sys
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 TOLERANCE = 1e-5
 SKIP = 77
@@ -106,6 +114,8 @@ class Report:
             worst = float("inf")
         self.cases += 1
         self.worst[family] = max(self.worst.get(family, 0.0), worst)
+        if os.environ.get("MNET_VERBOSE"):
+            print(f"{family} {what}: {worst:.3g}")
         if not worst <= TOLERANCE:
             self.failures += 1
             print(f"FAIL {family} {what}: max relative error {worst:.3g}")
@@ -247,7 +257,7 @@ def resize_case(lib, rng, report, in_h, in_w, c, out_h, out_w, mode):
     x = random_array(rng, (in_h, in_w, c), -5, 5)
     if mode == RESIZE_ASYMMETRIC:
         exact = asymmetric_resize_numpy(x, out_h, out_w)
-        scale = asymmetric_resize_numpy(np.abs(x), out_h, out_w)
+        scale = np.full(exact.shape, np.abs(x).max(), np.float64)
     else:
         # float32 like mnet, TF and torch compute the coordinates; the
         # scale runs on |x| with the same weights.
@@ -255,7 +265,7 @@ def resize_case(lib, rng, report, in_h, in_w, c, out_h, out_w, mode):
                                          align_corners=mode == RESIZE_ALIGN_CORNERS)
         xt = to_nchw(x)
         exact = to_hwc(resize(xt)).astype(np.float64)
-        scale = to_hwc(resize(xt.abs())).astype(np.float64)
+        scale = np.full(exact.shape, np.abs(x).max(), np.float64)
     out = np.empty((out_h, out_w, c), np.float32)
     lib.mnet_ref_resize_bilinear_f32(in_h, in_w, c, out_h, out_w, mode, ptr(x), ptr(out))
     report.check("resize", what, out, exact, scale)
@@ -301,9 +311,6 @@ def test_fully_connected(lib, rng, report):
 
 def main():
     lib = load_library()
-    global torch, F
-    import torch
-    import torch.nn.functional as F
     torch.set_num_threads(1)
     rng = np.random.default_rng(20240607)
     report = Report()

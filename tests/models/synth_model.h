@@ -14,7 +14,7 @@
 #define SYNTH_MAX_TENSORS 160
 
 typedef struct synth_tensor {
-    char name[64];
+    char name[96];
     int rank;
     int64_t shape[4];
     int64_t count;

@@ -135,6 +135,26 @@ static void check_network(synth_model *m, test_rng *rng, const char *file) {
     CHECK(mnet_output(s2, 0, &out2) == MNET_OK);
     CHECK(memcmp(out.data, out2.data, (size_t)m->classes * sizeof(float)) == 0);
 
+    /* Any thread count gives the same bits as one thread. */
+    for (int threads = 1; threads <= 3; threads++) {
+        mnet_options opt;
+        mnet_options_init(&opt);
+        opt.threads = threads;
+        mnet_model *mt = NULL;
+        mnet_session *st_threads = NULL;
+        CHECK(mnet_model_load(tmp_path(file), &opt, &mt, &err) == MNET_OK);
+        CHECK(mnet_session_create(mt, NULL, &st_threads, &err) == MNET_OK);
+        for (int rep = 0; rep < 3 && st_threads; rep++) {
+            CHECK(mnet_run(st_threads, input, n) == MNET_OK);
+            mnet_tensor o;
+            CHECK(mnet_output(st_threads, 0, &o) == MNET_OK);
+            CHECK_MSG(memcmp(o.data, out.data, (size_t)m->classes * sizeof(float)) == 0,
+                      "%s: %d threads differ", file, threads);
+        }
+        mnet_session_destroy(st_threads);
+        mnet_model_destroy(mt);
+    }
+
     mnet_model_info info;
     CHECK(mnet_model_get_info(model, &info) == MNET_OK);
     int64_t params = 0;

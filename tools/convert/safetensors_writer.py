@@ -32,7 +32,7 @@ def encode_safetensors(tensors, metadata):
     for name, array in tensors.items():
         if name == "__metadata__":
             raise ValueError("'__metadata__' cannot be a tensor name")
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array)
         dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
         if dtype not in DTYPE_NAMES:
             raise ValueError("tensor '%s': dtype %s cannot be stored (use f32, f16, i8, u8, "

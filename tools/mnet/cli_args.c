@@ -17,6 +17,11 @@ int cli_option_value(int argc, char **argv, int *index, const char *short_name,
             return 1;
         }
     }
+    if (short_name && strncmp(arg, short_name, 2) == 0 && arg[2] != '\0' &&
+        arg[1] != '-') {
+        *value = arg + 2; /* "-k3" */
+        return 1;
+    }
     if (!((short_name && strcmp(arg, short_name) == 0) ||
           (long_name && strcmp(arg, long_name) == 0)))
         return 0;

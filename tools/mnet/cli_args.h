@@ -1,6 +1,6 @@
 /* Small helpers for the sub-commands' option parsing. Options take their
  * value as the next argument or, for long names, after '='
- * ("-k 3", "--top 3", "--top=3"). */
+ * ("-k 3", "-k3", "--top 3", "--top=3"). */
 #ifndef MNET_TOOLS_CLI_ARGS_H
 #define MNET_TOOLS_CLI_ARGS_H
 

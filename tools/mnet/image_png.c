@@ -44,7 +44,8 @@ static image_status png_run(png_job *job, decoded_image *image, char *message,
         snprintf(message, message_size, "invalid PNG: %s", job->reason);
         return IMAGE_ERR_CORRUPT;
     }
-    png_set_user_limits(job->png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
+    /* libpng's own IHDR limit (a million per side) stays in place; ours is
+     * checked right after, so that it reports IMAGE_ERR_LIMIT. */
     png_set_read_fn(job->png, job, png_read_from_memory);
     png_read_info(job->png, job->info);
 

@@ -122,6 +122,8 @@ void X86_FN(mnet_f32_conv2d)(const mnet_conv_geometry *g, const float *in, const
     r.in = in;
     r.lo = act_lower_bound(act);
     r.hi = act_upper_bound(act);
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > g->out_h) row_end = g->out_h;
     int ox_lo, ox_hi;
     interior_columns(g->out_w, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->pad_left,
                      &ox_lo, &ox_hi);

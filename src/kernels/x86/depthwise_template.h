@@ -122,6 +122,8 @@ void X86_FN(mnet_f32_depthwise)(const mnet_conv_geometry *g, const float *in,
     r.hi = act_upper_bound(act);
     void (*interior)(const dw_row *, int, int) =
         g->kernel_w == 3 ? dw_interior_k3 : g->kernel_w == 5 ? dw_interior_k5 : dw_interior_any;
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > g->out_h) row_end = g->out_h;
     int ox_lo, ox_hi;
     interior_columns(g->out_w, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->pad_left,
                      &ox_lo, &ox_hi);

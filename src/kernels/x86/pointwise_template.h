@@ -141,6 +141,7 @@ void X86_FN(mnet_f32_pointwise)(int in_c, int out_c, const float *in, const floa
                                 int pixel_end) {
     int mr_lcm = 24; /* every PW_MR_<n> divides it: chunks hold whole tiles */
     int chunk = max_int(mr_lcm, PW_CHUNK_FLOATS / max_int(in_c, 1) / mr_lcm * mr_lcm);
+    if (pixel_begin < 0) pixel_begin = 0;
     pw_block_args a;
     a.in_c = in_c;
     a.out_c = out_c;
