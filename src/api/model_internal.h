@@ -25,6 +25,11 @@ struct mnet_session {
     size_t *offsets;          /* per plan tensor */
     float *scratch;           /* preprocessing scratch */
     size_t scratch_floats;
+    unsigned char *fuse;      /* per plan block: run it fused */
+    float *block_scratch;     /* threads x block_scratch_stride floats */
+    size_t block_scratch_stride;
+    mnet_exec_context exec;
+    int num_threads;
     float *scores;            /* softmax of the logits, num_classes */
     int *order;               /* top-k work space, num_classes */
     int num_taps;

@@ -21,6 +21,80 @@ static void *alloc_floats(size_t n) {
     return aligned_alloc(64, bytes);
 }
 
+/* Which blocks run fused (none of their inner tensors is a kept tap, and
+ * MNET_FUSE is not "0") and which tensors are therefore never written. */
+static void choose_fusion(const mnet_plan *plan, const unsigned char *keep, unsigned char *fuse,
+                          unsigned char *skip) {
+    const char *env = getenv("MNET_FUSE");
+    int allowed = !(env && strcmp(env, "0") == 0);
+    for (int b = 0; b < plan->num_blocks; b++) {
+        const mnet_fused_block *blk = &plan->blocks[b];
+        int ok = allowed;
+        for (int i = 0; i + 1 < blk->num_steps; i++)
+            if (keep[plan->steps[blk->first_step + i].output]) ok = 0;
+        fuse[b] = (unsigned char)ok;
+        for (int i = 0; ok && i + 1 < blk->num_steps; i++)
+            skip[plan->steps[blk->first_step + i].output] = 1;
+    }
+}
+
+static mnet_status resolve_taps(mnet_session *s, const mnet_session_options *options,
+                                unsigned char *keep, mnet_error *error) {
+    int num_taps = options ? options->num_taps : 0;
+    if (num_taps <= 0) return MNET_OK;
+    s->taps = calloc((size_t)num_taps, sizeof *s->taps);
+    if (!s->taps) return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
+    s->num_taps = num_taps;
+    for (int i = 0; i < num_taps; i++) {
+        int t = mnet_model_find_tap(s->model, options->taps[i]);
+        if (t < 0)
+            return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT,
+                             "unknown feature tap '%s' (see mnet_model_tap_name)",
+                             options->taps[i] ? options->taps[i] : "(null)");
+        keep[s->taps[i] = t] = 1;
+    }
+    return MNET_OK;
+}
+
+static mnet_status allocate(mnet_session *s, const unsigned char *keep, unsigned char *skip,
+                            mnet_error *error) {
+    const mnet_model *model = s->model;
+    const mnet_plan *plan = &model->plan;
+    int classes = model->config.num_classes;
+    int threads = model->threads > 0 ? model->threads : mnet_cpu_count();
+    s->offsets = calloc((size_t)plan->num_tensors, sizeof *s->offsets);
+    s->fuse = calloc((size_t)(plan->num_blocks ? plan->num_blocks : 1), 1);
+    s->scores = alloc_floats((size_t)classes);
+    s->order = calloc((size_t)(classes ? classes : 1), sizeof *s->order);
+    if (!s->offsets || !s->fuse || !s->scores || !s->order)
+        return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
+    choose_fusion(plan, keep, s->fuse, skip);
+    s->arena_floats = mnet_plan_layout(plan, keep, skip, s->fuse, s->offsets);
+    s->scratch_floats = mnet_image_scratch_floats(&model->input_spec);
+    s->block_scratch_stride = mnet_plan_scratch_floats(plan);
+    s->num_threads = threads;
+    size_t need = mnet_session_memory(s);
+    if (model->max_session_bytes && need > model->max_session_bytes)
+        return mnet_fail(error, MNET_ERR_LIMIT,
+                         "a session needs %zu bytes, above the limit of %zu bytes", need,
+                         model->max_session_bytes);
+    s->arena = alloc_floats(s->arena_floats);
+    s->scratch = alloc_floats(s->scratch_floats);
+    s->block_scratch = alloc_floats(s->block_scratch_stride * (size_t)threads);
+    if (!s->arena || !s->scratch || !s->block_scratch)
+        return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY,
+                         "out of memory for a %zu-byte session", need);
+    mnet_status status = mnet_threadpool_create(threads, &s->pool, error);
+    if (status != MNET_OK) return status;
+    s->exec.base = s->arena;
+    s->exec.offsets = s->offsets;
+    s->exec.pool = s->pool;
+    s->exec.fuse = s->fuse;
+    s->exec.scratch = s->block_scratch;
+    s->exec.scratch_stride = s->block_scratch_stride;
+    return MNET_OK;
+}
+
 mnet_status mnet_session_create(const mnet_model *model, const mnet_session_options *options,
                                 mnet_session **session, mnet_error *user_error) {
     mnet_error local, *error = user_error ? user_error : &local;
@@ -28,64 +102,21 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
     if (!session) return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "session pointer is NULL");
     *session = NULL;
     if (!model) return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "model is NULL");
-    int num_taps = options ? options->num_taps : 0;
-    if (num_taps < 0 || (num_taps > 0 && !options->taps))
-        return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "num_taps %d with taps %s", num_taps,
-                         options && options->taps ? "set" : "NULL");
+    if (options && (options->num_taps < 0 || (options->num_taps > 0 && !options->taps)))
+        return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "num_taps %d with taps %s",
+                         options->num_taps, options->taps ? "set" : "NULL");
     const mnet_plan *plan = &model->plan;
     mnet_session *s = calloc(1, sizeof *s);
-    unsigned char *keep = calloc((size_t)plan->num_tensors, 1);
+    unsigned char *keep = calloc((size_t)plan->num_tensors, 2);
     if (!s || !keep) {
         free(s);
         free(keep);
         return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory creating a session");
     }
     s->model = model;
-    mnet_status status = MNET_OK;
-    if (num_taps > 0) {
-        s->taps = calloc((size_t)num_taps, sizeof *s->taps);
-        if (!s->taps) status = mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
-        for (int i = 0; status == MNET_OK && i < num_taps; i++) {
-            int t = mnet_model_find_tap(model, options->taps[i]);
-            if (t < 0)
-                status = mnet_fail(error, MNET_ERR_INVALID_ARGUMENT,
-                                   "unknown feature tap '%s' (see mnet_model_tap_name)",
-                                   options->taps[i] ? options->taps[i] : "(null)");
-            else
-                keep[s->taps[i] = t] = 1;
-        }
-        s->num_taps = num_taps;
-    }
-    if (status == MNET_OK) {
-        s->offsets = calloc((size_t)plan->num_tensors, sizeof *s->offsets);
-        int classes = model->config.num_classes;
-        s->scores = alloc_floats((size_t)classes);
-        s->order = calloc((size_t)(classes ? classes : 1), sizeof *s->order);
-        if (!s->offsets || !s->scores || !s->order)
-            status = mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
-    }
-    if (status == MNET_OK) {
-        s->arena_floats = mnet_plan_layout(plan, keep, s->offsets);
-        s->scratch_floats = mnet_image_scratch_floats(&model->input_spec);
-        size_t need = mnet_session_memory(s);
-        if (model->max_session_bytes && need > model->max_session_bytes)
-            status = mnet_fail(error, MNET_ERR_LIMIT,
-                               "a session needs %zu bytes, above the limit of %zu bytes", need,
-                               model->max_session_bytes);
-    }
-    if (status == MNET_OK) {
-        s->arena = alloc_floats(s->arena_floats);
-        s->scratch = alloc_floats(s->scratch_floats);
-        if (!s->arena || !s->scratch)
-            status = mnet_fail(error, MNET_ERR_OUT_OF_MEMORY,
-                               "out of memory for a %zu-byte session arena",
-                               s->arena_floats * sizeof(float));
-    }
+    mnet_status status = resolve_taps(s, options, keep, error);
+    if (status == MNET_OK) status = allocate(s, keep, keep + plan->num_tensors, error);
     free(keep);
-    if (status == MNET_OK) {
-        int threads = model->threads > 0 ? model->threads : mnet_cpu_count();
-        status = mnet_threadpool_create(threads, &s->pool, error);
-    }
     if (status != MNET_OK) {
         mnet_session_destroy(s);
         return status;
@@ -99,6 +130,8 @@ void mnet_session_destroy(mnet_session *session) {
     mnet_threadpool_destroy(session->pool);
     free(session->arena);
     free(session->scratch);
+    free(session->fuse);
+    free(session->block_scratch);
     free(session->offsets);
     free(session->scores);
     free(session->order);
@@ -115,7 +148,9 @@ size_t mnet_session_memory(const mnet_session *session) {
     const mnet_model *m = session->model;
     size_t classes = (size_t)m->config.num_classes;
     return sizeof *session +
-           (session->arena_floats + session->scratch_floats + classes) * sizeof(float) +
+           (session->arena_floats + session->scratch_floats + classes +
+            session->block_scratch_stride * (size_t)session->num_threads) * sizeof(float) +
+           (size_t)m->plan.num_blocks +
            classes * sizeof(int) + (size_t)m->plan.num_tensors * sizeof(size_t) +
            (size_t)session->num_taps * sizeof(int);
 }
@@ -139,7 +174,7 @@ mnet_status mnet_run(mnet_session *session, const float *input, size_t input_cou
                                  "input has %zu values, expected %dx%dx%d = %zu", input_count,
                                  in->h, in->w, in->c, tensor_count(in));
     memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
-    mnet_plan_execute(plan, session->arena, session->offsets, session->pool);
+    mnet_plan_execute(plan, &session->exec);
     session->has_run = 1;
     return MNET_OK;
 }
@@ -154,7 +189,7 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
                             tensor_data(s, plan->input), s->scratch, s->scratch_floats,
                             transform, &s->error);
     if (status != MNET_OK) return status;
-    mnet_plan_execute(plan, s->arena, s->offsets, s->pool);
+    mnet_plan_execute(plan, &s->exec);
     s->has_run = 1;
     return MNET_OK;
 }

@@ -49,7 +49,7 @@ int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
             snprintf(tap, sizeof tap, "block%d/output", block);
             snprintf(prefix, sizeof prefix, "blocks.%d.project", block);
             x = mnet_plan_add_conv(b, tap, prefix, x, out_c, 1, 1, 1, 1, MNET_ACT_NONE, residual);
-            if (x < 0) return -1;
+            if (x < 0 || mnet_plan_mark_block(b, st->expansion != 1 ? 3 : 2) != 0) return -1;
             c = out_c;
         }
     }

@@ -299,8 +299,29 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
     return out;
 }
 
+int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps) {
+    mnet_plan *p = b->plan;
+    if (grow((void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks)) {
+        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+        return -1;
+    }
+    mnet_fused_block *blk = &p->blocks[p->num_blocks];
+    memset(blk, 0, sizeof *blk);
+    blk->first_step = p->num_steps - num_steps;
+    blk->num_steps = num_steps;
+    const mnet_step *s = &p->steps[blk->first_step];
+    blk->geometry.has_expand = num_steps == 3;
+    if (num_steps == 3) blk->geometry.expand = (s++)->geom;
+    blk->geometry.depthwise = (s++)->geom;
+    blk->geometry.project = s->geom;
+    mnet_invres_plan_tiles(&blk->geometry);
+    p->num_blocks++;
+    return 0;
+}
+
 void mnet_plan_free(mnet_plan *plan) {
     if (!plan) return;
+    free(plan->blocks);
     free(plan->steps);
     free(plan->tensors);
     free(plan->weights);

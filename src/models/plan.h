@@ -16,6 +16,7 @@
 #include "core/model_config.h"
 #include "core/threadpool.h"
 #include "core/safetensors.h"
+#include "kernels/invres.h"
 #include "kernels/kernels.h"
 
 #define MNET_NAME_MAX 48
@@ -45,6 +46,14 @@ typedef struct mnet_step {
     int64_t macs, parameters;
 } mnet_step;
 
+/* Consecutive steps [first_step, first_step + num_steps) forming one
+ * inverted residual block (expand?, depthwise, project), which a session may
+ * run fused when it keeps none of the block's inner tensors. */
+typedef struct mnet_fused_block {
+    int first_step, num_steps;
+    mnet_invres geometry;         /* weight pointers unset: plan.weights moves */
+} mnet_fused_block;
+
 typedef struct mnet_plan {
     mnet_step *steps;
     int num_steps, cap_steps;
@@ -52,6 +61,8 @@ typedef struct mnet_plan {
     int num_tensors, cap_tensors;
     int input;                    /* tensor index of the network input */
     int output;                   /* tensor index of output 0 */
+    mnet_fused_block *blocks;
+    int num_blocks, cap_blocks;
     float *weights;               /* packed weights and biases, 64-aligned */
     size_t weights_floats, cap_weights;
     int64_t macs, parameters;
@@ -85,6 +96,9 @@ int mnet_plan_add_global_pool(mnet_plan_builder *b, const char *tap, int input);
 int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, int input,
                      int out_n, mnet_activation act);
 
+/* Marks the last num_steps steps (2 or 3) as one inverted residual block. */
+int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps);
+
 void mnet_plan_free(mnet_plan *plan);
 
 /* Finds a tensor by tap name; -1 if none. */
@@ -92,13 +106,31 @@ int mnet_plan_find_tensor(const mnet_plan *plan, const char *name);
 
 /* Arena layout for one session: offsets (in floats, 16-float aligned) of
  * every tensor, given which tensors must survive the whole run (keep[i]
- * non-zero). Returns the arena size in floats. */
-size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep, size_t *offsets);
+ * non-zero), which are never materialized (skip[i], offset SIZE_MAX) and
+ * which blocks run fused (fuse[b]); skip and fuse may be NULL. Returns the
+ * arena size in floats. */
+size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep,
+                        const unsigned char *skip, const unsigned char *fuse, size_t *offsets);
 
-/* Runs steps [0, num_steps) with tensors at base + offsets[i], each step
- * split over the pool's threads (pool may be NULL: one thread). */
-void mnet_plan_execute(const mnet_plan *plan, float *base, const size_t *offsets,
-                       mnet_threadpool *pool);
+/* Per-session execution state besides the tensors. */
+typedef struct mnet_exec_context {
+    float *base;                  /* arena */
+    const size_t *offsets;        /* per tensor */
+    mnet_threadpool *pool;        /* NULL: one thread */
+    const unsigned char *fuse;    /* per plan block: run fused; NULL = never */
+    float *scratch;               /* threads x scratch_stride floats */
+    size_t scratch_stride;
+} mnet_exec_context;
+
+/* Floats of per-thread scratch the fused blocks need. */
+size_t mnet_plan_scratch_floats(const mnet_plan *plan);
+
+/* Runs all steps, each split over the pool's threads. */
+void mnet_plan_execute(const mnet_plan *plan, const mnet_exec_context *ctx);
+
+/* Runs steps [first, last) unfused (tools and tests). */
+void mnet_plan_execute_steps(const mnet_plan *plan, const mnet_exec_context *ctx, int first,
+                             int last);
 
 /* Architecture builders: fill the plan from the config and the file's
  * tensors; 0 on success, -1 with the error set. */

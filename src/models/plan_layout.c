@@ -16,17 +16,34 @@ static size_t tensor_floats(const mnet_plan_tensor *t) {
            MNET_TENSOR_ALIGN_FLOATS;
 }
 
-static int lifetime_end(const mnet_plan *plan, const unsigned char *keep, int i) {
+/* A fused block reads its input until its last step, so that input lives
+ * until then even when its last reader in the plan is the block's first. */
+static int fused_end(const mnet_plan *plan, const unsigned char *fuse, int i, int end) {
+    for (int b = 0; fuse && b < plan->num_blocks; b++) {
+        const mnet_fused_block *blk = &plan->blocks[b];
+        int last = blk->first_step + blk->num_steps - 1;
+        if (fuse[b] && plan->steps[blk->first_step].input == i && last > end) end = last;
+    }
+    return end;
+}
+
+static int lifetime_end(const mnet_plan *plan, const unsigned char *keep,
+                        const unsigned char *fuse, int i) {
     if ((keep && keep[i]) || i == plan->output) return plan->num_steps;
     int end = plan->tensors[i].last_use;
     int start = plan->tensors[i].producer;
-    return end > start ? end : start;
+    return fused_end(plan, fuse, i, end > start ? end : start);
 }
 
-size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep, size_t *offsets) {
+size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep,
+                        const unsigned char *skip, const unsigned char *fuse, size_t *offsets) {
     size_t total = 0;
     int n = plan->num_tensors;
     for (int i = 0; i < n; i++) {
+        if (skip && skip[i]) {
+            offsets[i] = SIZE_MAX;
+            continue;
+        }
         int start = plan->tensors[i].producer;
         size_t need = tensor_floats(&plan->tensors[i]);
         /* Candidate offsets: 0 and the end of every live tensor; take the
@@ -35,13 +52,13 @@ size_t mnet_plan_layout(const mnet_plan *plan, const unsigned char *keep, size_t
         for (int c = -1; c < i; c++) {
             size_t cand = 0;
             if (c >= 0) {
-                if (lifetime_end(plan, keep, c) < start) continue;
+                if ((skip && skip[c]) || lifetime_end(plan, keep, fuse, c) < start) continue;
                 cand = offsets[c] + tensor_floats(&plan->tensors[c]);
             }
             if (cand >= best) continue;
             int fits = 1;
             for (int j = 0; j < i && fits; j++) {
-                if (lifetime_end(plan, keep, j) < start) continue;
+                if ((skip && skip[j]) || lifetime_end(plan, keep, fuse, j) < start) continue;
                 size_t lo = offsets[j], hi = offsets[j] + tensor_floats(&plan->tensors[j]);
                 if (cand < hi && lo < cand + need) fits = 0;
             }

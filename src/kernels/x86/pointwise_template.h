@@ -35,75 +35,97 @@ typedef struct pw_block_args {
     vec lo, hi;            /* activation clamp */
 } pw_block_args;
 
-X86_INLINE void pw_tile(const int mr, const int nrv, const pw_block_args *a, int p) {
-    const int nr = nrv * VLEN;
-    const int in_c = a->in_c;
-    const size_t out_c = (size_t)a->out_c;
-    const float *x = a->in + (size_t)p * in_c;
-    const float *w = a->w;
-
-    vec bias[PW_NRV_MAX];
-    for (int v = 0; v < nrv; v++) {
-        const int partial = v == nrv - 1 && !a->last_full;
-        if (a->bias == NULL) bias[v] = vec_zero();
-        else if (partial) bias[v] = vec_load_mask(a->bias + v * VLEN, a->last_mask);
-        else bias[v] = vec_load(a->bias + v * VLEN);
-    }
-    vec acc[PW_MR_MAX][PW_NRV_MAX];
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nrv; v++) acc[i][v] = bias[v];
-
-    for (int k = 0; k < in_c; k++) {
-        vec wk[PW_NRV_MAX];
-        for (int v = 0; v < nrv; v++) wk[v] = vec_load(w + (size_t)k * nr + v * VLEN);
-        for (int i = 0; i < mr; i++) {
-            const vec xi = vec_bcast(x + (size_t)i * in_c + k);
-            for (int v = 0; v < nrv; v++) acc[i][v] = vec_fma(xi, wk[v], acc[i][v]);
-        }
-    }
-
-    for (int i = 0; i < mr; i++) {
-        float *o = a->out + (size_t)(p + i) * out_c;
-        const float *r = a->residual ? a->residual + (size_t)(p + i) * out_c : NULL;
-        for (int v = 0; v < nrv; v++) {
-            const int partial = v == nrv - 1 && !a->last_full;
-            vec y = acc[i][v];
-            if (r != NULL)
-                y = vec_add(y, partial ? vec_load_mask(r + v * VLEN, a->last_mask)
-                                       : vec_load(r + v * VLEN));
-            y = vec_clamp(y, a->lo, a->hi);
-            if (partial) vec_store_mask(o + v * VLEN, y, a->last_mask);
-            else vec_store(o + v * VLEN, y);
-        }
-    }
+/* Bias of vector v of the block (zero without bias). */
+X86_INLINE vec pw_bias(const pw_block_args *a, int v, int last) {
+    if (a->bias == NULL) return vec_zero();
+    if (last && !a->last_full) return vec_load_mask(a->bias + v * VLEN, a->last_mask);
+    return vec_load(a->bias + v * VLEN);
 }
 
-/* Full tiles of mr pixels over [p, p_end), then one narrower tile for the
- * remainder; the remainder's size is turned into a constant by the switch
- * so that it too is an unrolled register tile. */
-X86_INLINE void pw_block(const int mr, const int nrv, const pw_block_args *a, int p, int p_end) {
-    for (; p + mr <= p_end; p += mr) pw_tile(mr, nrv, a, p);
-    switch (p_end - p) {
-#define PW_REMAINDER(n) \
-    case n:             \
-        if (n < mr) pw_tile(n, nrv, a, p); \
-        break;
-        PW_REMAINDER(1) PW_REMAINDER(2) PW_REMAINDER(3) PW_REMAINDER(4)
-        PW_REMAINDER(5) PW_REMAINDER(6) PW_REMAINDER(7) PW_REMAINDER(8)
-        PW_REMAINDER(9) PW_REMAINDER(10) PW_REMAINDER(11)
-#undef PW_REMAINDER
-    default:
-        break;
-    }
+/* Residual, activation and store of vector v of pixel p. */
+X86_INLINE void pw_store(const pw_block_args *a, int p, int v, int last, vec y) {
+    const size_t at = (size_t)p * (size_t)a->out_c + (size_t)v * VLEN;
+    const int partial = last && !a->last_full;
+    if (a->residual != NULL)
+        y = vec_add(y, partial ? vec_load_mask(a->residual + at, a->last_mask)
+                               : vec_load(a->residual + at));
+    y = vec_clamp(y, a->lo, a->hi);
+    if (partial) vec_store_mask(a->out + at, y, a->last_mask);
+    else vec_store(a->out + at, y);
 }
 
-static void pw_block_1(const pw_block_args *a, int p, int e) { pw_block(PW_MR_1, 1, a, p, e); }
-static void pw_block_2(const pw_block_args *a, int p, int e) { pw_block(PW_MR_2, 2, a, p, e); }
+/* The register tile is spelled out with one named variable per
+ * accumulator: compilers keep arrays of vectors in memory inconsistently
+ * (gcc for some shapes, clang for others), which halves the speed.
+ * PW_ROWS_<n>(M, arg) expands M(i, arg) for rows i < n, PW_VECS_<n>(M, i)
+ * expands M(i, v) for vectors v < n. */
+#define PW_ROWS_1(M, a) M(0, a)
+#define PW_ROWS_2(M, a) PW_ROWS_1(M, a) M(1, a)
+#define PW_ROWS_4(M, a) PW_ROWS_2(M, a) M(2, a) M(3, a)
+#define PW_ROWS_6(M, a) PW_ROWS_4(M, a) M(4, a) M(5, a)
+#define PW_ROWS_8(M, a) PW_ROWS_6(M, a) M(6, a) M(7, a)
+#define PW_ROWS_12(M, a) PW_ROWS_8(M, a) M(8, a) M(9, a) M(10, a) M(11, a)
+#define PW_VECS_1(M, i) M(i, 0)
+#define PW_VECS_2(M, i) PW_VECS_1(M, i) M(i, 1)
+#define PW_VECS_3(M, i) PW_VECS_2(M, i) M(i, 2)
+#define PW_VECS_4(M, i) PW_VECS_3(M, i) M(i, 3)
+
+#define PW_LOAD_BIAS(i, v) const vec bias_##v = pw_bias(a, v, v == nrv - 1);
+#define PW_INIT(i, v) vec acc_##i##_##v = bias_##v;
+#define PW_ROW_INIT(i, NRV) PW_VECS_##NRV(PW_INIT, i)
+#define PW_LOAD_W(i, v) const vec w_##v = vec_load(w + v * VLEN);
+#define PW_FMA(i, v) acc_##i##_##v = vec_fma(x_##i, w_##v, acc_##i##_##v);
+#define PW_ROW_FMA(i, NRV)                                      \
+    {                                                           \
+        const vec x_##i = vec_bcast(x + (size_t)i * in_c + k);  \
+        PW_VECS_##NRV(PW_FMA, i)                                \
+    }
+#define PW_STORE(i, v) pw_store(a, p + i, v, v == nrv - 1, acc_##i##_##v);
+#define PW_ROW_STORE(i, NRV) PW_VECS_##NRV(PW_STORE, i)
+
+/* pw_tile_<MR>x<NRV>: pixels [p, p + MR) of one block. */
+#define PW_DEFINE_TILE(MR, NRV)                                                       \
+    static inline __attribute__((unused)) void pw_tile_##MR##x##NRV(                  \
+        const pw_block_args *a, int p) {                                              \
+        const int nrv = NRV;                                                          \
+        const size_t in_c = (size_t)a->in_c;                                          \
+        const float *x = a->in + (size_t)p * in_c;                                    \
+        const float *w = a->w;                                                        \
+        PW_VECS_##NRV(PW_LOAD_BIAS, _)                                                \
+        PW_ROWS_##MR(PW_ROW_INIT, NRV)                                                \
+        for (size_t k = 0; k < in_c; k++, w += NRV * VLEN) {                          \
+            PW_VECS_##NRV(PW_LOAD_W, _)                                               \
+            PW_ROWS_##MR(PW_ROW_FMA, NRV)                                             \
+        }                                                                             \
+        PW_ROWS_##MR(PW_ROW_STORE, NRV)                                               \
+    }
+#define PW_DEFINE_TILES(NRV)                                                          \
+    PW_DEFINE_TILE(1, NRV) PW_DEFINE_TILE(2, NRV) PW_DEFINE_TILE(4, NRV)              \
+    PW_DEFINE_TILE(6, NRV) PW_DEFINE_TILE(8, NRV) PW_DEFINE_TILE(12, NRV)
+
+/* pw_block_<NRV>: full MR-pixel tiles over [p, end), then the remainder in
+ * tiles of 8, 4, 2, 1 (MR is one of 6, 8, 12, so any remainder fits). */
+#define PW_DEFINE_BLOCK(NRV, MR) PW_DEFINE_BLOCK_(NRV, MR)
+#define PW_DEFINE_BLOCK_(NRV, MR)                                                     \
+    static void pw_block_##NRV(const pw_block_args *a, int p, int end) {              \
+        for (; p + MR <= end; p += MR) pw_tile_##MR##x##NRV(a, p);                    \
+        if (MR > 8 && p + 8 <= end) pw_tile_8x##NRV(a, p), p += 8;                    \
+        if (MR > 4 && p + 4 <= end) pw_tile_4x##NRV(a, p), p += 4;                    \
+        if (MR > 2 && p + 2 <= end) pw_tile_2x##NRV(a, p), p += 2;                    \
+        if (p < end) pw_tile_1x##NRV(a, p);                                           \
+    }
+
+PW_DEFINE_TILES(1)
+PW_DEFINE_TILES(2)
+PW_DEFINE_BLOCK(1, PW_MR_1)
+PW_DEFINE_BLOCK(2, PW_MR_2)
 #if PW_NRV_MAX >= 3
-static void pw_block_3(const pw_block_args *a, int p, int e) { pw_block(PW_MR_3, 3, a, p, e); }
+PW_DEFINE_TILES(3)
+PW_DEFINE_BLOCK(3, PW_MR_3)
 #endif
 #if PW_NRV_MAX >= 4
-static void pw_block_4(const pw_block_args *a, int p, int e) { pw_block(PW_MR_4, 4, a, p, e); }
+PW_DEFINE_TILES(4)
+PW_DEFINE_BLOCK(4, PW_MR_4)
 #endif
 
 static void (*const pw_blocks[PW_NRV_MAX + 1])(const pw_block_args *, int, int) = {

@@ -10,10 +10,9 @@
 typedef __m256 vec;
 typedef __m256i vmask;
 
-/* Pointwise register tile: up to 2 vectors (16 outputs) by PW_MR_<n>
- * pixels, 12 accumulators + weights + one broadcast in 16 registers. */
+/* Pointwise register tile: up to 2 vectors (16 outputs) by PW_MR_<n> pixels
+ * (6, 8 or 12), 12 accumulators + weights + one broadcast in 16 registers. */
 #define PW_NRV_MAX 2
-#define PW_MR_MAX 12 /* the pointwise remainder switch handles up to 11 */
 #define PW_MR_1 12
 #define PW_MR_2 6
 #define DW_OXB 4

@@ -10,10 +10,9 @@
 typedef __m512 vec;
 typedef __mmask16 vmask;
 
-/* Pointwise register tile: up to 4 vectors (64 outputs) by PW_MR_<n>
- * pixels, about 24 accumulators + weights + one broadcast in 32 registers. */
+/* Pointwise register tile: up to 4 vectors (64 outputs) by PW_MR_<n> pixels
+ * (6, 8 or 12), about 24 accumulators + weights + one broadcast in 32 registers. */
 #define PW_NRV_MAX 4
-#define PW_MR_MAX 12 /* the pointwise remainder switch handles up to 11 */
 #define PW_MR_1 12
 #define PW_MR_2 12
 #define PW_MR_3 8

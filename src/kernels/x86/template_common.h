@@ -20,6 +20,11 @@ static inline vec act_upper_bound(mnet_activation act) {
     return vec_set1(act == MNET_ACT_RELU6 ? 6.0f : INFINITY);
 }
 
+/* Hides how p was computed from the optimizer. Without it clang turns
+ * every pixel x tap address of a tile into its own induction pointer, runs
+ * out of integer registers and spills them inside the FMA loop. */
+#define X86_OPAQUE(p) __asm__("" : "+r"(p))
+
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 static inline int max_int(int a, int b) { return a > b ? a : b; }
 

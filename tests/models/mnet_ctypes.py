@@ -1,0 +1,90 @@
+"""Minimal ctypes binding of the public mnet API (include/mnet.h) for the
+Python tests: load a model, create a session, run a normalized input, read
+output 0."""
+
+import ctypes
+import os
+
+import numpy as np
+
+
+class MnetError(ctypes.Structure):
+    _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
+
+
+class MnetOptions(ctypes.Structure):
+    _fields_ = [("threads", ctypes.c_int), ("isa", ctypes.c_char_p),
+                ("precision", ctypes.c_int), ("max_session_bytes", ctypes.c_size_t)]
+
+
+class MnetTensor(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
+                ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
+
+
+class MnetFailure(RuntimeError):
+    pass
+
+
+def library_path():
+    build = os.environ.get("MNET_BUILD_DIR")
+    if not build:
+        source = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+        build = os.path.join(source, "build")
+    return os.path.join(build, "libmnet.so")
+
+
+class Mnet:
+    def __init__(self, path=None):
+        self.lib = ctypes.CDLL(path or library_path())
+        lib = self.lib
+        p = ctypes.c_void_p
+        lib.mnet_options_init.argtypes = [ctypes.POINTER(MnetOptions)]
+        lib.mnet_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(MnetOptions),
+                                        ctypes.POINTER(p), ctypes.POINTER(MnetError)]
+        lib.mnet_model_destroy.argtypes = [p]
+        lib.mnet_session_create.argtypes = [p, p, ctypes.POINTER(p), ctypes.POINTER(MnetError)]
+        lib.mnet_session_destroy.argtypes = [p]
+        lib.mnet_session_error.argtypes = [p]
+        lib.mnet_session_error.restype = ctypes.c_char_p
+        lib.mnet_run.argtypes = [p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
+        lib.mnet_output.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
+        for fn in ("mnet_model_load", "mnet_session_create", "mnet_run", "mnet_output"):
+            getattr(lib, fn).restype = ctypes.c_int
+
+    def run_model(self, model_path, nhwc_input, isa=None):
+        """Loads, runs once on nhwc_input (H, W, C floats), returns output 0
+        as a float64 vector; everything is freed before returning."""
+        lib = self.lib
+        options = MnetOptions()
+        lib.mnet_options_init(ctypes.byref(options))
+        if isa:
+            options.isa = isa.encode()
+        model, session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
+        status = lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
+                                     ctypes.byref(model), ctypes.byref(error))
+        if status:
+            raise MnetFailure("mnet_model_load(%s): %d %s" % (model_path, status,
+                                                              error.message.decode()))
+        try:
+            status = lib.mnet_session_create(model, None, ctypes.byref(session), ctypes.byref(error))
+            if status:
+                raise MnetFailure("mnet_session_create: %d %s" % (status, error.message.decode()))
+            try:
+                data = np.ascontiguousarray(nhwc_input, np.float32)
+                status = lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                      data.size)
+                if status:
+                    raise MnetFailure("mnet_run: %d %s" % (status,
+                                                           lib.mnet_session_error(session).decode()))
+                tensor = MnetTensor()
+                status = lib.mnet_output(session, 0, ctypes.byref(tensor))
+                if status:
+                    raise MnetFailure("mnet_output: %d %s" % (status,
+                                                              lib.mnet_session_error(session).decode()))
+                count = tensor.height * tensor.width * tensor.channels
+                return np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64)
+            finally:
+                lib.mnet_session_destroy(session)
+        finally:
+            lib.mnet_model_destroy(model)

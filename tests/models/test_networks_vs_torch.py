@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""mnet against PyTorch on whole networks.
+
+MobileNet V1 and V2 reference modules (tests/models/torch_mobilenet.py) at
+several depth multipliers, input sizes (even and odd) and both padding
+conventions, with random weights and random BatchNorm statistics, are
+converted by the torch path of tools/convert into fp32 and fp16 files; mnet
+runs them (mnet_model_load, mnet_session_create, mnet_run on a normalized NHWC
+input, mnet_output) and the logits are compared with the PyTorch module run
+in float64 on the same input, with the module's own (unrounded) weights:
+
+    error = max_i |mnet_i - torch_i| / max_i |torch_i|
+
+fp32 files: error <= 1e-4 (fp32 storage + fp32 arithmetic).
+fp16 files: error <= 1e-2 against that same float64 run with the original
+weights, so it covers the fp16 rounding of the stored weights too.
+MNET_ISA, when set, is passed on as the kernel set."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+CONVERTER = os.path.join(SOURCE, "tools", "convert", "mnet_convert.py")
+SKIPPED = 77
+sys.path.insert(0, HERE)
+
+try:
+    import torch
+except ImportError:
+    print("SKIP: torch is not available")
+    sys.exit(SKIPPED)
+
+import mnet_ctypes  # noqa: E402
+import torch_mobilenet  # noqa: E402
+
+FP32_TOLERANCE = 1e-4
+FP16_TOLERANCE = 1e-2
+
+# (family, depth multiplier, input size, padding, seed)
+CASES = [
+    ("v1", 0.25, 224, "tf_same", 1),
+    ("v1", 1.0, 160, "symmetric", 2),
+    ("v1", 0.25, 193, "symmetric", 3),
+    ("v1", 1.0, 193, "tf_same", 4),
+    ("v2", 0.35, 193, "tf_same", 5),
+    ("v2", 1.0, 224, "symmetric", 6),
+    ("v2", 1.4, 160, "tf_same", 7),
+    ("v2", 1.0, 193, "symmetric", 8),
+]
+
+
+def build_module(family, dm, padding, classes):
+    # BN epsilon as the framework of that padding convention uses it.
+    eps = 1e-3 if padding == "tf_same" else 1e-5
+    if family == "v1":
+        return torch_mobilenet.MobileNetV1(dm, classes, padding=padding, eps=eps), eps
+    return torch_mobilenet.MobileNetV2(dm, classes, padding=padding, eps=eps), eps
+
+
+class NetworksVsTorchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.mnet = mnet_ctypes.Mnet()
+        except OSError as exc:
+            print("SKIP: libmnet.so not loadable (%s)" % exc)
+            raise SystemExit(SKIPPED)
+        cls.isa = os.environ.get("MNET_ISA") or None
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_logits_match_torch(self):
+        report = []
+        for family, dm, size, padding, seed in CASES:
+            gen = torch.Generator().manual_seed(seed)
+            classes = int(torch.randint(5, 1001, (1,), generator=gen))
+            module, eps = build_module(family, dm, padding, classes)
+            torch_mobilenet.randomize(module, gen)
+            state = os.path.join(self.tmp.name, "state.pth")
+            torch.save(module.state_dict(), state)  # float32, as trained models are
+            module = module.double()
+            x = torch.rand(1, 3, size, size, generator=gen, dtype=torch.float64) * 2 - 1
+            x = x.float().double()  # the exact values mnet receives as float32
+            with torch.no_grad():
+                want = module(x)[0].numpy()
+            nhwc = x[0].permute(1, 2, 0).numpy()
+            for dtype, tolerance in (("f32", FP32_TOLERANCE), ("f16", FP16_TOLERANCE)):
+                path = os.path.join(self.tmp.name, "%s_%g_%d_%s_%s.safetensors"
+                                    % (family, dm, size, padding, dtype))
+                result = subprocess.run(
+                    [sys.executable, CONVERTER, "torch", state, "-o", path, "--dtype", dtype,
+                     "--input-size", str(size), "--padding", padding, "--bn-eps", str(eps)],
+                    capture_output=True, text=True)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                start = time.time()
+                got = self.mnet.run_model(path, nhwc, self.isa)
+                seconds = time.time() - start
+                with self.subTest(family=family, dm=dm, size=size, padding=padding, dtype=dtype):
+                    self.assertEqual(got.shape, want.shape)
+                    error = np.abs(got - want).max() / np.abs(want).max()
+                    report.append("%s dm %-4g %3d %-9s %s: error %.2e (limit %g), %.2f s"
+                                  % (family, dm, size, padding, dtype, error, tolerance, seconds))
+                    self.assertLess(error, tolerance, report[-1])
+        print("\n" + "\n".join(report))
+
+
+if __name__ == "__main__":
+    unittest.main()
