@@ -14,13 +14,16 @@ build_asan="${MNET_BUILD_ASAN:-build-asan}"
 echo "== Release build ($build/)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$jobs"
-(cd "$build" && ctest --output-on-failure -j "$jobs")
+# A failure in one pass does not hide the results of the other.
+status=0
+(cd "$build" && ctest --output-on-failure -j "$jobs") || status=1
 
 if [ "${MNET_SKIP_ASAN:-0}" = 1 ]; then
-  exit 0
+  exit "$status"
 fi
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build ($build_asan/, clang)"
 CC=clang cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNET_SANITIZE=ON >/dev/null
 cmake --build "$build_asan" -j "$jobs"
-(cd "$build_asan" && ctest --output-on-failure -j "$jobs" -E '^py_')
-(cd "$build_asan" && ctest --output-on-failure -R '^py_test_cli$')
+(cd "$build_asan" && ctest --output-on-failure -j "$jobs" -E '^py_') || status=1
+(cd "$build_asan" && ctest --output-on-failure -R '^py_test_cli$') || status=1
+exit "$status"

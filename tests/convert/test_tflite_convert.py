@@ -11,7 +11,6 @@ layout change)."""
 
 import datetime
 import hashlib
-import json
 import os
 import struct
 import subprocess

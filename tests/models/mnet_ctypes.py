@@ -52,14 +52,16 @@ class Mnet:
         for fn in ("mnet_model_load", "mnet_session_create", "mnet_run", "mnet_output"):
             getattr(lib, fn).restype = ctypes.c_int
 
-    def run_model(self, model_path, nhwc_input, isa=None):
+    def run_model(self, model_path, nhwc_input, isa=None, threads=0):
         """Loads, runs once on nhwc_input (H, W, C floats), returns output 0
-        as a float64 vector; everything is freed before returning."""
+        as a float64 vector; everything is freed before returning.
+        threads 0 = the library's default (all CPUs)."""
         lib = self.lib
         options = MnetOptions()
         lib.mnet_options_init(ctypes.byref(options))
         if isa:
             options.isa = isa.encode()
+        options.threads = threads
         model, session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
         status = lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
                                      ctypes.byref(model), ctypes.byref(error))

@@ -14,6 +14,8 @@ in float64 on the same input, with the module's own (unrounded) weights:
 fp32 files: error <= 1e-4 (fp32 storage + fp32 arithmetic).
 fp16 files: error <= 1e-2 against that same float64 run with the original
 weights, so it covers the fp16 rounding of the stored weights too.
+Each file runs single-threaded and with the default thread count (all
+CPUs): the work split must not change the results beyond these limits.
 MNET_ISA, when set, is passed on as the kernel set."""
 
 import os
@@ -102,15 +104,18 @@ class NetworksVsTorchTest(unittest.TestCase):
                      "--input-size", str(size), "--padding", padding, "--bn-eps", str(eps)],
                     capture_output=True, text=True)
                 self.assertEqual(result.returncode, 0, result.stderr)
-                start = time.time()
-                got = self.mnet.run_model(path, nhwc, self.isa)
-                seconds = time.time() - start
-                with self.subTest(family=family, dm=dm, size=size, padding=padding, dtype=dtype):
-                    self.assertEqual(got.shape, want.shape)
-                    error = np.abs(got - want).max() / np.abs(want).max()
-                    report.append("%s dm %-4g %3d %-9s %s: error %.2e (limit %g), %.2f s"
-                                  % (family, dm, size, padding, dtype, error, tolerance, seconds))
-                    self.assertLess(error, tolerance, report[-1])
+                for threads in (1, 0):
+                    start = time.time()
+                    got = self.mnet.run_model(path, nhwc, self.isa, threads)
+                    seconds = time.time() - start
+                    with self.subTest(family=family, dm=dm, size=size, padding=padding,
+                                      dtype=dtype, threads=threads):
+                        self.assertEqual(got.shape, want.shape)
+                        error = np.abs(got - want).max() / np.abs(want).max()
+                        report.append("%s dm %-4g %3d %-9s %s threads %s: error %.2e (limit %g), "
+                                      "%.2f s" % (family, dm, size, padding, dtype,
+                                                  threads or "all", error, tolerance, seconds))
+                        self.assertLess(error, tolerance, report[-1])
         print("\n" + "\n".join(report))
 
 

@@ -5,8 +5,6 @@
 Conv weights are OIHW ([O, I/groups, kh, kw]) and become OHWI; BatchNorm is
 folded with eps (1e-5 in PyTorch unless the model says otherwise)."""
 
-import numpy as np
-
 import arch_spec
 import bn_fold
 import converted_model

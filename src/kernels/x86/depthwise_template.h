@@ -6,14 +6,14 @@
  * zero-filled, so weight loads never need a mask.
  *
  * Each output row is split into the interior columns (every horizontal tap
- * inside the input) and the border columns. Interior steps compute DW_OXB
+ * inside the input) and the border columns. Interior runs compute DW_OXB
  * pixels per channel vector so that each weight load feeds DW_OXB
  * independent FMA chains; 3x3 and 5x5 kernels get unrolled tap loops.
- * Border pixels skip the taps outside the input. Both visit the valid taps
+ * Single pixels (borders, short rows) take four channel vectors at a time
+ * for the same reason, and skip the taps outside the input. All visit taps
  * in the same (ky, kx) order, so a pixel's value does not depend on the
  * path, and rows are computed independently of the requested row range. */
 #include <stddef.h>
-#include <string.h>
 
 #include "kernels/kernels.h"
 #include "kernels/x86/template_common.h"

@@ -15,7 +15,6 @@
  * from memory once per chunk. A pixel's value never depends on the tile or
  * chunk it falls in: every pixel sums its in_c products in the same order. */
 #include <stddef.h>
-#include <string.h>
 
 #include "kernels/kernels.h"
 #include "kernels/x86/template_common.h"
