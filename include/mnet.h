@@ -31,9 +31,10 @@
  *     mnet_session_destroy(session);
  *     mnet_model_destroy(model);
  *
- * Ownership: whoever creates a handle destroys it. A model is immutable after
- * loading and may be shared by any number of sessions on any threads; a
- * session belongs to one thread at a time. Results (labels, tensor views)
+ * Ownership: whoever creates a handle destroys it; the destroy functions
+ * accept NULL, and a failed create or load sets the handle to NULL. A model
+ * is immutable after loading and may be shared by any number of sessions on
+ * any threads; a session belongs to one thread at a time. Results (labels, tensor views)
  * point into the model or the session and stay valid until the next call on
  * that session or until it is destroyed.
  *
@@ -266,7 +267,8 @@ typedef struct mnet_preprocess {
     mnet_fit fit;
     float crop_fraction;   /* center crop: 0 = model default, else (0, 1] */
     float fill[3];         /* letterbox padding in R, G, B order, 0..255;
-                              default 0 (black) */
+                              negative (the default) = the model's own
+                              fill, black unless its metadata says */
     mnet_rect roi;         /* region of interest in original pixels; width
                               and height both 0 = the whole image */
     int rotation;          /* 0, 90, 180, 270: clockwise rotation applied to
@@ -301,8 +303,15 @@ typedef struct mnet_tensor {
 mnet_status mnet_run(mnet_session *session, const float *input,
                      size_t input_count);
 
+/* The tap tensors named in the session options (index in that order), as
+ * left by the last run of any kind (mnet_run or a task). */
+mnet_status mnet_session_tap(const mnet_session *session, int index, mnet_tensor *tensor);
+
 /* The raw outputs of the last run: for a classifier, output 0 is the
- * logits (1 x 1 x num_classes). Returns the number of outputs. */
+ * logits (1 x 1 x num_classes); for DeepLab the low-resolution logits; for
+ * an SSD the class scores of its last feature map (the box and class heads
+ * of every map are the taps "head<l>/box" and "head<l>/class"). Returns the
+ * number of outputs. */
 int mnet_output_count(const mnet_session *session);
 mnet_status mnet_output(const mnet_session *session, int index,
                         mnet_tensor *tensor);
@@ -321,6 +330,40 @@ typedef struct mnet_class {
 mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
                           const mnet_preprocess *preprocess, int k,
                           mnet_class *top, int *count);
+
+typedef struct mnet_detection {
+    int class_index;    /* in the model's own class numbering (0-based,
+                           background excluded) */
+    const char *label;  /* owned by the model; "" if it has no labels */
+    float score;
+    float box[4];       /* x0, y0, x1, y1 in pixels of the caller's original
+                           image (through ROI, rotation, crop, letterbox) */
+} mnet_detection;
+
+typedef struct mnet_detect_options {
+    float score_threshold; /* keep detections scoring at least this; < 0 =
+                              the model's own threshold */
+    int max_detections;    /* 0 = the model's own maximum */
+    float iou_threshold;   /* NMS overlap; <= 0 = the model's own */
+} mnet_detect_options;
+
+void mnet_detect_options_init(mnet_detect_options *options);
+
+/* Object detection with an SSD model: finished detections, best first.
+ * options may be NULL. Writes at most `capacity` detections; *count gets
+ * their number. */
+mnet_status mnet_detect(mnet_session *session, const mnet_image *image,
+                        const mnet_preprocess *preprocess,
+                        const mnet_detect_options *options,
+                        mnet_detection *detections, int capacity, int *count);
+
+/* Semantic segmentation with a DeepLab model: writes the class id of every
+ * pixel of the caller's image (image->width x image->height bytes, rows
+ * mask_stride bytes apart), mapped back through the preprocessing. The
+ * low-resolution logits of the same run stay readable with mnet_output. */
+mnet_status mnet_segment(mnet_session *session, const mnet_image *image,
+                         const mnet_preprocess *preprocess, uint8_t *mask,
+                         size_t mask_stride);
 
 /* The feature maps at the taps named in the session options, in that order,
  * after running the network on image. tensors must hold num_taps entries. */

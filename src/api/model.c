@@ -35,6 +35,7 @@ static void fill_input_spec(mnet_model *m) {
     for (int i = 0; i < 3; i++) {
         s->mean[i] = c->mean[i];
         s->std[i] = c->std[i];
+        s->fill[i] = c->fill[i];
     }
     s->fit = c->fit;
     s->crop_fraction = c->crop_fraction;
@@ -65,6 +66,10 @@ static mnet_status load(mnet_safetensors *st, const char *origin, const mnet_opt
             rc = mnet_build_mobilenet_v1(&b);
         else if (m->config.arch == MNET_ARCH_MOBILENET_V2)
             rc = mnet_build_mobilenet_v2(&b);
+        else if (m->config.arch == MNET_ARCH_SSD)
+            rc = mnet_build_ssd(&b);
+        else if (m->config.arch == MNET_ARCH_DEEPLAB_V3)
+            rc = mnet_build_deeplab(&b);
         else
             mnet_fail(error, MNET_ERR_UNSUPPORTED, "architecture not supported");
         status = rc == 0 ? MNET_OK : error->status;
@@ -95,10 +100,7 @@ mnet_status mnet_model_load(const char *path, const mnet_options *options, mnet_
     if (!path) return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "model path is NULL");
     mnet_safetensors *st = NULL;
     mnet_status status = mnet_st_open_file(path, &st, error);
-    if (status != MNET_OK) {
-        mnet_error_prefix(error, "%s: ", path);
-        return status;
-    }
+    if (status != MNET_OK) return status; /* the reader's message names the file */
     return load(st, path, options, model, error);
 }
 
@@ -137,7 +139,12 @@ mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info) 
     memset(info, 0, sizeof *info);
     info->architecture = mnet_arch_name(c->arch);
     info->name = c->name ? c->name : "";
-    info->tasks = MNET_TASK_FEATURES | (c->num_classes > 0 ? MNET_TASK_CLASSIFY : 0);
+    if (c->arch == MNET_ARCH_SSD)
+        info->tasks = MNET_TASK_FEATURES | MNET_TASK_DETECT;
+    else if (c->arch == MNET_ARCH_DEEPLAB_V3)
+        info->tasks = MNET_TASK_FEATURES | MNET_TASK_SEGMENT;
+    else
+        info->tasks = MNET_TASK_FEATURES | (c->num_classes > 0 ? MNET_TASK_CLASSIFY : 0);
     info->depth_multiplier = c->depth_multiplier;
     info->input_width = c->input_w;
     info->input_height = c->input_h;
@@ -169,6 +176,8 @@ static const char *step_op(const mnet_step *s) {
     case MNET_STEP_POINTWISE: return s->residual >= 0 ? "pointwise+add" : "pointwise";
     case MNET_STEP_GLOBAL_POOL: return "global_avgpool";
     case MNET_STEP_FC: return "fully_connected";
+    case MNET_STEP_RESIZE: return "resize_bilinear";
+    case MNET_STEP_CONCAT: return "concat";
     }
     return "?";
 }

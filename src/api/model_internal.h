@@ -30,6 +30,12 @@ struct mnet_session {
     size_t block_scratch_stride;
     mnet_exec_context exec;
     int num_threads;
+    void *detect_scratch;     /* SSD post-processing */
+    size_t detect_scratch_bytes;
+    mnet_raw_detection *raw_detections;
+    int max_detections;       /* most detections one call can return */
+    unsigned char *segment_best; /* DeepLab: argmax per logit cell */
+    size_t segment_cells;
     float *scores;            /* softmax of the logits, num_classes */
     int *order;               /* top-k work space, num_classes */
     int num_taps;

@@ -6,6 +6,9 @@
 
 #include "api/model_internal.h"
 
+/* Detections one call can return at least (COCO evaluation keeps 100). */
+#define MNET_DETECT_MIN_CAPACITY 100
+
 mnet_status mnet_session_fail(mnet_session *s, mnet_status status, const char *fmt, ...) {
     s->error.status = status;
     va_list ap;
@@ -30,8 +33,15 @@ static void choose_fusion(const mnet_plan *plan, const unsigned char *keep, unsi
     for (int b = 0; b < plan->num_blocks; b++) {
         const mnet_fused_block *blk = &plan->blocks[b];
         int ok = allowed;
-        for (int i = 0; i + 1 < blk->num_steps; i++)
-            if (keep[plan->steps[blk->first_step + i].output]) ok = 0;
+        int last_step = blk->first_step + blk->num_steps - 1;
+        for (int i = 0; i + 1 < blk->num_steps; i++) {
+            int inner = plan->steps[blk->first_step + i].output;
+            /* kept as a tap, or read after the block (SSD heads on an
+             * expansion): it must be written to memory */
+            if (keep[inner] || plan->tensors[inner].last_use > last_step ||
+                plan->tensors[inner].is_output)
+                ok = 0;
+        }
         fuse[b] = (unsigned char)ok;
         for (int i = 0; ok && i + 1 < blk->num_steps; i++)
             skip[plan->steps[blk->first_step + i].output] = 1;
@@ -73,6 +83,17 @@ static mnet_status allocate(mnet_session *s, const unsigned char *keep, unsigned
     s->scratch_floats = mnet_image_scratch_floats(&model->input_spec);
     s->block_scratch_stride = mnet_plan_scratch_floats(plan);
     s->num_threads = threads;
+    if (plan->detector.num_layers > 0) {
+        /* room for the model's maximum or a COCO-style 100, whichever is more */
+        mnet_nms_params nms = model->config.ssd.nms;
+        if (nms.max_detections < MNET_DETECT_MIN_CAPACITY) nms.max_detections = MNET_DETECT_MIN_CAPACITY;
+        s->max_detections = nms.max_detections;
+        s->detect_scratch_bytes = mnet_ssd_detect_scratch_bytes(plan->detector.num_anchors, &nms);
+    }
+    if (model->config.arch == MNET_ARCH_DEEPLAB_V3) {
+        const mnet_plan_tensor *lt = &plan->tensors[plan->output];
+        s->segment_cells = (size_t)lt->h * lt->w;
+    }
     size_t need = mnet_session_memory(s);
     if (model->max_session_bytes && need > model->max_session_bytes)
         return mnet_fail(error, MNET_ERR_LIMIT,
@@ -81,7 +102,13 @@ static mnet_status allocate(mnet_session *s, const unsigned char *keep, unsigned
     s->arena = alloc_floats(s->arena_floats);
     s->scratch = alloc_floats(s->scratch_floats);
     s->block_scratch = alloc_floats(s->block_scratch_stride * (size_t)threads);
-    if (!s->arena || !s->scratch || !s->block_scratch)
+    if (s->segment_cells) s->segment_best = malloc(s->segment_cells);
+    if (s->max_detections > 0) {
+        s->detect_scratch = malloc(s->detect_scratch_bytes ? s->detect_scratch_bytes : 1);
+        s->raw_detections = calloc((size_t)s->max_detections, sizeof *s->raw_detections);
+    }
+    if (!s->arena || !s->scratch || !s->block_scratch || (s->segment_cells && !s->segment_best) ||
+        (s->max_detections > 0 && (!s->detect_scratch || !s->raw_detections)))
         return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY,
                          "out of memory for a %zu-byte session", need);
     mnet_status status = mnet_threadpool_create(threads, &s->pool, error);
@@ -131,6 +158,9 @@ void mnet_session_destroy(mnet_session *session) {
     free(session->arena);
     free(session->scratch);
     free(session->fuse);
+    free(session->detect_scratch);
+    free(session->segment_best);
+    free(session->raw_detections);
     free(session->block_scratch);
     free(session->offsets);
     free(session->scores);
@@ -150,7 +180,8 @@ size_t mnet_session_memory(const mnet_session *session) {
     return sizeof *session +
            (session->arena_floats + session->scratch_floats + classes +
             session->block_scratch_stride * (size_t)session->num_threads) * sizeof(float) +
-           (size_t)m->plan.num_blocks +
+           (size_t)m->plan.num_blocks + session->detect_scratch_bytes + session->segment_cells +
+           (size_t)session->max_detections * sizeof(mnet_raw_detection) +
            classes * sizeof(int) + (size_t)m->plan.num_tensors * sizeof(size_t) +
            (size_t)session->num_taps * sizeof(int);
 }
@@ -191,6 +222,18 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
     if (status != MNET_OK) return status;
     mnet_plan_execute(plan, &s->exec);
     s->has_run = 1;
+    return MNET_OK;
+}
+
+mnet_status mnet_session_tap(const mnet_session *session, int index, mnet_tensor *tensor) {
+    if (!session || !tensor || index < 0 || index >= session->num_taps || !session->has_run)
+        return MNET_ERR_INVALID_ARGUMENT;
+    const mnet_plan_tensor *t = &session->model->plan.tensors[session->taps[index]];
+    tensor->name = t->name;
+    tensor->height = t->h;
+    tensor->width = t->w;
+    tensor->channels = t->c;
+    tensor->data = tensor_data(session, session->taps[index]);
     return MNET_OK;
 }
 

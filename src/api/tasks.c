@@ -12,9 +12,11 @@ mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
     if (count) *count = 0;
     const mnet_model *m = session->model;
     int classes = m->config.num_classes;
-    if (classes <= 0)
+    if (classes <= 0 || m->config.arch != m->config.backbone)
         return mnet_session_fail(session, MNET_ERR_UNSUPPORTED,
-                                 "this model has no classifier (a feature extractor)");
+                                 "this model is not a classifier (architecture %s%s)",
+                                 mnet_arch_name(m->config.arch),
+                                 classes <= 0 ? ", a feature extractor" : "");
     if (!top || !count)
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT, "top or count is NULL");
     if (k <= 0)
@@ -48,15 +50,7 @@ mnet_status mnet_features(mnet_session *session, const mnet_image *image,
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT, "tensors is NULL");
     mnet_status status = mnet_session_run_image(session, image, preprocess, NULL);
     if (status != MNET_OK) return status;
-    const mnet_plan *plan = &session->model->plan;
-    for (int i = 0; i < session->num_taps; i++) {
-        const mnet_plan_tensor *t = &plan->tensors[session->taps[i]];
-        tensors[i].name = t->name;
-        tensors[i].height = t->h;
-        tensors[i].width = t->w;
-        tensors[i].channels = t->c;
-        tensors[i].data = session->arena + session->offsets[session->taps[i]];
-    }
+    for (int i = 0; i < session->num_taps; i++) mnet_session_tap(session, i, &tensors[i]);
     return MNET_OK;
 }
 

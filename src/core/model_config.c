@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/channels.h"
+#include "core/config_fields.h"
 #include "core/json.h"
 
 #define MAX_LAST_CHANNELS 65536
@@ -16,6 +17,8 @@ const char *mnet_arch_name(mnet_arch arch) {
     switch (arch) {
     case MNET_ARCH_MOBILENET_V1: return "mobilenet_v1";
     case MNET_ARCH_MOBILENET_V2: return "mobilenet_v2";
+    case MNET_ARCH_SSD: return "ssd";
+    case MNET_ARCH_DEEPLAB_V3: return "deeplabv3";
     }
     return "unknown";
 }
@@ -27,140 +30,45 @@ static char *copy_string(const char *s) {
     return copy;
 }
 
-static mnet_status bad_field(mnet_error *error, const char *field, const char *expected) {
-    return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: '%s' must be %s", field, expected);
-}
-
-/* An integer field in [lo, hi]; fallback used when absent and not required. */
-static mnet_status read_int(const mnet_json *object, const char *key, const char *field,
-                            int required, int lo, int hi, int fallback, int *out,
-                            mnet_error *error) {
-    const mnet_json *node = mnet_json_get(object, key);
-    if (!node) {
-        if (required) return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: '%s' missing", field);
-        *out = fallback;
-        return MNET_OK;
-    }
-    int ok;
-    double v = mnet_json_number(node, &ok);
-    if (!ok || floor(v) != v || v < lo || v > hi) {
-        if (ok)
-            return mnet_fail(error, MNET_ERR_MODEL,
-                             "mnet.config: '%s' must be an integer in %d..%d, found %g", field, lo,
-                             hi, v);
-        return bad_field(error, field, "an integer");
-    }
-    *out = (int)v;
-    return MNET_OK;
-}
-
-/* One of `choices` (NULL-terminated); *out is its index. */
-static mnet_status read_choice(const mnet_json *object, const char *key, const char *field,
-                               const char *const *choices, int fallback, int *out,
-                               mnet_error *error) {
-    const mnet_json *node = mnet_json_get(object, key);
-    if (!node) {
-        *out = fallback;
-        return MNET_OK;
-    }
-    const char *value = mnet_json_string(node);
-    if (value)
-        for (int i = 0; choices[i]; i++)
-            if (strcmp(value, choices[i]) == 0) {
-                *out = i;
-                return MNET_OK;
-            }
-    char expected[160] = "one of";
-    for (int i = 0; choices[i]; i++) {
-        size_t used = strlen(expected);
-        if (used + strlen(choices[i]) + 4 >= sizeof expected) break;
-        strcat(expected, i ? ", \"" : " \"");
-        strcat(expected, choices[i]);
-        strcat(expected, "\"");
-    }
-    if (value)
-        return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: '%s' must be %s, found \"%.64s\"",
-                         field, expected, value);
-    return bad_field(error, field, expected);
-}
-
-/* mean / std: a number for all channels or an array of three. */
-static mnet_status read_triplet(const mnet_json *object, const char *key, const char *field,
-                                int nonzero, float fallback, float out[3], mnet_error *error) {
-    const mnet_json *node = mnet_json_get(object, key);
-    const char *expected = nonzero ? "a non-zero finite number or an array of 3 of them"
-                                   : "a finite number or an array of 3 of them";
-    if (!node) {
-        out[0] = out[1] = out[2] = fallback;
-        return MNET_OK;
-    }
-    int is_array = mnet_json_type_of(node) == MNET_JSON_ARRAY;
-    if (is_array && mnet_json_size(node) != 3) return bad_field(error, field, expected);
-    for (size_t i = 0; i < 3; i++) {
-        int ok;
-        double v = mnet_json_number(is_array ? mnet_json_at(node, i) : node, &ok);
-        if (!ok || !isfinite(v) || fabs(v) > 1e30 || (nonzero && (float)v == 0.0f))
-            return bad_field(error, field, expected);
-        out[i] = (float)v;
-    }
-    return MNET_OK;
-}
-
-/* A number in (lo, hi]. */
-static mnet_status read_half_open(const mnet_json *object, const char *key, const char *field,
-                                  int required, double lo, double hi, float fallback, float *out,
-                                  mnet_error *error) {
-    const mnet_json *node = mnet_json_get(object, key);
-    if (!node) {
-        if (required) return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: '%s' missing", field);
-        *out = fallback;
-        return MNET_OK;
-    }
-    int ok;
-    double v = mnet_json_number(node, &ok);
-    if (!ok || !(v > lo && v <= hi) || !((float)v > (float)lo)) {
-        if (ok)
-            return mnet_fail(error, MNET_ERR_MODEL,
-                             "mnet.config: '%s' must be in (%g, %g], found %g", field, lo, hi, v);
-        return bad_field(error, field, "a number");
-    }
-    *out = (float)v;
-    return MNET_OK;
-}
-
-/* An optional object member; absent is fine, another type is not. */
-static mnet_status optional_object(const mnet_json *object, const char *key,
-                                   const mnet_json **out, mnet_error *error) {
-    *out = mnet_json_get(object, key);
-    if (*out && mnet_json_type_of(*out) != MNET_JSON_OBJECT)
-        return bad_field(error, key, "a JSON object");
-    return MNET_OK;
-}
-
 static mnet_status read_architecture(const mnet_json *config, mnet_arch *arch,
-                                     mnet_error *error) {
+                                     mnet_arch *backbone, mnet_error *error) {
     const mnet_json *node = mnet_json_get(config, "architecture");
     if (!node) return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: 'architecture' missing");
     const char *name = mnet_json_string(node);
-    if (!name) return bad_field(error, "architecture", "a string");
+    if (!name) return mnet_cfg_bad_field(error, "architecture", "a string");
     if (strcmp(name, "mobilenet_v1") == 0) *arch = MNET_ARCH_MOBILENET_V1;
     else if (strcmp(name, "mobilenet_v2") == 0) *arch = MNET_ARCH_MOBILENET_V2;
-    else if (strcmp(name, "ssd") == 0 || strcmp(name, "ssdlite") == 0 ||
-             strncmp(name, "deeplab", 7) == 0 || strcmp(name, "mobilenet_v3") == 0)
+    else if (strcmp(name, "ssd") == 0) *arch = MNET_ARCH_SSD;
+    else if (strcmp(name, "deeplabv3") == 0) *arch = MNET_ARCH_DEEPLAB_V3;
+    else if (strncmp(name, "deeplab", 7) == 0 || strcmp(name, "mobilenet_v3") == 0)
         return mnet_fail(error, MNET_ERR_UNSUPPORTED,
                          "mnet.config: architecture \"%s\" is not supported by this build", name);
     else
         return mnet_fail(error, MNET_ERR_MODEL,
-                         "mnet.config: 'architecture' must be \"mobilenet_v1\" or "
-                         "\"mobilenet_v2\", found \"%.64s\"",
+                         "mnet.config: 'architecture' must be \"mobilenet_v1\", "
+                         "\"mobilenet_v2\", \"ssd\" or \"deeplabv3\", found \"%.64s\"",
                          name);
+    *backbone = *arch;
+    if (*arch == MNET_ARCH_SSD || *arch == MNET_ARCH_DEEPLAB_V3) {
+        static const char *const backbones[] = {"mobilenet_v1", "mobilenet_v2", NULL};
+        int which = 0;
+        if (!mnet_json_get(config, "backbone"))
+            return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: 'backbone' missing");
+        mnet_status st = mnet_cfg_read_choice(config, "backbone", "backbone", backbones, 0,
+                                              &which, error);
+        if (st != MNET_OK) return st;
+        *backbone = which == 0 ? MNET_ARCH_MOBILENET_V1 : MNET_ARCH_MOBILENET_V2;
+        if (*arch == MNET_ARCH_DEEPLAB_V3 && *backbone != MNET_ARCH_MOBILENET_V2)
+            return mnet_fail(error, MNET_ERR_UNSUPPORTED,
+                             "mnet.config: DeepLab is implemented on a mobilenet_v2 backbone only");
+    }
     return MNET_OK;
 }
 
 static mnet_status read_last_channels(const mnet_json *config, mnet_model_config *c,
                                       mnet_error *error) {
     const mnet_json *node = mnet_json_get(config, "last_channels");
-    if (c->arch != MNET_ARCH_MOBILENET_V2) {
+    if (c->backbone != MNET_ARCH_MOBILENET_V2) {
         if (node)
             return mnet_fail(error, MNET_ERR_MODEL,
                              "mnet.config: 'last_channels' applies to mobilenet_v2 only");
@@ -170,44 +78,50 @@ static mnet_status read_last_channels(const mnet_json *config, mnet_model_config
     int fallback = c->depth_multiplier <= 1.0f
                        ? 1280
                        : mnet_make_divisible(1280.0f * c->depth_multiplier, 8);
-    return read_int(config, "last_channels", "last_channels", 0, 0, MAX_LAST_CHANNELS, fallback,
+    return mnet_cfg_read_int(config, "last_channels", "last_channels", 0, 0, MAX_LAST_CHANNELS, fallback,
                     &c->last_channels, error);
 }
 
 static mnet_status read_input(const mnet_json *config, mnet_model_config *c, mnet_error *error) {
     const mnet_json *input;
-    mnet_status st = optional_object(config, "input", &input, error);
+    mnet_status st = mnet_cfg_optional_object(config, "input", &input, error);
     if (st != MNET_OK) return st;
     if (!input) return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: 'input' missing");
-    st = read_int(input, "height", "input.height", 1, 1, MNET_MAX_INPUT_SIDE, 0, &c->input_h,
+    st = mnet_cfg_read_int(input, "height", "input.height", 1, 1, MNET_MAX_INPUT_SIDE, 0, &c->input_h,
                   error);
     if (st == MNET_OK)
-        st = read_int(input, "width", "input.width", 1, 1, MNET_MAX_INPUT_SIDE, 0, &c->input_w,
+        st = mnet_cfg_read_int(input, "width", "input.width", 1, 1, MNET_MAX_INPUT_SIDE, 0, &c->input_w,
                       error);
     if (st == MNET_OK)
-        st = read_int(input, "channels", "input.channels", 0, 3, 3, 3, &c->input_c, error);
+        st = mnet_cfg_read_int(input, "channels", "input.channels", 0, 3, 3, 3, &c->input_c, error);
     if (st != MNET_OK) return st;
     static const char *const colors[] = {"rgb", "bgr", NULL};
-    st = read_choice(input, "color", "input.color", colors, 0, &c->bgr, error);
-    if (st == MNET_OK) st = read_triplet(input, "mean", "input.mean", 0, 127.5f, c->mean, error);
-    if (st == MNET_OK) st = read_triplet(input, "std", "input.std", 1, 127.5f, c->std, error);
+    st = mnet_cfg_read_choice(input, "color", "input.color", colors, 0, &c->bgr, error);
+    if (st == MNET_OK) st = mnet_cfg_read_triplet(input, "mean", "input.mean", 0, 127.5f, c->mean, error);
+    if (st == MNET_OK) st = mnet_cfg_read_triplet(input, "std", "input.std", 1, 127.5f, c->std, error);
     return st;
 }
 
 static mnet_status read_preprocess(const mnet_json *config, mnet_model_config *c,
                                    mnet_error *error) {
     const mnet_json *preprocess;
-    mnet_status st = optional_object(config, "preprocess", &preprocess, error);
+    mnet_status st = mnet_cfg_optional_object(config, "preprocess", &preprocess, error);
     if (st != MNET_OK) return st;
     static const char *const fits[] = {"center_crop", "stretch", "letterbox", NULL};
     static const mnet_fit fit_values[] = {MNET_FIT_CENTER_CROP, MNET_FIT_STRETCH,
                                           MNET_FIT_LETTERBOX};
     int fit = 0;
-    st = read_choice(preprocess, "fit", "preprocess.fit", fits, 0, &fit, error);
+    st = mnet_cfg_read_choice(preprocess, "fit", "preprocess.fit", fits, 0, &fit, error);
     if (st != MNET_OK) return st;
     c->fit = fit_values[fit];
-    return read_half_open(preprocess, "crop_fraction", "preprocess.crop_fraction", 0, 0.0, 1.0,
-                          0.875f, &c->crop_fraction, error);
+    st = mnet_cfg_read_half_open(preprocess, "crop_fraction", "preprocess.crop_fraction", 0, 0.0,
+                                 1.0, 0.875f, &c->crop_fraction, error);
+    if (st == MNET_OK)
+        st = mnet_cfg_read_triplet(preprocess, "fill", "preprocess.fill", 0, 0.0f, c->fill, error);
+    for (int i = 0; st == MNET_OK && i < 3; i++)
+        if (c->fill[i] < 0.0f || c->fill[i] > 255.0f)
+            st = mnet_cfg_bad_field(error, "preprocess.fill", "values in 0..255");
+    return st;
 }
 
 static mnet_status read_config(const char *text, mnet_model_config *c, mnet_error *error) {
@@ -222,30 +136,34 @@ static mnet_status read_config(const char *text, mnet_model_config *c, mnet_erro
         mnet_json_free(doc);
         return mnet_fail(error, MNET_ERR_MODEL, "mnet.config: not a JSON object");
     }
-    st = read_architecture(config, &c->arch, error);
+    st = read_architecture(config, &c->arch, &c->backbone, error);
 
     const mnet_json *name = mnet_json_get(config, "name");
-    if (st == MNET_OK && name && !mnet_json_string(name)) st = bad_field(error, "name", "a string");
+    if (st == MNET_OK && name && !mnet_json_string(name)) st = mnet_cfg_bad_field(error, "name", "a string");
     if (st == MNET_OK) {
         c->name = copy_string(name ? mnet_json_string(name) : "");
         if (!c->name) st = mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "mnet.config: out of memory");
     }
     if (st == MNET_OK)
-        st = read_half_open(config, "depth_multiplier", "depth_multiplier", 1, 0.0, 4.0, 1.0f,
+        st = mnet_cfg_read_half_open(config, "depth_multiplier", "depth_multiplier", 1, 0.0, 4.0, 1.0f,
                             &c->depth_multiplier, error);
     if (st == MNET_OK) st = read_last_channels(config, c, error);
     if (st == MNET_OK) {
         static const char *const paddings[] = {"tf_same", "symmetric", NULL};
         static const mnet_padding padding_values[] = {MNET_PAD_TF_SAME, MNET_PAD_SYMMETRIC};
         int padding = 0;
-        st = read_choice(config, "padding", "padding", paddings, 0, &padding, error);
+        st = mnet_cfg_read_choice(config, "padding", "padding", paddings, 0, &padding, error);
         c->padding = padding_values[padding];
     }
     if (st == MNET_OK) st = read_input(config, c, error);
     if (st == MNET_OK) st = read_preprocess(config, c, error);
     if (st == MNET_OK)
-        st = read_int(config, "num_classes", "num_classes", 0, 0, MNET_MAX_CLASSES, 0,
+        st = mnet_cfg_read_int(config, "num_classes", "num_classes", 0, 0, MNET_MAX_CLASSES, 0,
                       &c->num_classes, error);
+    c->output_stride = 32;
+    if (st == MNET_OK && c->arch == MNET_ARCH_SSD) st = mnet_ssd_config_parse(config, c, error);
+    if (st == MNET_OK && c->arch == MNET_ARCH_DEEPLAB_V3)
+        st = mnet_deeplab_config_parse(config, c, error);
     mnet_json_free(doc);
     return st;
 }

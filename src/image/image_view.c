@@ -27,4 +27,5 @@ void mnet_preprocess_init(mnet_preprocess *preprocess) {
     preprocess->mirror = 0;
     preprocess->yuv_matrix = MNET_YUV_BT601;
     preprocess->yuv_range = MNET_YUV_LIMITED;
+    for (int c = 0; c < 3; c++) preprocess->fill[c] = -1.0f; /* the model's own */
 }

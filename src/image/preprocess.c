@@ -307,7 +307,9 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
         plan.order[c] = c == 1 ? 1 : (spec->bgr ? 2 - c : c);
         plan.mean[c] = spec->mean[c];
         plan.std[c] = spec->std[c];
-        plan.fill[c] = (pp->fill[plan.order[c]] - spec->mean[c]) / spec->std[c];
+        float fill = pp->fill[plan.order[c]];
+        if (fill < 0.0f) fill = spec->fill[plan.order[c]]; /* negative: the model's own */
+        plan.fill[c] = (fill - spec->mean[c]) / spec->std[c];
     }
     const size_t longer = (size_t)(outer_n > inner_n ? outer_n : inner_n);
     float *inner_taps = scratch, *outer_taps = inner_taps + longer * MNET_TAP_FLOATS;

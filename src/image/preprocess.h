@@ -20,6 +20,7 @@ typedef struct mnet_input_spec {
     float mean[3], std[3];  /* per network channel, pixel scale 0..255 */
     mnet_fit fit;           /* model default (never MNET_FIT_MODEL_DEFAULT) */
     float crop_fraction;    /* model default for center crop */
+    float fill[3];          /* model default letterbox fill, R, G, B, 0..255 */
 } mnet_input_spec;
 
 /* Maps network-input pixel coordinates (continuous, pixel centers at +0.5)

@@ -67,7 +67,7 @@ void mnet_invres_rows(const mnet_kernels *k, const mnet_invres *b, const float *
             }
             if (start < last)
                 k->pointwise(b->expand.in_c, b->expand.out_c, in + (size_t)start * in_w * in_c,
-                             b->expand_w, b->expand_b, NULL, MNET_ACT_RELU6,
+                             b->expand_w, b->expand_b, NULL, b->expand_act,
                              exp_buf + (size_t)(start - first) * exp_row, 0,
                              (last - start) * in_w);
             have_first = first;
@@ -82,10 +82,10 @@ void mnet_invres_rows(const mnet_kernels *k, const mnet_invres *b, const float *
         g.in_h = last - first;
         g.out_h = r1 - r0;
         g.pad_top = dw->pad_top + first - r0 * dw->stride_h;
-        k->depthwise(&g, dw_in, b->dw_w, b->dw_b, MNET_ACT_RELU6, dw_buf, 0, r1 - r0);
+        k->depthwise(&g, dw_in, b->dw_w, b->dw_b, b->dw_act, dw_buf, 0, r1 - r0);
         size_t pixel0 = (size_t)r0 * out_w;
         k->pointwise(b->project.in_c, b->project.out_c, dw_buf, b->project_w, b->project_b,
-                     residual ? residual + pixel0 * b->project.out_c : NULL, MNET_ACT_NONE,
+                     residual ? residual + pixel0 * b->project.out_c : NULL, b->project_act,
                      out + pixel0 * b->project.out_c, 0, (r1 - r0) * out_w);
     }
 }

@@ -1,5 +1,6 @@
 /* The MobileNet V2 inverted residual block (1x1 expansion + ReLU6, 3x3
- * depthwise + ReLU6, linear 1x1 projection, optional residual add) fused
+ * depthwise + ReLU6, linear 1x1 projection, optional residual add), or a
+ * MobileNet V1 block (depthwise + pointwise, each with its activation), fused
  * over tiles of output rows, on top of any kernel table: the expanded tensor,
  * six times wider than the block's input and output, never leaves the cache.
  * Expanded rows shared by consecutive tiles are kept (moved to the front of
@@ -15,6 +16,7 @@ typedef struct mnet_invres {
     mnet_conv_geometry project;
     int has_expand;
     int tile_rows;                /* output rows per tile */
+    mnet_activation expand_act, dw_act, project_act; /* V2: RELU6, RELU6, NONE */
     const float *expand_w, *expand_b, *dw_w, *dw_b, *project_w, *project_b;
 } mnet_invres;
 

@@ -13,7 +13,8 @@ typedef struct step_job {
 
 /* Rows a step is split over: output rows, or pixels for 1x1 steps. */
 static int step_rows(const mnet_step *s) {
-    if (s->kind == MNET_STEP_POINTWISE) return s->geom.out_h * s->geom.out_w;
+    if (s->kind == MNET_STEP_POINTWISE || s->kind == MNET_STEP_CONCAT)
+        return s->geom.out_h * s->geom.out_w;
     if (s->kind == MNET_STEP_CONV || s->kind == MNET_STEP_DEPTHWISE) return s->geom.out_h;
     return 1;
 }
@@ -46,6 +47,21 @@ static void run_step_rows(const step_job *job, int begin, int end) {
     case MNET_STEP_GLOBAL_POOL:
         mnet_ref_global_avgpool_f32(g->in_h, g->in_w, g->in_c, in, out);
         break;
+    case MNET_STEP_RESIZE:
+        mnet_ref_resize_bilinear_f32(g->in_h, g->in_w, g->in_c, g->out_h, g->out_w,
+                                     s->resize_mode, in, out);
+        break;
+    case MNET_STEP_CONCAT: {
+        const float *parts[MNET_MAX_CONCAT];
+        int channels[MNET_MAX_CONCAT];
+        for (int i = 0; i < s->num_inputs; i++) {
+            channels[i] = plan->tensors[s->inputs[i]].c;
+            parts[i] = base + offsets[s->inputs[i]] + (size_t)begin * channels[i];
+        }
+        mnet_ref_concat_channels_f32((size_t)(end - begin), s->num_inputs, channels, parts,
+                                     out + (size_t)begin * g->out_c);
+        break;
+    }
     }
 }
 
@@ -59,13 +75,16 @@ static void run_block_rows(const step_job *job, int thread, int begin, int end) 
     if (b.has_expand) {
         b.expand_w = plan->weights + s->weights_offset;
         b.expand_b = plan->weights + s->bias_offset;
+        b.expand_act = s->act;
         s++;
     }
     b.dw_w = plan->weights + s->weights_offset;
     b.dw_b = plan->weights + s->bias_offset;
+    b.dw_act = s->act;
     s++;
     b.project_w = plan->weights + s->weights_offset;
     b.project_b = plan->weights + s->bias_offset;
+    b.project_act = s->act;
     float *base = job->ctx->base;
     const size_t *offsets = job->ctx->offsets;
     const float *residual = last->residual >= 0 ? base + offsets[last->residual] : NULL;

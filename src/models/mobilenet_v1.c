@@ -10,7 +10,7 @@ static const int v1_widths[13] = {64, 128, 128, 256, 256, 512, 512,
                                   512, 512, 512, 512, 1024, 1024};
 static const int v1_strides[13] = {1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1};
 
-int mnet_build_mobilenet_v1(mnet_plan_builder *b) {
+int mnet_build_v1_backbone(mnet_plan_builder *b) {
     const mnet_model_config *cfg = b->config;
     float dm = cfg->depth_multiplier;
     int x = mnet_plan_add_input(b, cfg->input_h, cfg->input_w, cfg->input_c);
@@ -30,13 +30,10 @@ int mnet_build_mobilenet_v1(mnet_plan_builder *b) {
         x = mnet_plan_add_conv(b, tap, prefix, x, c, 1, 1, 1, 1, MNET_ACT_RELU6, -1);
         if (x < 0) return -1;
     }
-    b->plan->output = x;
-    if (cfg->num_classes > 0) {
-        x = mnet_plan_add_global_pool(b, "pool", x);
-        if (x < 0) return -1;
-        x = mnet_plan_add_fc(b, "logits", "classifier", x, cfg->num_classes, MNET_ACT_NONE);
-        if (x < 0) return -1;
-        b->plan->output = x;
-    }
-    return 0;
+    return x;
+}
+
+int mnet_build_mobilenet_v1(mnet_plan_builder *b) {
+    int x = mnet_build_v1_backbone(b);
+    return x < 0 ? -1 : mnet_plan_add_classifier(b, x);
 }

@@ -16,7 +16,7 @@ static const v2_stage v2_stages[7] = {
     {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
 };
 
-int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
+int mnet_build_v2_backbone(mnet_plan_builder *b) {
     const mnet_model_config *cfg = b->config;
     float dm = cfg->depth_multiplier;
     int x = mnet_plan_add_input(b, cfg->input_h, cfg->input_w, cfg->input_c);
@@ -24,12 +24,24 @@ int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
     int c = mnet_make_divisible(32.0f * dm, 8);
     x = mnet_plan_add_conv(b, "conv0", "conv0", x, c, 3, 2, 1, 1, MNET_ACT_RELU6, -1);
     if (x < 0) return -1;
+    /* Output stride below 32 (DeepLab): once the network has reached it,
+     * later stride-2 blocks keep stride 1 and the depthwise convolutions
+     * after them are dilated by the strides removed so far (TF-slim). */
+    int current_stride = 2, rate = 1;
     int block = 0;
     for (int s = 0; s < 7; s++) {
         const v2_stage *st = &v2_stages[s];
         int out_c = mnet_make_divisible((float)st->width * dm, 8);
         for (int r = 0; r < st->repeats; r++, block++) {
             int stride = r == 0 ? st->stride : 1;
+            int dilation = 1;
+            if (current_stride == cfg->output_stride) {
+                dilation = rate;
+                rate *= stride;
+                stride = 1;
+            } else {
+                current_stride *= stride;
+            }
             int block_in = x;
             char tap[MNET_NAME_MAX], prefix[64];
             int exp_c = c;
@@ -42,10 +54,13 @@ int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
             }
             snprintf(tap, sizeof tap, "block%d/depthwise", block);
             snprintf(prefix, sizeof prefix, "blocks.%d.dw", block);
-            x = mnet_plan_add_conv(b, tap, prefix, x, exp_c, 3, stride, 1, exp_c, MNET_ACT_RELU6,
-                                   -1);
+            x = mnet_plan_add_conv(b, tap, prefix, x, exp_c, 3, stride, dilation, exp_c,
+                                   MNET_ACT_RELU6, -1);
             if (x < 0) return -1;
-            int residual = (stride == 1 && c == out_c) ? block_in : -1;
+            /* the published networks add a residual where the block kept its
+             * shape before any stride was removed */
+            int kept_shape = (r > 0 || st->stride == 1) && c == out_c;
+            int residual = kept_shape ? block_in : -1;
             snprintf(tap, sizeof tap, "block%d/output", block);
             snprintf(prefix, sizeof prefix, "blocks.%d.project", block);
             x = mnet_plan_add_conv(b, tap, prefix, x, out_c, 1, 1, 1, 1, MNET_ACT_NONE, residual);
@@ -58,13 +73,10 @@ int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
                                MNET_ACT_RELU6, -1);
         if (x < 0) return -1;
     }
-    b->plan->output = x;
-    if (cfg->num_classes > 0) {
-        x = mnet_plan_add_global_pool(b, "pool", x);
-        if (x < 0) return -1;
-        x = mnet_plan_add_fc(b, "logits", "classifier", x, cfg->num_classes, MNET_ACT_NONE);
-        if (x < 0) return -1;
-        b->plan->output = x;
-    }
-    return 0;
+    return x;
+}
+
+int mnet_build_mobilenet_v2(mnet_plan_builder *b) {
+    int x = mnet_build_v2_backbone(b);
+    return x < 0 ? -1 : mnet_plan_add_classifier(b, x);
 }

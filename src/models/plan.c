@@ -85,8 +85,8 @@ static void format_shape(char *out, size_t size, const int64_t *shape, int rank)
 
 /* Finds tensor `name`, checks dtype (F32/F16) and exact shape, and returns it
  * converted to float in a temporary malloc'd buffer (caller frees). */
-static float *load_tensor(mnet_plan_builder *b, const char *name, const int64_t *shape,
-                          int rank) {
+float *mnet_plan_load_tensor(mnet_plan_builder *b, const char *name, const int64_t *shape,
+                             int rank) {
     const mnet_st_tensor *t = mnet_st_find(b->st, name);
     char want[96], got[96];
     if (!t) {
@@ -126,7 +126,7 @@ static size_t load_bias(mnet_plan_builder *b, const char *prefix, int n) {
     char name[128];
     snprintf(name, sizeof name, "%s.bias", prefix);
     int64_t shape[1] = {n};
-    float *bias = load_tensor(b, name, shape, 1);
+    float *bias = mnet_plan_load_tensor(b, name, shape, 1);
     if (!bias) return SIZE_MAX;
     size_t off = reserve_weights(b, (size_t)n);
     if (off != SIZE_MAX) memcpy(b->plan->weights + off, bias, (size_t)n * sizeof(float));
@@ -168,7 +168,7 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
     snprintf(name, sizeof name, "%s.weight", prefix);
     int in_per_group = in->c / groups;
     int64_t shape[4] = {out_c, kernel, kernel, in_per_group};
-    float *w = load_tensor(b, name, shape, 4);
+    float *w = mnet_plan_load_tensor(b, name, shape, 4);
     if (!w) return -1;
 
     const mnet_kernels *k = p->kernels;
@@ -250,6 +250,74 @@ int mnet_plan_add_global_pool(mnet_plan_builder *b, const char *tap, int input) 
     return out;
 }
 
+/* A step with no weights whose geometry only records sizes. */
+static mnet_step *add_plain_step(mnet_plan_builder *b, mnet_step_kind kind, const char *tap,
+                                 int input, int out_h, int out_w, int out_c, int *out) {
+    mnet_plan *p = b->plan;
+    *out = new_tensor(b, tap, out_h, out_w, out_c, p->num_steps);
+    if (*out < 0) return NULL;
+    mnet_step *s = new_step(b);
+    if (!s) return NULL;
+    const mnet_plan_tensor *in = &p->tensors[input];
+    s->kind = kind;
+    s->input = input;
+    s->output = *out;
+    s->geom.in_h = in->h;
+    s->geom.in_w = in->w;
+    s->geom.in_c = in->c;
+    s->geom.out_h = out_h;
+    s->geom.out_w = out_w;
+    s->geom.out_c = out_c;
+    s->geom.kernel_h = s->geom.kernel_w = 1;
+    s->geom.stride_h = s->geom.stride_w = 1;
+    s->geom.dilation_h = s->geom.dilation_w = 1;
+    s->geom.groups = 1;
+    return s;
+}
+
+int mnet_plan_add_resize(mnet_plan_builder *b, const char *tap, int input, int out_h, int out_w,
+                         mnet_resize_mode mode) {
+    int out;
+    mnet_step *s = add_plain_step(b, MNET_STEP_RESIZE, tap, input, out_h, out_w,
+                                  b->plan->tensors[input].c, &out);
+    if (!s) return -1;
+    s->resize_mode = mode;
+    s->macs = (int64_t)out_h * out_w * b->plan->tensors[input].c * 4;
+    mark_use(b->plan, input);
+    b->plan->num_steps++;
+    b->plan->macs += s->macs;
+    return out;
+}
+
+int mnet_plan_add_concat(mnet_plan_builder *b, const char *tap, const int *inputs, int n) {
+    mnet_plan *p = b->plan;
+    if (n < 1 || n > MNET_MAX_CONCAT) {
+        mnet_fail(b->error, MNET_ERR_INTERNAL, "layer '%s': %d concat inputs", tap, n);
+        return -1;
+    }
+    int channels = 0;
+    for (int i = 0; i < n; i++) {
+        const mnet_plan_tensor *t = &p->tensors[inputs[i]];
+        if (t->h != p->tensors[inputs[0]].h || t->w != p->tensors[inputs[0]].w) {
+            mnet_fail(b->error, MNET_ERR_MODEL, "layer '%s': concatenating %dx%d with %dx%d", tap,
+                      p->tensors[inputs[0]].h, p->tensors[inputs[0]].w, t->h, t->w);
+            return -1;
+        }
+        channels += t->c;
+    }
+    int out;
+    mnet_step *s = add_plain_step(b, MNET_STEP_CONCAT, tap, inputs[0], p->tensors[inputs[0]].h,
+                                  p->tensors[inputs[0]].w, channels, &out);
+    if (!s) return -1;
+    s->num_inputs = n;
+    for (int i = 0; i < n; i++) {
+        s->inputs[i] = inputs[i];
+        mark_use(p, inputs[i]);
+    }
+    p->num_steps++;
+    return out;
+}
+
 int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, int input,
                      int out_n, mnet_activation act) {
     mnet_plan *p = b->plan;
@@ -261,7 +329,7 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
     char name[128];
     snprintf(name, sizeof name, "%s.weight", prefix);
     int64_t shape[2] = {out_n, in_n};
-    float *w = load_tensor(b, name, shape, 2);
+    float *w = mnet_plan_load_tensor(b, name, shape, 2);
     if (!w) return -1;
     const mnet_kernels *k = p->kernels;
     size_t woff = reserve_weights(b, k->pointwise_packed_size(in_n, out_n));
@@ -319,8 +387,19 @@ int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps) {
     return 0;
 }
 
+int mnet_plan_add_classifier(mnet_plan_builder *b, int features) {
+    b->plan->output = features;
+    if (b->config->num_classes <= 0) return 0;
+    int x = mnet_plan_add_global_pool(b, "pool", features);
+    if (x >= 0) x = mnet_plan_add_fc(b, "logits", "classifier", x, b->config->num_classes, MNET_ACT_NONE);
+    if (x < 0) return -1;
+    b->plan->output = x;
+    return 0;
+}
+
 void mnet_plan_free(mnet_plan *plan) {
     if (!plan) return;
+    free(plan->detector.anchors);
     free(plan->blocks);
     free(plan->steps);
     free(plan->tensors);

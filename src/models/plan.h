@@ -26,12 +26,17 @@ typedef enum mnet_step_kind {
     MNET_STEP_DEPTHWISE,
     MNET_STEP_POINTWISE,   /* 1x1 stride 1, optional residual add */
     MNET_STEP_GLOBAL_POOL, /* mean over H, W */
-    MNET_STEP_FC           /* fully connected, run as a 1-pixel pointwise */
+    MNET_STEP_FC,          /* fully connected, run as a 1-pixel pointwise */
+    MNET_STEP_RESIZE,      /* bilinear resize (DeepLab) */
+    MNET_STEP_CONCAT       /* channel concatenation of several tensors */
 } mnet_step_kind;
+
+#define MNET_MAX_CONCAT 6
 
 typedef struct mnet_plan_tensor {
     char name[MNET_NAME_MAX]; /* tap name of the producing step, "input" */
     int h, w, c;
+    int is_output;  /* read after the run (detector heads): never reused */
     int producer;   /* step index, -1 for the input */
     int last_use;   /* last step reading it, -1 if none */
 } mnet_plan_tensor;
@@ -41,6 +46,9 @@ typedef struct mnet_step {
     int input, output, residual;  /* tensor indices; residual -1 if none */
     mnet_conv_geometry geom;
     mnet_activation act;
+    int inputs[MNET_MAX_CONCAT];  /* CONCAT: all inputs in order */
+    int num_inputs;
+    mnet_resize_mode resize_mode; /* RESIZE */
     size_t weights_offset;        /* floats into the plan's weight block */
     size_t bias_offset;
     int64_t macs, parameters;
@@ -53,6 +61,17 @@ typedef struct mnet_fused_block {
     int first_step, num_steps;
     mnet_invres geometry;         /* weight pointers unset: plan.weights moves */
 } mnet_fused_block;
+
+/* An SSD's heads: per feature map the box-encoding and class-score tensors
+ * (HWC with A*4 and A*(classes+background) channels, so flattening them
+ * gives anchors in (y, x, anchor) order) and the anchors themselves. */
+typedef struct mnet_detector {
+    int num_layers;
+    int box_tensor[MNET_SSD_MAX_LAYERS], class_tensor[MNET_SSD_MAX_LAYERS];
+    size_t layer_anchors[MNET_SSD_MAX_LAYERS];
+    mnet_anchor_box *anchors;
+    size_t num_anchors;
+} mnet_detector;
 
 typedef struct mnet_plan {
     mnet_step *steps;
@@ -67,6 +86,7 @@ typedef struct mnet_plan {
     size_t weights_floats, cap_weights;
     int64_t macs, parameters;
     const mnet_kernels *kernels;
+    mnet_detector detector;       /* num_layers 0 unless an SSD */
 } mnet_plan;
 
 /* Context of one plan build: where weights come from, where errors go. */
@@ -77,6 +97,11 @@ typedef struct mnet_plan_builder {
     mnet_error *error;
     const char *weights_dtype;    /* first weight dtype seen: "f16", "f32" */
 } mnet_plan_builder;
+
+/* Finds tensor `name` in the file, checks F32/F16 dtype and exact shape and
+ * returns it as floats in a malloc'd buffer (NULL with the error set). */
+float *mnet_plan_load_tensor(mnet_plan_builder *b, const char *name, const int64_t *shape,
+                             int rank);
 
 /* Adds the network input tensor (h x w x c); returns its index or -1. */
 int mnet_plan_add_input(mnet_plan_builder *b, int h, int w, int c);
@@ -91,6 +116,13 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
 
 /* Global average pooling of `input` to 1 x 1 x c. */
 int mnet_plan_add_global_pool(mnet_plan_builder *b, const char *tap, int input);
+
+/* Bilinear resize of `input` to out_h x out_w. */
+int mnet_plan_add_resize(mnet_plan_builder *b, const char *tap, int input, int out_h, int out_w,
+                         mnet_resize_mode mode);
+
+/* Concatenation along channels of n tensors of the same height and width. */
+int mnet_plan_add_concat(mnet_plan_builder *b, const char *tap, const int *inputs, int n);
 
 /* Fully connected layer `<prefix>.weight` [out_n, c], `<prefix>.bias`. */
 int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, int input,
@@ -132,10 +164,21 @@ void mnet_plan_execute(const mnet_plan *plan, const mnet_exec_context *ctx);
 void mnet_plan_execute_steps(const mnet_plan *plan, const mnet_exec_context *ctx, int first,
                              int last);
 
+/* Global average pooling + the `classifier` FC on `features` when the
+ * config has classes; sets the plan's output either way. 0 or -1. */
+int mnet_plan_add_classifier(mnet_plan_builder *b, int features);
+
+/* Backbones: input, stem and blocks (V2: and conv_last when configured);
+ * return the last tensor or -1 with the error set. */
+int mnet_build_v1_backbone(mnet_plan_builder *b);
+int mnet_build_v2_backbone(mnet_plan_builder *b);
+
 /* Architecture builders: fill the plan from the config and the file's
  * tensors; 0 on success, -1 with the error set. */
 int mnet_build_mobilenet_v1(mnet_plan_builder *b);
 int mnet_build_mobilenet_v2(mnet_plan_builder *b);
+int mnet_build_ssd(mnet_plan_builder *b);
+int mnet_build_deeplab(mnet_plan_builder *b);
 
 /* TF-slim endpoint names -> mnet tap names ("expanded_conv_13/expand" ->
  * "block13/expand"); writes the canonical name to out. Returns 0 when name

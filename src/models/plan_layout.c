@@ -29,7 +29,8 @@ static int fused_end(const mnet_plan *plan, const unsigned char *fuse, int i, in
 
 static int lifetime_end(const mnet_plan *plan, const unsigned char *keep,
                         const unsigned char *fuse, int i) {
-    if ((keep && keep[i]) || i == plan->output) return plan->num_steps;
+    if ((keep && keep[i]) || i == plan->output || plan->tensors[i].is_output)
+        return plan->num_steps;
     int end = plan->tensors[i].last_use;
     int start = plan->tensors[i].producer;
     return fused_end(plan, fuse, i, end > start ? end : start);

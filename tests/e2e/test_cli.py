@@ -211,6 +211,28 @@ def test_bad_images_among_good(images, scratch):
         check(bad in message, f"message {message!r} does not name {bad}")
 
 
+def test_png_same_as_jpeg(images, scratch):
+    """A lossless copy of a JPEG's pixels, as RGB PNG and as RGBA PNG with an
+    opaque alpha channel, must classify exactly like the JPEG (PIL decodes
+    with libjpeg as well, with the same default DCT)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(images[0]) as picture:
+        rgb = picture.convert("RGB")
+    as_rgb = os.path.join(scratch, "copy.png")
+    as_rgba = os.path.join(scratch, "copy_rgba.png")
+    rgb.save(as_rgb)
+    rgb.convert("RGBA").save(as_rgba)
+    result = run(["classify", "--json", "-k", "10", "-m", DEFAULT_MODEL, images[0], as_rgb, as_rgba])
+    check(result.returncode == 0, f"PNG copies: exit {result.returncode}: {result.err}")
+    if result.returncode == 0:
+        tops = [obj["top"] for obj in parse_json_lines(result.out)]
+        check(tops[0] == tops[1], "RGB PNG copy classified differently from its JPEG")
+        check(tops[0] == tops[2], "RGBA PNG copy classified differently from its JPEG")
+
+
 def test_model_errors(scratch, images):
     garbage = os.path.join(scratch, "garbage.safetensors")
     with open(garbage, "wb") as f:
@@ -321,6 +343,7 @@ def main():
         test_recognises_sample_objects()
         test_default_model_from_elsewhere(images)
         test_bad_images_among_good(images, scratch)
+        test_png_same_as_jpeg(images, scratch)
         test_model_errors(scratch, images)
         test_usage_errors(images)
         test_write_error(images)

@@ -267,7 +267,11 @@ static void test_marker_geometry(test_rng *rng) {
         pp.roi = roi;
         pp.rotation = rotation;
         pp.mirror = mirror;
-        for (int c = 0; c < 3; c++) pp.fill[c] = test_rng_float(rng, 0.0f, 50.0f);
+        /* half the cases leave the fill to the model (negative = spec's) */
+        for (int c = 0; c < 3; c++) {
+            spec.fill[c] = test_rng_float(rng, 0.0f, 255.0f);
+            pp.fill[c] = iter % 2 ? -1.0f : test_rng_float(rng, 0.0f, 50.0f);
+        }
         float *out = malloc(sizeof(float) * (size_t)nw * (size_t)nh * 3);
         mnet_image_transform t;
         mnet_error err;
@@ -323,7 +327,9 @@ static void test_marker_geometry(test_rng *rng) {
                     if (inside) continue;
                     bordered = 1;
                     for (int c = 0; c < 3; c++) {
-                        float want = (pp.fill[spec.bgr ? 2 - c : c] - spec.mean[c]) / spec.std[c];
+                        int k = spec.bgr ? 2 - c : c;
+                        float fill = pp.fill[k] < 0.0f ? spec.fill[k] : pp.fill[k];
+                        float want = (fill - spec.mean[c]) / spec.std[c];
                         if (out[((size_t)y * (size_t)nw + (size_t)x) * 3 + (size_t)c] != want) border_ok = 0;
                     }
                 }

@@ -64,7 +64,8 @@ class Preprocess(ctypes.Structure):
 class InputSpec(ctypes.Structure):
     _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int), ("bgr", ctypes.c_int),
                 ("mean", ctypes.c_float * 3), ("std", ctypes.c_float * 3),
-                ("fit", ctypes.c_int), ("crop_fraction", ctypes.c_float)]
+                ("fit", ctypes.c_int), ("crop_fraction", ctypes.c_float),
+                ("fill", ctypes.c_float * 3)]  # model default fill: 0 here
 
 
 class Transform(ctypes.Structure):

@@ -1,7 +1,8 @@
 /* The fused inverted residual block against the same table's kernels run
  * one after the other through full intermediate tensors: random block
  * shapes (MobileNet V2 and DeepLab's dilated ones among them), both padding
- * rules, with and without expansion and residual, random tile sizes and row
+ * rules, with and without expansion and residual, linear or ReLU6
+ * projection (V1 blocks), random tile sizes and row
  * splits, for every kernel table this CPU runs. The fused path must give
  * exactly the unfused bits. */
 #include <stdlib.h>
@@ -19,12 +20,12 @@ static void unfused(const mnet_kernels *k, const mnet_invres *b, const float *in
     const float *dw_in = in;
     if (b->has_expand) {
         k->pointwise(b->expand.in_c, b->expand.out_c, in, b->expand_w, b->expand_b, NULL,
-                     MNET_ACT_RELU6, expanded, 0, dw->in_h * dw->in_w);
+                     b->expand_act, expanded, 0, dw->in_h * dw->in_w);
         dw_in = expanded;
     }
-    k->depthwise(dw, dw_in, b->dw_w, b->dw_b, MNET_ACT_RELU6, dwo, 0, dw->out_h);
+    k->depthwise(dw, dw_in, b->dw_w, b->dw_b, b->dw_act, dwo, 0, dw->out_h);
     k->pointwise(b->project.in_c, b->project.out_c, dwo, b->project_w, b->project_b, residual,
-                 MNET_ACT_NONE, out, 0, dw->out_h * dw->out_w);
+                 b->project_act, out, 0, dw->out_h * dw->out_w);
     free(expanded);
     free(dwo);
 }
@@ -51,6 +52,10 @@ static void one_case(const mnet_kernels *k, test_rng *rng, int h, int w, int in_
     mnet_invres b;
     memset(&b, 0, sizeof b);
     b.has_expand = t != 1;
+    b.expand_act = MNET_ACT_RELU6;
+    b.dw_act = MNET_ACT_RELU6;
+    /* V2 projections are linear; V1 blocks (no expansion) end in ReLU6 */
+    b.project_act = !b.has_expand && test_rng_int(rng, 0, 1) ? MNET_ACT_RELU6 : MNET_ACT_NONE;
     int exp_c = b.has_expand ? in_c * t : in_c;
     if (b.has_expand)
         CHECK(mnet_conv_geometry_init(&b.expand, h, w, in_c, exp_c, 1, 1, 1, 1, pad) == 0);
@@ -92,8 +97,9 @@ static void one_case(const mnet_kernels *k, test_rng *rng, int h, int w, int in_
         mnet_invres_rows(k, &b, in, res, got, cut1, cut2, scratch);
         mnet_invres_rows(k, &b, in, res, got, cut2, oh, scratch);
         CHECK_MSG(memcmp(got, want, out_n * sizeof(float)) == 0,
-                  "%s: %dx%dx%d t%d -> %d s%d d%d pad%d res%d tile %d split %d/%d: max rel err %g",
-                  k->isa, h, w, in_c, t, out_c, stride, dilation, (int)pad, residual, b.tile_rows,
+                  "%s: %dx%dx%d t%d -> %d s%d d%d pad%d res%d act%d tile %d split %d/%d: max rel err %g",
+                  k->isa, h, w, in_c, t, out_c, stride, dilation, (int)pad, residual,
+                  (int)b.project_act, b.tile_rows,
                   cut1, cut2, test_max_rel_err(got, want, out_n, 1e-3));
         free(scratch);
     }

@@ -85,11 +85,13 @@ def expected_shapes(architecture, dm, num_classes, last_channels=None):
     return shapes
 
 
-def check_tensor_shapes(tensors, architecture, dm, num_classes, last_channels=None):
+def check_tensor_shapes(tensors, architecture, dm, num_classes, last_channels=None,
+                        expected=None):
     """Raises ArchitectureError naming the first tensor that is missing, extra
     or of the wrong shape. Raw quantized tensors (<name>.q) must match their
-    float twin."""
-    expected = expected_shapes(architecture, dm, num_classes, last_channels)
+    float twin. `expected` (name -> shape) replaces the classifier shapes."""
+    if expected is None:
+        expected = expected_shapes(architecture, dm, num_classes, last_channels)
     for name, shape in expected.items():
         if name not in tensors:
             raise ArchitectureError("%s dm %g: tensor '%s' %s is missing"

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 import arch_spec
+import head_spec
 import model_metadata
 import safetensors_writer
 
@@ -29,6 +30,30 @@ class ConvertedModel:
     crop_fraction: float = 0.875
     raw_tensors: dict = dataclasses.field(default_factory=dict)  # "<name>.q" -> int array
     quantization: dict = None
+    backbone: str = None         # SSD / DeepLab: "mobilenet_v1" or "mobilenet_v2"
+    head: dict = None            # the "ssd" or "deeplab" config object
+    output_stride: int = None    # DeepLab
+    fill: list = None            # letterbox fill, R G B on the 0..255 scale
+
+
+# Stored as F32 whatever the weight dtype (the format says so).
+FLOAT32_TENSORS = ("anchors",)
+
+
+def expected_shapes(model):
+    """Ordered mapping tensor name -> shape for the model's architecture."""
+    if model.architecture == "ssd":
+        return head_spec.ssd_shapes(model.backbone, model.depth_multiplier, model.last_channels,
+                                    model.num_classes, model.head, model.input_height,
+                                    model.input_width)
+    if model.architecture == "deeplabv3":
+        if model.backbone != "mobilenet_v2":
+            raise arch_spec.ArchitectureError("DeepLab needs a mobilenet_v2 backbone, not %s"
+                                              % model.backbone)
+        return head_spec.deeplab_shapes(model.depth_multiplier, model.last_channels,
+                                        model.num_classes, model.head)
+    return arch_spec.expected_shapes(model.architecture, model.depth_multiplier,
+                                     model.num_classes, model.last_channels)
 
 
 def ordered_tensors(model, dtype):
@@ -38,16 +63,16 @@ def ordered_tensors(model, dtype):
         raise ValueError("weight dtype must be f16 or f32, not %r" % dtype)
     every = dict(model.tensors)
     every.update(model.raw_tensors)
+    expected = expected_shapes(model)
     arch_spec.check_tensor_shapes(every, model.architecture, model.depth_multiplier,
-                                  model.num_classes, model.last_channels)
-    float_type = np.float16 if dtype == "f16" else np.float32
+                                  model.num_classes, model.last_channels, expected)
     out = {}
-    for name in arch_spec.expected_shapes(model.architecture, model.depth_multiplier,
-                                          model.num_classes, model.last_channels):
+    for name in expected:
+        float_type = np.float16 if dtype == "f16" and name not in FLOAT32_TENSORS else np.float32
         array = np.asarray(model.tensors[name], dtype=np.float64)
         if not np.isfinite(array).all():
             raise arch_spec.ArchitectureError("tensor '%s' holds non-finite values" % name)
-        if dtype == "f16" and np.abs(array).max(initial=0) > 65504:
+        if float_type == np.float16 and np.abs(array).max(initial=0) > 65504:
             raise arch_spec.ArchitectureError("tensor '%s' exceeds the float16 range; use "
                                               "--dtype f32" % name)
         out[name] = array.astype(float_type)

@@ -12,21 +12,31 @@ CONVERTER_VERSION = "0.1.0"
 
 def build_config(model):
     """model: converted_model.ConvertedModel."""
-    config = {
-        "architecture": model.architecture,
-        "name": model.name,
-        "depth_multiplier": model.depth_multiplier,
-    }
-    if model.architecture == "mobilenet_v2":
+    config = {"architecture": model.architecture, "name": model.name}
+    if model.backbone:
+        config["backbone"] = model.backbone
+    config["depth_multiplier"] = model.depth_multiplier
+    if (model.backbone or model.architecture) == "mobilenet_v2":
         config["last_channels"] = model.last_channels
+    if model.output_stride is not None:
+        config["output_stride"] = model.output_stride
+    preprocess = {"fit": model.fit}
+    if model.fit == "center_crop":
+        preprocess["crop_fraction"] = model.crop_fraction
+    if model.fit == "letterbox" and model.fill is not None:
+        preprocess["fill"] = [float(v) for v in model.fill]
     config.update({
         "padding": model.padding,
         "input": {"height": model.input_height, "width": model.input_width, "channels": 3,
                   "color": model.color, "mean": [float(v) for v in model.mean],
                   "std": [float(v) for v in model.std]},
-        "preprocess": {"fit": model.fit, "crop_fraction": model.crop_fraction},
+        "preprocess": preprocess,
         "num_classes": model.num_classes,
     })
+    if model.architecture == "ssd":
+        config["ssd"] = model.head
+    elif model.architecture == "deeplabv3":
+        config["deeplab"] = model.head
     return config
 
 
@@ -36,9 +46,10 @@ def load_labels(path, num_classes):
     ImageNet file for a 1000-class Keras model) is shifted by one."""
     with open(path, encoding="utf-8") as f:
         labels = [line.rstrip("\r\n") for line in f]
-    while labels and labels[-1] == "":
-        labels.pop()
-    if len(labels) == num_classes + 1 and labels[0].strip().lower() == "background":
+    # A blank line ends the list (PASCAL's label file has notes after one).
+    if "" in labels:
+        labels = labels[:labels.index("")]
+    if len(labels) == num_classes + 1 and labels[0].strip().lower() in ("background", "???"):
         labels = labels[1:]
     if len(labels) != num_classes:
         raise ValueError("%s has %d labels, the model has %d classes"

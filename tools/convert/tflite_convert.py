@@ -64,19 +64,20 @@ def _bias_or_zeros(layer):
     return np.zeros(layer.weight.shape[0] if layer.kind != "depthwise" else layer.weight.shape[3])
 
 
-def convert_graph(graph, name=None, mean=None, std=None):
-    """graph: tflite_graph.Graph. mean/std override the input normalization
-    (needed for float models, whose files do not say)."""
+def convert_layers(layers):
+    """Float tensors in mnet's layout for every layer, and for quantized
+    graphs the raw tensors and quantization entries. Returns (tensors, raw,
+    qtensors, activations, quantized, per_channel)."""
     tensors, raw, qtensors, activations = {}, {}, {}, {}
-    quantized = graph.layers[0].weight.type in ("uint8", "int8")
+    quantized = layers[0].weight.type in ("uint8", "int8")
     per_channel = False
-    for layer in graph.layers:
+    for layer in layers:
         w, b = layer.weight, layer.bias
         tensors[layer.name + ".weight"] = _to_mnet_layout(layer, dequantize(w))
         tensors[layer.name + ".bias"] = _bias_or_zeros(layer)
         if (w.type in ("uint8", "int8")) != quantized:
             raise arch_spec.ArchitectureError("%s: %s mixes float and quantized weights"
-                                              % (graph.input.describe(), w.describe()))
+                                              % (layer.op.describe(), w.describe()))
         if not quantized:
             continue
         if b is None or b.type != "int32":
@@ -90,6 +91,28 @@ def convert_graph(graph, name=None, mean=None, std=None):
         raw[layer.name + ".bias.q"] = np.ascontiguousarray(b.data.astype(np.int32))
         qtensors[layer.name + ".bias"] = _quant_entry(b, layer.name + ".bias.q", 0)
         activations[layer.tap] = _activation(layer.output)
+    return tensors, raw, qtensors, activations, quantized, per_channel
+
+
+def input_normalization(graph_input, mean, std):
+    """mean/std given, or derived from a quantized input's scale and zero point."""
+    if mean is not None and std is not None:
+        return mean, std
+    source_q = graph_input.quantization
+    if source_q is None:
+        raise arch_spec.ArchitectureError(
+            "%s: the float input carries no normalization; give --mean and --std"
+            % graph_input.describe())
+    # real = (q - zp) * scale, so the network input is (pixel - zp) / (1 / scale).
+    # Scales are float32 in the file: 1/scale of 1/127.5 reads 127.49999.
+    return ([float(source_q.zero_point[0])] * 3,
+            [float("%.6g" % (1.0 / source_q.scale[0]))] * 3)
+
+
+def convert_graph(graph, name=None, mean=None, std=None):
+    """graph: tflite_graph.Graph. mean/std override the input normalization
+    (needed for float models, whose files do not say)."""
+    tensors, raw, qtensors, activations, quantized, per_channel = convert_layers(graph.layers)
     for block, tensor in graph.residual_outputs.items():
         if quantized:
             activations["block%d/output" % block] = _activation(tensor)
@@ -103,16 +126,7 @@ def convert_graph(graph, name=None, mean=None, std=None):
         last = widths["last"]
     num_classes = tensors["classifier.weight"].shape[0] if "classifier.weight" in tensors else 0
 
-    source_q = graph.input.quantization
-    if mean is None or std is None:
-        if source_q is None:
-            raise arch_spec.ArchitectureError(
-                "%s: the float input carries no normalization; give --mean and --std"
-                % graph.input.describe())
-        # real = (q - zp) * scale, so the network input is (pixel - zp) / (1 / scale).
-        # Scales are float32 in the file: 1/scale of 1/127.5 reads 127.49999.
-        mean = [float(source_q.zero_point[0])] * 3
-        std = [float("%.6g" % (1.0 / source_q.scale[0]))] * 3
+    mean, std = input_normalization(graph.input, mean, std)
 
     quantization = None
     if quantized:

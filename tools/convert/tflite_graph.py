@@ -23,6 +23,9 @@ class Layer:
     weight: object     # tflite_reader.Tensor holding the constant weights
     bias: object       # tflite_reader.Tensor or None
     output: object     # tflite_reader.Tensor after the fused activation
+    stride: int = 1
+    dilation: int = 1
+    activation: str = "NONE"   # "NONE", "RELU" or "RELU6", as the graph applies it
 
 
 @dataclasses.dataclass
@@ -36,6 +39,36 @@ class Graph:
     logits: object           # output tensor of the classifier, or None
     probabilities: object    # softmax output, or None
     widths: dict             # "stem", "blocks" (list of outputs), "last"
+
+
+@dataclasses.dataclass
+class Backbone:
+    architecture: str
+    layers: list
+    residual: dict           # block index -> ADD output tensor (V2)
+    widths: dict
+    output: object           # the last backbone tensor
+    taps: dict               # tap name -> tensor ("block13/expand", "conv_last", ...)
+    output_stride: int
+
+
+def effective_activation(op, output):
+    """The activation a layer applies. Quantized TOCO graphs often fuse none
+    and let the output range clamp instead; the TF op name left in the
+    tensor name (".../Relu6") then says what the float network did."""
+    fused = op.options.get("fused_activation_function", "NONE")
+    if fused != "NONE":
+        return fused
+    leaf = output.name.split(";")[-1].rsplit("/", 1)[-1]
+    act = {"Relu6": "RELU6", "Relu": "RELU"}.get(leaf, "NONE")
+    q = output.quantization
+    if act != "NONE" and q is not None:
+        qmin = -128 if output.type == "int8" else 0
+        lowest = (qmin - float(q.zero_point[0])) * float(q.scale[0])
+        if abs(lowest) > float(q.scale[0]) / 2:
+            raise RecognitionError("%s is named after a %s but its quantized range starts at %g, "
+                                   "not 0" % (output.describe(), leaf, lowest))
+    return act
 
 
 class _Walker:
@@ -96,16 +129,25 @@ class _Walker:
         return tensor
 
     def layer(self, tensor, kind, name, tap, kernel, stride=None, activation=None,
-              role=None):
+              role=None, dilation=1):
         opcode = {"conv": "CONV_2D", "depthwise": "DEPTHWISE_CONV_2D"}[kind]
         role = role or "%s (%s)" % (name, kind)
         op = self.next_op(tensor, (opcode,), role)
+        return self.layer_of(op, tensor, kind, name, tap, kernel, stride, activation, dilation)
+
+    def layer_of(self, op, tensor, kind, name, tap, kernel, stride=None, activation=None,
+                 dilation=1):
+        """A Layer from a known operator `op` that reads `tensor`; checks as
+        layer() does. kernel None accepts any square kernel."""
+        self.visited.add(op.index)
         weight = self.constant(1, op, "the weights")
         bias = self.constant(2, op, "the bias")
         shape = weight.shape
         where = "%s: %s (%s)" % (self.where(), op.describe(), name)
+        if kernel is None and len(shape) == 4 and shape[1] == shape[2]:
+            kernel = shape[1]
         if len(shape) != 4 or shape[1] != kernel or shape[2] != kernel:
-            raise RecognitionError("%s: weights %s, expected a %dx%d kernel"
+            raise RecognitionError("%s: weights %s, expected a %sx%s kernel"
                                    % (where, weight.describe(), kernel, kernel))
         if kind == "depthwise":
             if shape[0] != 1 or op.options.get("depth_multiplier", 1) not in (0, 1):
@@ -121,17 +163,23 @@ class _Walker:
         strides = (opts["stride_h"], opts["stride_w"])
         if stride is not None and strides != (stride, stride):
             raise RecognitionError("%s: stride %s, expected %d" % (where, strides, stride))
-        if (opts["dilation_h_factor"], opts["dilation_w_factor"]) != (1, 1):
-            raise RecognitionError("%s: dilation %d x %d is not used by a MobileNet classifier"
-                                   % (where, opts["dilation_h_factor"], opts["dilation_w_factor"]))
+        if strides[0] != strides[1] or strides[0] not in (1, 2):
+            raise RecognitionError("%s: stride %s, expected 1 or 2 in both directions"
+                                   % (where, strides))
+        dilations = (opts["dilation_h_factor"], opts["dilation_w_factor"])
+        if dilations[0] != dilations[1] or dilations[0] < 1:
+            raise RecognitionError("%s: dilation %d x %d, expected equal factors"
+                                   % (where, dilations[0], dilations[1]))
+        if dilation is not None and dilations[0] != dilation:
+            raise RecognitionError("%s: dilation %d, expected %d" % (where, dilations[0], dilation))
         if kernel > 1 and opts["padding"] != "SAME":
             raise RecognitionError("%s: padding %s, only TF SAME is supported"
                                    % (where, opts["padding"]))
-        act = opts["fused_activation_function"]
-        if activation is not None and act != activation:
-            raise RecognitionError("%s: fused activation %s, expected %s" % (where, act, activation))
         out = self.tensor(op.outputs[0])
-        return Layer(name, tap, kind, op, weight, bias, out)
+        act = effective_activation(op, out)
+        if activation is not None and act != activation:
+            raise RecognitionError("%s: activation %s, expected %s" % (where, act, activation))
+        return Layer(name, tap, kind, op, weight, bias, out, strides[0], dilations[0], act)
 
 
 def _walk_pool(w, t):
@@ -201,14 +249,11 @@ def _check_all_visited(w):
                                    "classifier graph" % (w.where(), op.describe(), names))
 
 
-def recognize(model, head=None):
-    """Walks `model` (tflite_reader.Model); `head`, when given, is a second
-    model whose input is the pooled output of the first (the split MobileNet V1
-    files). Returns a Graph."""
-    w = _Walker(model)
+def walk_input(w, model, what):
+    """The model input and the tensor the stem reads (after a QUANTIZE)."""
     if len(model.inputs) != 1:
-        raise RecognitionError("%s: %d graph inputs, a classifier has one"
-                               % (model.path, len(model.inputs)))
+        raise RecognitionError("%s: %d graph inputs, %s has one" % (model.path, len(model.inputs),
+                                                                   what))
     graph_input = w.tensor(model.inputs[0])
     if len(graph_input.shape) != 4 or graph_input.shape[3] != 3:
         raise RecognitionError("%s: input %s, expected [1,H,W,3]"
@@ -217,15 +262,24 @@ def recognize(model, head=None):
     op = w.next_op(t, ("QUANTIZE",), "", optional=True)
     if op is not None:
         t = w.tensor(op.outputs[0])
-    first = t
-    layers = [w.layer(t, "conv", "conv0", "conv0", 3, 2, "RELU6", "the stem convolution")]
+    return graph_input, t
+
+
+def walk_backbone(w, first, conv_last="optional", dilated=False):
+    """The MobileNet V1 or V2 body from the stem's input tensor `first`.
+    conv_last: "optional" (taken when a 1x1 conv follows block 16, V2),
+    "required" or "absent". dilated: strided depthwise layers may run at
+    stride 1 with dilated successors (DeepLab); the pattern is checked here.
+    Returns a Backbone."""
+    model = w.model
+    layers = [w.layer(first, "conv", "conv0", "conv0", 3, 2, "RELU6", "the stem convolution")]
     t = layers[0].output
 
     # Depthwise then a 1x1: ReLU6 after it means V1, a linear bottleneck V2.
     dw = w.layer(t, "depthwise", "blocks.0.dw", "block0/depthwise", 3, 1, "RELU6")
     pw_op = w.next_op(dw.output, ("CONV_2D",), "the pointwise convolution of block 0")
     w.visited.discard(pw_op.index)
-    act = pw_op.options["fused_activation_function"]
+    act = effective_activation(pw_op, w.tensor(pw_op.outputs[0]))
     if act == "RELU6":
         architecture = "mobilenet_v1"
     elif act == "NONE":
@@ -234,60 +288,111 @@ def recognize(model, head=None):
         raise RecognitionError("%s: %s after the first depthwise has activation %s; MobileNet V1 "
                                "uses RELU6, V2 none" % (model.path, pw_op.describe(), act))
     layers.append(dw)
-    residual = {}
+    residual, taps = {}, {"conv0": layers[0].output, "block0/depthwise": dw.output}
     if architecture == "mobilenet_v1":
+        if dilated:
+            raise RecognitionError("%s: a dilated backbone must be MobileNet V2" % model.path)
         t = dw.output
         for i in range(13):
             if i:
                 dw = w.layer(t, "depthwise", "blocks.%d.dw" % i, "block%d/depthwise" % i, 3,
                              arch_spec.V1_DW_STRIDES[i], "RELU6")
                 layers.append(dw)
+                taps[dw.tap] = dw.output
             pw = w.layer(dw.output, "conv", "blocks.%d.pw" % i, "block%d/output" % i, 1, 1, "RELU6")
             layers.append(pw)
-            t = pw.output
+            t = taps[pw.tap] = pw.output
         widths = {"stem": layers[0].weight.shape[0],
                   "blocks": [l.weight.shape[0] for l in layers if l.name.endswith(".pw")],
                   "last": 0}
-    else:
-        strides = [s for _, _, _, s, _ in arch_spec.v2_blocks(1.0)[1]]
-        block_in = layers[0].output
-        t = dw.output
-        outputs = []
-        for i in range(17):
-            if i:
-                ex = w.layer(block_in, "conv", "blocks.%d.expand" % i, "block%d/expand" % i, 1, 1,
-                             "RELU6")
-                dw = w.layer(ex.output, "depthwise", "blocks.%d.dw" % i, "block%d/depthwise" % i,
-                             3, strides[i], "RELU6")
-                layers += [ex, dw]
-            pr = w.layer(dw.output, "conv", "blocks.%d.project" % i, "block%d/output" % i, 1, 1,
-                         "NONE")
-            layers.append(pr)
-            t = pr.output
-            if strides[i] == 1 and block_in.shape[-1] == t.shape[-1]:
-                add = w.next_op(t, ("ADD",), "the residual ADD of block %d" % i)
-                other = [x for x in add.inputs if x != t.index]
-                if other != [block_in.index]:
-                    raise RecognitionError("%s: %s of block %d adds %s, expected the block input %s"
-                                           % (model.path, add.describe(), i,
-                                              [w.tensor(x).describe() for x in other],
-                                              block_in.describe()))
-                if add.options.get("fused_activation_function", "NONE") != "NONE":
-                    raise RecognitionError("%s: %s has a fused activation" % (model.path,
-                                                                               add.describe()))
-                t = w.tensor(add.outputs[0])
-                residual[i] = t
-            outputs.append(t.shape[-1])
-            block_in = t
-        last = 0
-        op = w.next_op(t, ("CONV_2D",), "", optional=True)
+        return Backbone(architecture, layers, residual, widths, t, taps, 32)
+
+    strides = [s for _, _, _, s, _ in arch_spec.v2_blocks(1.0)[1]]
+    block_in = layers[0].output
+    t = dw.output
+    outputs = []
+    for i in range(17):
+        if i:
+            ex = w.layer(block_in, "conv", "blocks.%d.expand" % i, "block%d/expand" % i, 1, 1,
+                         "RELU6")
+            stride = None if dilated and strides[i] == 2 else strides[i]
+            dw = w.layer(ex.output, "depthwise", "blocks.%d.dw" % i, "block%d/depthwise" % i,
+                         3, stride, "RELU6", dilation=None if dilated else 1)
+            layers += [ex, dw]
+            taps[ex.tap] = ex.output
+            taps[dw.tap] = dw.output
+        pr = w.layer(dw.output, "conv", "blocks.%d.project" % i, "block%d/output" % i, 1, 1,
+                     "NONE")
+        layers.append(pr)
+        t = pr.output
+        if dw.stride == 1 and block_in.shape[-1] == t.shape[-1]:
+            add = w.next_op(t, ("ADD",), "the residual ADD of block %d" % i)
+            other = [x for x in add.inputs if x != t.index]
+            if other != [block_in.index]:
+                raise RecognitionError("%s: %s of block %d adds %s, expected the block input %s"
+                                       % (model.path, add.describe(), i,
+                                          [w.tensor(x).describe() for x in other],
+                                          block_in.describe()))
+            if add.options.get("fused_activation_function", "NONE") != "NONE":
+                raise RecognitionError("%s: %s has a fused activation" % (model.path,
+                                                                           add.describe()))
+            t = w.tensor(add.outputs[0])
+            residual[i] = t
+        taps["block%d/output" % i] = t
+        outputs.append(t.shape[-1])
+        block_in = t
+    output_stride = _check_dilation_pattern(model, [l for l in layers if l.kind == "depthwise"],
+                                            strides)
+    last = 0
+    if conv_last != "absent":
+        op = w.next_op(t, ("CONV_2D",), "the final 1x1 convolution (conv_last)",
+                       optional=conv_last == "optional")
         if op is not None:
             w.visited.discard(op.index)
-            conv_last = w.layer(t, "conv", "conv_last", "conv_last", 1, 1, "RELU6")
-            layers.append(conv_last)
-            t = conv_last.output
-            last = conv_last.weight.shape[0]
-        widths = {"stem": layers[0].weight.shape[0], "blocks": outputs, "last": last}
+            conv_last_layer = w.layer(t, "conv", "conv_last", "conv_last", 1, 1, "RELU6")
+            layers.append(conv_last_layer)
+            t = taps["conv_last"] = conv_last_layer.output
+            last = conv_last_layer.weight.shape[0]
+    widths = {"stem": layers[0].weight.shape[0], "blocks": outputs, "last": last}
+    return Backbone(architecture, layers, residual, widths, t, taps, output_stride)
+
+
+def _check_dilation_pattern(model, depthwise, nominal_strides):
+    """Output stride of a V2 backbone from its depthwise strides, and a check
+    that strides and dilations follow TF-slim's rule for that output stride:
+    once the stride reached it, a nominal stride-2 layer runs at stride 1
+    with the current rate, and the rate doubles for the layers after it."""
+    current = 2  # the stem
+    for layer in depthwise:
+        current *= layer.stride
+    output_stride, current, rate = current, 2, 1
+    for i, layer in enumerate(depthwise):
+        nominal = nominal_strides[i]
+        if current == output_stride:
+            expected = (1, rate)
+            rate *= nominal
+        else:
+            expected = (nominal, 1)
+            current *= nominal
+        if (layer.stride, layer.dilation) != expected:
+            raise RecognitionError(
+                "%s: %s (block %d depthwise) has stride %d dilation %d; output stride %d needs "
+                "stride %d dilation %d" % (model.path, layer.op.describe(), i, layer.stride,
+                                           layer.dilation, output_stride, expected[0],
+                                           expected[1]))
+    return output_stride
+
+
+def recognize(model, head=None):
+    """Walks `model` (tflite_reader.Model); `head`, when given, is a second
+    model whose input is the pooled output of the first (the split MobileNet V1
+    files). Returns a Graph."""
+    w = _Walker(model)
+    graph_input, first = walk_input(w, model, "a classifier")
+    body = walk_backbone(w, first)
+    architecture, layers, residual, widths = (body.architecture, body.layers, body.residual,
+                                              body.widths)
+    t = body.output
 
     pool = _walk_pool(w, t)
     logits = probabilities = None

@@ -51,6 +51,7 @@ class Operator:
     inputs: list               # tensor indices, -1 = optional input absent
     outputs: list
     options: dict
+    custom_options: bytes = b""  # raw custom options (a flexbuffer for custom ops)
 
     def describe(self):
         return "operator %d (%s)" % (self.index, self.opcode)
@@ -163,6 +164,10 @@ def _read_options(op_table, opcode, what):
                             {"fused_activation_function": "B", "keep_num_dims": "B"}),
         "SOFTMAX": (schema.SOFTMAX_OPTIONS, {"beta": "f"}),
         "MEAN": (schema.REDUCER_OPTIONS, {"keep_dims": "B"}),
+        "CONCATENATION": (schema.CONCATENATION_OPTIONS,
+                          {"axis": "i", "fused_activation_function": "B"}),
+        "RESIZE_BILINEAR": (schema.RESIZE_BILINEAR_OPTIONS,
+                            {"align_corners": "B", "half_pixel_centers": "B"}),
     }
     defaults = {"dilation_w_factor": 1, "dilation_h_factor": 1, "depth_multiplier": 1,
                 "beta": 1.0}
@@ -296,8 +301,12 @@ def parse_tflite(data, path="<memory>"):
             what = "operator %d (%s)" % (i, opcode)
             inputs = check_indices(table.array(schema.OPERATOR["inputs"], "<i4"), what)
             outputs = check_indices(table.array(schema.OPERATOR["outputs"], "<i4"), what)
+            custom = b""
+            if opcode.startswith("CUSTOM:"):
+                custom = table.array(schema.OPERATOR["custom_options"], "u1",
+                                     "custom_options").tobytes()
             operators.append(Operator(i, opcode, inputs, outputs,
-                                      _read_options(table, opcode, what)))
+                                      _read_options(table, opcode, what), custom))
         inputs = check_indices(graph.array(schema.SUBGRAPH["inputs"], "<i4"), "subgraph inputs")
         outputs = check_indices(graph.array(schema.SUBGRAPH["outputs"], "<i4"),
                                 "subgraph outputs")

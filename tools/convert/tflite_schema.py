@@ -13,7 +13,7 @@ QUANTIZATION = {"min": 0, "max": 1, "scale": 2, "zero_point": 3,
                 "details_type": 4, "details": 5, "quantized_dimension": 6}
 BUFFER = {"data": 0, "offset": 1, "size": 2}
 OPERATOR = {"opcode_index": 0, "inputs": 1, "outputs": 2,
-            "builtin_options_type": 3, "builtin_options": 4}
+            "builtin_options_type": 3, "builtin_options": 4, "custom_options": 5}
 
 # Builtin options tables.
 CONV2D_OPTIONS = {"padding": 0, "stride_w": 1, "stride_h": 2,
@@ -31,6 +31,9 @@ ADD_OPTIONS = {"fused_activation_function": 0}
 FULLY_CONNECTED_OPTIONS = {"fused_activation_function": 0, "weights_format": 1,
                            "keep_num_dims": 2}
 REDUCER_OPTIONS = {"keep_dims": 0}
+CONCATENATION_OPTIONS = {"axis": 0, "fused_activation_function": 1}
+RESIZE_BILINEAR_OPTIONS = {"new_height": 0, "new_width": 1, "align_corners": 2,
+                           "half_pixel_centers": 3}
 
 # TensorType -> (name, numpy dtype string).
 TENSOR_TYPES = {0: ("float32", "<f4"), 1: ("float16", "<f2"),
@@ -42,7 +45,7 @@ BUILTIN_OPERATORS = {
     4: "DEPTHWISE_CONV_2D", 5: "DEPTH_TO_SPACE", 6: "DEQUANTIZE",
     9: "FULLY_CONNECTED", 14: "LOGISTIC", 17: "MAX_POOL_2D", 18: "MUL",
     19: "RELU", 21: "RELU6", 22: "RESHAPE", 23: "RESIZE_BILINEAR",
-    25: "SOFTMAX", 28: "TANH", 34: "PAD", 40: "MEAN", 114: "QUANTIZE",
+    25: "SOFTMAX", 28: "TANH", 34: "PAD", 40: "MEAN", 56: "ARG_MAX", 114: "QUANTIZE",
 }
 
 PADDING = {0: "SAME", 1: "VALID"}

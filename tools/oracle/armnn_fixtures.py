@@ -174,15 +174,17 @@ def write_input_sample(name, tensor):
 
 
 def common_header(model_rel, data_dir, preprocessing):
-    return {
+    header = {
         "generator": "tools/oracle/armnn_fixtures.py",
         "runtime": ARMNN_VERSION,
         "date": datetime.date.today().isoformat(),
         "model": model_rel,
-        "model_sha256": sha256_file(os.path.join(SHARED, "models", model_rel)),
         "data": os.path.relpath(data_dir, SHARED),
         "preprocessing": preprocessing,
     }
+    if os.path.exists(os.path.join(SHARED, "models", model_rel)):  # not for a chain of files
+        header["model_sha256"] = sha256_file(os.path.join(SHARED, "models", model_rel))
+    return header
 
 
 # ---------------------------------------------------------------- classification

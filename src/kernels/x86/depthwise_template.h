@@ -133,6 +133,8 @@ static void dw_border_pixel(const dw_row *r, int ox) {
 
 static size_t dw_cpad(int c) { return (size_t)((c + VLEN - 1) / VLEN * VLEN); }
 
+#include "kernels/x86/depthwise3x3_template.h"
+
 size_t X86_FN(mnet_f32_depthwise_packed_size)(const mnet_conv_geometry *g) {
     return (size_t)g->kernel_h * g->kernel_w * dw_cpad(g->out_c);
 }
@@ -148,6 +150,12 @@ void X86_FN(mnet_f32_depthwise_pack)(const mnet_conv_geometry *g, const float *w
 void X86_FN(mnet_f32_depthwise)(const mnet_conv_geometry *g, const float *in,
                                 const float *packed, const float *bias, mnet_activation act,
                                 float *out, int row_begin, int row_end) {
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > g->out_h) row_end = g->out_h;
+    if (dw3_applies(g)) {
+        dw3_rows(g, in, packed, bias, act, out, row_begin, row_end);
+        return;
+    }
     dw_row r;
     r.in = in;
     r.w = packed;

@@ -19,6 +19,8 @@ typedef __mmask16 vmask;
 #define PW_MR_4 6
 /* Depthwise: output pixels per step that share one weight load. */
 #define DW_OXB 8
+/* 3x3 depthwise: output pixels per step with the nine weights in registers. */
+#define DW3_OXB 8
 /* Generic conv: output vectors per block and pixels per step. */
 #define CONV_NRV 2
 #define CONV_OXB 8

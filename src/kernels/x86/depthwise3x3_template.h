@@ -1,0 +1,142 @@
+/* 3x3 depthwise convolution, stride 1 or 2, no dilation: the MobileNet
+ * case, included by depthwise_template.h. Same packed weights and the same
+ * per-pixel sum order (bias, then taps in (ky, kx) order, taps outside the
+ * input skipped) as the general path, so both give identical values.
+ *
+ * The general path reloads a weight vector for every tap of every pixel
+ * run. Here a row is swept one channel vector at a time with its nine
+ * weights and bias held in registers, so the loop body is input loads and
+ * FMAs only, DW3_OXB output pixels per step (each input load is shared by
+ * up to three neighbouring pixels at stride 1). Border pixels take the same
+ * tile with one pixel and their valid horizontal taps. */
+
+/* The tile loops must unroll completely so that the weight and sum arrays
+ * become registers. */
+#define DW3_UNROLL _Pragma("GCC unroll 16")
+
+typedef struct dw3_row {
+    const float *rows[3]; /* input row of each ky at this output row's channel c, or NULL */
+    float *out;           /* output row at channel c */
+    size_t cs;            /* floats per pixel */
+    int stride, pad_left, in_w;
+    vmask tail_mask;
+    vec lo, hi;
+} dw3_row;
+
+X86_INLINE vec dw3_in(const int masked, const dw3_row *r, const float *row, int ix) {
+    const float *p = row + (size_t)ix * r->cs;
+    return masked ? vec_load_mask(p, r->tail_mask) : vec_load(p);
+}
+
+/* n output pixels from column ox, horizontal taps [kx_lo, kx_hi) valid for
+ * all of them; w[ky * 3 + kx] are the channel vector's weights. */
+X86_INLINE void dw3_tile(const int n, const int s, const int masked, const dw3_row *r,
+                         const vec *w, vec bias, int ox, int kx_lo, int kx_hi) {
+    vec acc[DW3_OXB];
+    DW3_UNROLL
+    for (int j = 0; j < n; j++) acc[j] = bias;
+    const int ix0 = ox * s - r->pad_left;
+    DW3_UNROLL
+    for (int ky = 0; ky < 3; ky++) {
+        const float *row = r->rows[ky];
+        if (row == NULL) continue;
+        X86_OPAQUE(row);
+        DW3_UNROLL
+        for (int kx = 0; kx < 3; kx++) {
+            if (kx < kx_lo || kx >= kx_hi) continue;
+            DW3_UNROLL
+            for (int j = 0; j < n; j++)
+                acc[j] = vec_fma(dw3_in(masked, r, row, ix0 + j * s + kx), w[ky * 3 + kx],
+                                 acc[j]);
+        }
+    }
+    DW3_UNROLL
+    for (int j = 0; j < n; j++) {
+        const vec y = vec_clamp(acc[j], r->lo, r->hi);
+        float *o = r->out + (size_t)(ox + j) * r->cs;
+        if (masked) vec_store_mask(o, y, r->tail_mask);
+        else vec_store(o, y);
+    }
+}
+
+X86_INLINE void dw3_border(const int s, const int masked, const dw3_row *r, const vec *w,
+                           vec bias, int ox) {
+    int kx_lo, kx_hi;
+    valid_tap_range(ox * s - r->pad_left, 3, 1, r->in_w, &kx_lo, &kx_hi);
+    dw3_tile(1, s, masked, r, w, bias, ox, kx_lo, kx_hi);
+}
+
+/* One output row for one channel vector: the output columns split as
+ * [0, lo) border, [lo, hi) interior, [hi, out_w) border. */
+X86_INLINE void dw3_sweep(const int s, const int masked, const dw3_row *r, const float *wp,
+                          size_t cpad, const float *bias, int out_w, int lo, int hi) {
+    vec w[9];
+    DW3_UNROLL
+    for (int t = 0; t < 9; t++) w[t] = vec_load(wp + (size_t)t * cpad);
+    const vec b = bias == NULL ? vec_zero()
+                  : masked     ? vec_load_mask(bias, r->tail_mask)
+                               : vec_load(bias);
+    int ox = 0;
+    for (; ox < lo; ox++) dw3_border(s, masked, r, w, b, ox);
+    for (; ox + DW3_OXB <= hi; ox += DW3_OXB) dw3_tile(DW3_OXB, s, masked, r, w, b, ox, 0, 3);
+    for (; ox + 4 <= hi; ox += 4) dw3_tile(4, s, masked, r, w, b, ox, 0, 3);
+    for (; ox < hi; ox++) dw3_tile(1, s, masked, r, w, b, ox, 0, 3);
+    for (; ox < out_w; ox++) dw3_border(s, masked, r, w, b, ox);
+}
+
+static void dw3_sweep_s1(const dw3_row *r, const float *wp, size_t cpad, const float *bias,
+                         int out_w, int lo, int hi) {
+    dw3_sweep(1, 0, r, wp, cpad, bias, out_w, lo, hi);
+}
+static void dw3_sweep_s1_masked(const dw3_row *r, const float *wp, size_t cpad,
+                                const float *bias, int out_w, int lo, int hi) {
+    dw3_sweep(1, 1, r, wp, cpad, bias, out_w, lo, hi);
+}
+static void dw3_sweep_s2(const dw3_row *r, const float *wp, size_t cpad, const float *bias,
+                         int out_w, int lo, int hi) {
+    dw3_sweep(2, 0, r, wp, cpad, bias, out_w, lo, hi);
+}
+static void dw3_sweep_s2_masked(const dw3_row *r, const float *wp, size_t cpad,
+                                const float *bias, int out_w, int lo, int hi) {
+    dw3_sweep(2, 1, r, wp, cpad, bias, out_w, lo, hi);
+}
+
+static int dw3_applies(const mnet_conv_geometry *g) {
+    return g->kernel_h == 3 && g->kernel_w == 3 && g->dilation_h == 1 && g->dilation_w == 1 &&
+           (g->stride_w == 1 || g->stride_w == 2);
+}
+
+static void dw3_rows(const mnet_conv_geometry *g, const float *in, const float *packed,
+                     const float *bias, mnet_activation act, float *out, int row_begin,
+                     int row_end) {
+    const size_t cs = (size_t)g->out_c, cpad = dw_cpad(g->out_c);
+    const size_t in_row = (size_t)g->in_w * cs;
+    dw3_row r;
+    r.cs = cs;
+    r.stride = g->stride_w;
+    r.pad_left = g->pad_left;
+    r.in_w = g->in_w;
+    r.tail_mask = vec_mask_first(g->out_c % VLEN);
+    r.lo = act_lower_bound(act);
+    r.hi = act_upper_bound(act);
+    void (*full)(const dw3_row *, const float *, size_t, const float *, int, int, int) =
+        g->stride_w == 1 ? dw3_sweep_s1 : dw3_sweep_s2;
+    void (*tail)(const dw3_row *, const float *, size_t, const float *, int, int, int) =
+        g->stride_w == 1 ? dw3_sweep_s1_masked : dw3_sweep_s2_masked;
+    int lo, hi;
+    interior_columns(g->out_w, g->in_w, 3, g->stride_w, 1, g->pad_left, &lo, &hi);
+    for (int oy = row_begin; oy < row_end; oy++) {
+        const int iy0 = oy * g->stride_h - g->pad_top;
+        float *out_row = out + (size_t)oy * g->out_w * cs;
+        for (int c = 0; c < g->out_c; c += VLEN) {
+            for (int ky = 0; ky < 3; ky++) {
+                const int iy = iy0 + ky;
+                r.rows[ky] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * in_row + c : NULL;
+            }
+            r.out = out_row + c;
+            const float *b = bias ? bias + c : NULL;
+            if (c + VLEN <= g->out_c) full(&r, packed + c, cpad, b, g->out_w, lo, hi);
+            else tail(&r, packed + c, cpad, b, g->out_w, lo, hi);
+        }
+    }
+}
