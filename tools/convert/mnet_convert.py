@@ -1,16 +1,25 @@
 #!/usr/bin/python3
-"""Converts pretrained MobileNet V1/V2 weights into an mnet .safetensors file.
+"""Converts pretrained MobileNet V1/V2 classifiers, SSD detectors and DeepLab
+segmenters into an mnet .safetensors file.
 
   mnet_convert.py tflite MODEL.tflite [--head HEAD.tflite] -o OUT.safetensors
+                  (classifier, SSD or DeepLab: recognized from the graph;
+                  SSD without anchors: --anchors JSON, --ssd-score)
   mnet_convert.py tfjs   MODEL_DIR_OR_model.json           -o OUT.safetensors
   mnet_convert.py keras  MODEL.h5 [--input-size 224]       -o OUT.safetensors
   mnet_convert.py torch  STATE.pth --input-size 224 [--padding symmetric|tf_same]
                          [--bn-eps 1e-5]                   -o OUT.safetensors
+                  (SSD / DeepLab state dicts of tests/models/torch_ssd.py and
+                  torch_deeplab.py: --ssd-taps, --anchors, --output-stride,
+                  --atrous-rates, --low-level-tap, --decoder-concat,
+                  --activation, --align-corners)
 
 Common options: --dtype f16|f32 (stored weights, default f16), --labels FILE,
---name, --license, --origin, --mean R G B, --std R G B, --crop-fraction."""
+--name, --license, --origin, --mean R G B, --std R G B, --crop-fraction,
+--fit center_crop|stretch|letterbox, --fill R G B."""
 
 import argparse
+import json
 import os
 import sys
 
@@ -44,9 +53,21 @@ def _size(values):
 
 def _convert(args):
     mean, std = _three(args.mean, "--mean"), _three(args.std, "--std")
+    fill = _three(args.fill, "--fill")
+    anchors = json.loads(args.anchors) if args.anchors else None
     if args.command == "tflite":
         import tflite_convert
-        model = tflite_convert.convert_tflite(args.input, args.head, args.name, mean, std)
+        import tflite_deeplab
+        import tflite_ssd
+        graph = tflite_reader.read_tflite(args.input)
+        if tflite_ssd.is_ssd(graph) and not args.head:
+            model = tflite_ssd.convert_ssd(tflite_ssd.recognize_ssd(graph), args.name, mean, std,
+                                           anchors, args.ssd_score)
+        elif tflite_deeplab.is_deeplab(graph) and not args.head:
+            model = tflite_deeplab.convert_deeplab(tflite_deeplab.recognize_deeplab(graph),
+                                                   args.name, mean, std, fill)
+        else:
+            model = tflite_convert.convert_tflite(args.input, args.head, args.name, mean, std)
         sources = [args.input] + ([args.head] if args.head else [])
     elif args.command in ("tfjs", "keras"):
         import keras_convert
@@ -58,10 +79,19 @@ def _convert(args):
             model.std = std
     else:
         import torch_convert
+        head_options = {"ssd_taps": args.ssd_taps, "anchors": anchors,
+                        "output_stride": args.output_stride, "atrous_rates": args.atrous_rates,
+                        "low_level_tap": args.low_level_tap,
+                        "decoder_concat": args.decoder_concat, "activation": args.activation,
+                        "align_corners": args.align_corners == "true", "score": args.ssd_score}
         model = torch_convert.convert_torch(
             args.input, input_size=_size(args.input_size) or (224, 224), padding=args.padding,
-            eps=args.bn_eps, mean=mean, std=std, name=args.name)
+            eps=args.bn_eps, mean=mean, std=std, name=args.name, head_options=head_options)
         sources = [args.input]
+    if args.fit:
+        model.fit = args.fit
+    if fill is not None:
+        model.fill = fill
     if args.crop_fraction is not None:
         if not 0 < args.crop_fraction <= 1:
             raise ValueError("--crop-fraction must be in (0, 1]")
@@ -72,8 +102,10 @@ def _convert(args):
         sources.append(args.labels)
     provenance = model_metadata.build_provenance(sources, args.license, args.origin)
     size = converted_model.write_model(args.output, model, args.dtype, labels, provenance)
-    print("%s: %s dm %r %dx%d, %d classes, %s weights, %d bytes"
-          % (args.output, model.architecture, float(model.depth_multiplier), model.input_height,
+    print("%s: %s%s dm %r %dx%d, %d classes, %s weights, %d bytes"
+          % (args.output, model.architecture,
+             " (%s)" % model.backbone if model.backbone else "",
+             float(model.depth_multiplier), model.input_height,
              model.input_width, model.num_classes, args.dtype, size))
 
 
@@ -97,6 +129,12 @@ def build_parser():
         p.add_argument("--mean", type=float, nargs="+")
         p.add_argument("--std", type=float, nargs="+")
         p.add_argument("--crop-fraction", type=float)
+        p.add_argument("--fit", choices=("center_crop", "stretch", "letterbox"))
+        p.add_argument("--fill", type=float, nargs="+", help="letterbox fill, 0..255")
+        p.add_argument("--anchors", help="SSD anchor generator as JSON (docs/MODEL_FORMAT.md), "
+                       "for models without an anchor tensor")
+        p.add_argument("--ssd-score", choices=("sigmoid", "softmax"),
+                       help="SSD score function when the graph does not say")
         if name == "tflite":
             p.add_argument("--head", help="classifier head of a split model (its input is the "
                            "pooled output of INPUT)")
@@ -105,6 +143,15 @@ def build_parser():
         if name == "torch":
             p.add_argument("--padding", choices=("symmetric", "tf_same"), default="symmetric")
             p.add_argument("--bn-eps", type=float, default=1e-5)
+            p.add_argument("--ssd-taps", nargs="+", help="SSD feature taps (default: V1 "
+                           "block10/output block12/output, V2 block13/expand conv_last)")
+            p.add_argument("--output-stride", type=int, default=16, choices=(8, 16, 32))
+            p.add_argument("--atrous-rates", type=int, nargs="*", default=[6, 12, 18])
+            p.add_argument("--low-level-tap", default="block3/expand")
+            p.add_argument("--decoder-concat", choices=("aspp_first", "low_level_first"),
+                           default="aspp_first")
+            p.add_argument("--activation", choices=("relu", "relu6"), default="relu")
+            p.add_argument("--align-corners", choices=("true", "false"), default="true")
     return parser
 
 

@@ -3,10 +3,12 @@
  * non-1x1 layers. Included by f32_conv2d_<isa>.c after simd_<isa>.h, with
  * X86_FN(name) naming the exported functions for that ISA.
  *
- * Packed weights: output channels in blocks of CONV_NRV vectors, each block
- * [kh][kw][in_c][block width], the last block zero-filled.
+ * Packed weights: output channels in blocks of up to CONV_NRV_MAX vectors
+ * (fewer for the last block, so a 16- or 48-channel stem wastes no FMAs),
+ * each block [kh][kw][in_c][block width], the block's last vector
+ * zero-filled past out_c.
  *
- * Tiling: CONV_OXB output pixels x CONV_NRV vectors of accumulators; each
+ * Tiling: CONV_OXB output pixels x the block's vectors of accumulators; each
  * input value is broadcast and multiplied by the block's weight vectors.
  * Interior pixels step CONV_OXB at a time; border pixels one at a time,
  * skipping taps outside the input. Taps are visited in (ky, kx, ci) order
@@ -19,7 +21,6 @@
 #include "kernels/kernels.h"
 #include "kernels/x86/template_common.h"
 
-#define CONV_NR (CONV_NRV * VLEN)
 
 typedef struct conv_row {
     const mnet_conv_geometry *g;
@@ -27,17 +28,19 @@ typedef struct conv_row {
     const float *w;    /* this output block's packed weights */
     const float *bias; /* at the block's first channel, or NULL */
     float *out;        /* output row, at the block's first channel */
-    int lanes[CONV_NRV]; /* output channels held by each vector of the block */
+    int lanes[CONV_NRV_MAX]; /* output channels held by each vector of the block */
     int iy0, ky_lo, ky_hi;
     vec lo, hi;
 } conv_row;
 
-X86_INLINE void conv_pixels(const int n, const conv_row *r, int ox, int kx_lo, int kx_hi) {
+X86_INLINE void conv_pixels(const int n, const int nrv, const conv_row *r, int ox, int kx_lo,
+                            int kx_hi) {
     const mnet_conv_geometry *g = r->g;
     const size_t ic = (size_t)g->in_c;
     const size_t step = (size_t)g->stride_w * ic;
-    vec acc[CONV_OXB][CONV_NRV];
-    for (int v = 0; v < CONV_NRV; v++) {
+    const size_t nr = (size_t)nrv * VLEN;
+    vec acc[CONV_OXB][CONV_NRV_MAX];
+    for (int v = 0; v < nrv; v++) {
         vec b = vec_zero();
         if (r->bias != NULL && r->lanes[v] > 0)
             b = vec_load_mask(r->bias + v * VLEN, vec_mask_first(r->lanes[v]));
@@ -49,20 +52,20 @@ X86_INLINE void conv_pixels(const int n, const conv_row *r, int ox, int kx_lo, i
             const ptrdiff_t ix =
                 (ptrdiff_t)ox * g->stride_w - g->pad_left + (ptrdiff_t)kx * g->dilation_w;
             const float *px = r->in + (ptrdiff_t)(iy * (size_t)g->in_w) * (ptrdiff_t)ic + ix * (ptrdiff_t)ic;
-            const float *wt = r->w + ((size_t)ky * g->kernel_w + (size_t)kx) * ic * CONV_NR;
+            const float *wt = r->w + ((size_t)ky * g->kernel_w + (size_t)kx) * ic * nr;
             for (size_t ci = 0; ci < ic; ci++) {
-                vec wv[CONV_NRV];
-                for (int v = 0; v < CONV_NRV; v++) wv[v] = vec_load(wt + ci * CONV_NR + v * VLEN);
+                vec wv[CONV_NRV_MAX];
+                for (int v = 0; v < nrv; v++) wv[v] = vec_load(wt + ci * nr + v * VLEN);
                 for (int j = 0; j < n; j++) {
                     const vec xv = vec_bcast(px + j * step + ci);
-                    for (int v = 0; v < CONV_NRV; v++) acc[j][v] = vec_fma(xv, wv[v], acc[j][v]);
+                    for (int v = 0; v < nrv; v++) acc[j][v] = vec_fma(xv, wv[v], acc[j][v]);
                 }
             }
         }
     }
     for (int j = 0; j < n; j++) {
         float *o = r->out + (size_t)(ox + j) * g->out_c;
-        for (int v = 0; v < CONV_NRV; v++) {
+        for (int v = 0; v < nrv; v++) {
             const vec y = vec_clamp(acc[j][v], r->lo, r->hi);
             if (r->lanes[v] == VLEN) vec_store(o + v * VLEN, y);
             else if (r->lanes[v] > 0) vec_store_mask(o + v * VLEN, y, vec_mask_first(r->lanes[v]));
@@ -70,22 +73,44 @@ X86_INLINE void conv_pixels(const int n, const conv_row *r, int ox, int kx_lo, i
     }
 }
 
-static void conv_interior(const conv_row *r, int ox, int ox_end) {
-    const int kw = r->g->kernel_w;
-    for (; ox + CONV_OXB <= ox_end; ox += CONV_OXB) conv_pixels(CONV_OXB, r, ox, 0, kw);
-    for (; ox < ox_end; ox++) conv_pixels(1, r, ox, 0, kw);
-}
-
-static void conv_border_pixel(const conv_row *r, int ox) {
+/* One output row of one block of nrv vectors: interior columns
+ * [ox_lo, ox_hi) in runs of CONV_OXB, border columns one at a time. */
+X86_INLINE void conv_row_block(const int nrv, const conv_row *r, int ox_lo, int ox_hi) {
     const mnet_conv_geometry *g = r->g;
-    int kx_lo, kx_hi;
-    valid_tap_range(ox * g->stride_w - g->pad_left, g->kernel_w, g->dilation_w, g->in_w, &kx_lo,
-                    &kx_hi);
-    conv_pixels(1, r, ox, kx_lo, kx_hi);
+    const int kw = g->kernel_w;
+    for (int ox = 0; ox < g->out_w; ox++) {
+        if (ox == ox_lo) {
+            for (; ox + CONV_OXB <= ox_hi; ox += CONV_OXB) conv_pixels(CONV_OXB, nrv, r, ox, 0, kw);
+            for (; ox < ox_hi; ox++) conv_pixels(1, nrv, r, ox, 0, kw);
+            if (ox >= g->out_w) break;
+        }
+        int kx_lo, kx_hi;
+        valid_tap_range(ox * g->stride_w - g->pad_left, kw, g->dilation_w, g->in_w, &kx_lo,
+                        &kx_hi);
+        conv_pixels(1, nrv, r, ox, kx_lo, kx_hi);
+    }
 }
 
-static size_t conv_block_floats(const mnet_conv_geometry *g) {
-    return (size_t)g->kernel_h * g->kernel_w * g->in_c * CONV_NR;
+static void conv_row_block_1(const conv_row *r, int lo, int hi) { conv_row_block(1, r, lo, hi); }
+static void conv_row_block_2(const conv_row *r, int lo, int hi) { conv_row_block(2, r, lo, hi); }
+#if CONV_NRV_MAX >= 3
+static void conv_row_block_3(const conv_row *r, int lo, int hi) { conv_row_block(3, r, lo, hi); }
+#endif
+
+static void (*const conv_row_blocks[CONV_NRV_MAX + 1])(const conv_row *, int, int) = {
+    NULL, conv_row_block_1, conv_row_block_2,
+#if CONV_NRV_MAX >= 3
+    conv_row_block_3,
+#endif
+};
+
+/* Vectors in the block starting at output channel ob. */
+static int conv_block_vectors(int out_c, int ob) {
+    return min_int(CONV_NRV_MAX, (out_c - ob + VLEN - 1) / VLEN);
+}
+
+static size_t conv_filter_floats(const mnet_conv_geometry *g) {
+    return (size_t)g->kernel_h * g->kernel_w * g->in_c;
 }
 
 static size_t conv_ohwi_floats(const mnet_conv_geometry *g) {
@@ -94,7 +119,7 @@ static size_t conv_ohwi_floats(const mnet_conv_geometry *g) {
 
 size_t X86_FN(mnet_f32_conv2d_packed_size)(const mnet_conv_geometry *g) {
     if (g->groups != 1) return conv_ohwi_floats(g);
-    return (size_t)((g->out_c + CONV_NR - 1) / CONV_NR) * conv_block_floats(g);
+    return (size_t)((g->out_c + VLEN - 1) / VLEN * VLEN) * conv_filter_floats(g);
 }
 
 void X86_FN(mnet_f32_conv2d_pack)(const mnet_conv_geometry *g, const float *w_ohwi,
@@ -103,11 +128,14 @@ void X86_FN(mnet_f32_conv2d_pack)(const mnet_conv_geometry *g, const float *w_oh
         memcpy(packed, w_ohwi, conv_ohwi_floats(g) * sizeof(float));
         return;
     }
-    const size_t per_out = (size_t)g->kernel_h * g->kernel_w * g->in_c; /* one OHWI filter */
-    for (int ob = 0; ob < g->out_c; ob += CONV_NR)
+    const size_t per_out = conv_filter_floats(g); /* one OHWI filter */
+    for (int ob = 0; ob < g->out_c;) {
+        const int nr = conv_block_vectors(g->out_c, ob) * VLEN;
         for (size_t t = 0; t < per_out; t++)
-            for (int j = 0; j < CONV_NR; j++)
+            for (int j = 0; j < nr; j++)
                 *packed++ = ob + j < g->out_c ? w_ohwi[(size_t)(ob + j) * per_out + t] : 0.0f;
+        ob += nr;
+    }
 }
 
 void X86_FN(mnet_f32_conv2d)(const mnet_conv_geometry *g, const float *in, const float *packed,
@@ -130,15 +158,15 @@ void X86_FN(mnet_f32_conv2d)(const mnet_conv_geometry *g, const float *in, const
     for (int oy = row_begin; oy < row_end; oy++) {
         r.iy0 = oy * g->stride_h - g->pad_top;
         valid_tap_range(r.iy0, g->kernel_h, g->dilation_h, g->in_h, &r.ky_lo, &r.ky_hi);
-        for (int ob = 0; ob < g->out_c; ob += CONV_NR) {
-            r.w = packed + (size_t)(ob / CONV_NR) * conv_block_floats(g);
+        for (int ob = 0; ob < g->out_c;) {
+            const int nrv = conv_block_vectors(g->out_c, ob);
+            r.w = packed + (size_t)ob * conv_filter_floats(g);
             r.bias = bias ? bias + ob : NULL;
             r.out = out + (size_t)oy * g->out_w * g->out_c + ob;
-            for (int v = 0; v < CONV_NRV; v++)
+            for (int v = 0; v < CONV_NRV_MAX; v++)
                 r.lanes[v] = max_int(0, min_int(VLEN, g->out_c - ob - v * VLEN));
-            for (int ox = 0; ox < ox_lo; ox++) conv_border_pixel(&r, ox);
-            conv_interior(&r, ox_lo, ox_hi);
-            for (int ox = ox_hi; ox < g->out_w; ox++) conv_border_pixel(&r, ox);
+            conv_row_blocks[nrv](&r, ox_lo, ox_hi);
+            ob += nrv * VLEN;
         }
     }
 }

@@ -17,7 +17,7 @@ typedef __m256i vmask;
 #define PW_MR_2 6
 #define DW_OXB 4
 #define DW3_OXB 4 /* 9 weights + 4 sums + input + clamp bounds = 16 registers */
-#define CONV_NRV 2
+#define CONV_NRV_MAX 2
 #define CONV_OXB 6
 
 static inline vec vec_zero(void) { return _mm256_setzero_ps(); }

@@ -21,8 +21,8 @@ typedef __mmask16 vmask;
 #define DW_OXB 8
 /* 3x3 depthwise: output pixels per step with the nine weights in registers. */
 #define DW3_OXB 8
-/* Generic conv: output vectors per block and pixels per step. */
-#define CONV_NRV 2
+/* Generic conv: most output vectors per block, and pixels per step. */
+#define CONV_NRV_MAX 3
 #define CONV_OXB 8
 
 static inline vec vec_zero(void) { return _mm512_setzero_ps(); }

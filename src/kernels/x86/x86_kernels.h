@@ -7,7 +7,8 @@
  *   pointwise: out_c in blocks of up to 64 (avx512) / 16 (avx2) channels,
  *              each [in_c][block width];
  *   depthwise: [kh*kw][in_c rounded up to 16 / 8];
- *   conv2d:    out_c in blocks of 32 / 16, each [kh][kw][in_c][32 / 16];
+ *   conv2d:    out_c in blocks of up to 48 / 16 channels, each
+ *              [kh][kw][in_c][block width];
  *              groups > 1 keeps OHWI and runs the reference loop. */
 #ifndef MNET_X86_KERNELS_H
 #define MNET_X86_KERNELS_H
