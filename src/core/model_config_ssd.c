@@ -239,6 +239,8 @@ mnet_status mnet_ssd_config_parse(const mnet_json *config, mnet_model_config *c,
         static const char *const orders[] = {"yxhw", "xywh", NULL};
         st = mnet_cfg_read_choice(ssd, "box_order", "ssd.box_order", orders, 0, &order, error);
         s->coder.xy_order = order;
+        /* torchvision clamps decoded log-sizes at log(1000 / 16); TF does not */
+        s->coder.size_log_clip = order ? logf(1000.0f / 16.0f) : 0.0f;
     }
     if (st == MNET_OK) {
         static const char *const scores[] = {"sigmoid", "softmax", NULL};

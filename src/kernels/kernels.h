@@ -44,6 +44,11 @@ typedef struct mnet_kernels {
     void (*pointwise)(int in_c, int out_c, const float *in, const float *packed,
                       const float *bias, const float *residual, mnet_activation act,
                       float *out, int pixel_begin, int pixel_end);
+
+    /* Mean over H and W of an h x w x c tensor: out[c]. Every table gives
+     * the reference's bits (per channel, pixels summed in order, one
+     * division). */
+    void (*global_avgpool)(int h, int w, int c, const float *in, float *out);
 } mnet_kernels;
 
 /* name NULL or "" = best for this CPU (respecting MNET_ISA when set by the

@@ -45,7 +45,7 @@ static void run_step_rows(const step_job *job, int begin, int end) {
         break;
     }
     case MNET_STEP_GLOBAL_POOL:
-        mnet_ref_global_avgpool_f32(g->in_h, g->in_w, g->in_c, in, out);
+        k->global_avgpool(g->in_h, g->in_w, g->in_c, in, out);
         break;
     case MNET_STEP_RESIZE:
         mnet_ref_resize_bilinear_f32(g->in_h, g->in_w, g->in_c, g->out_h, g->out_w,

@@ -111,10 +111,6 @@ typedef struct mnet_raw_detection {
  * parameters are invalid (see mnet_ssd_detect). */
 size_t mnet_ssd_detect_scratch_bytes(size_t num_anchors, const mnet_nms_params *p);
 
-/* Capacity `out` needs: max_detections, times min(max_classes_per_detection,
- * num_classes) in the fast variant; 0 when the parameters are invalid. */
-int mnet_ssd_detect_max_outputs(const mnet_nms_params *p);
-
 /* Scores and box encodings are given per layer, in anchor order, as the
  * predictors produce them (layer l holds layer_anchors[l] anchors, rows of
  * 4 encodings / num_classes + background_columns scores).
@@ -122,15 +118,18 @@ int mnet_ssd_detect_max_outputs(const mnet_nms_params *p);
  * TFLite DetectionPostProcess semantics, activation applied here first:
  * - fast: per anchor, the best foreground score is compared with the
  *   threshold; surviving anchors go through class-agnostic greedy NMS
- *   ordered by that score, up to max_detections boxes. Each kept box then
- *   emits its min(max_classes_per_detection, num_classes) best classes, best
- *   first, consecutively, whatever their score (as TFLite does; its
- *   num_detections counts boxes, here every emitted entry is counted).
+ *   ordered by that score. Each kept box emits its
+ *   min(max_classes_per_detection, num_classes) best classes, best first,
+ *   consecutively, whatever their score, as TFLite does; rows stop at
+ *   max_detections. TFLite instead keeps max_detections boxes and returns
+ *   max_detections * k rows (num_detections counting boxes): since greedy
+ *   NMS keeps a prefix, passing max_detections * k here gives exactly
+ *   TFLite's rows for max_detections boxes.
  * - regular: per class, greedy NMS over anchors whose score passes keeps at
  *   most detections_per_class; the union is sorted and cut to
  *   max_detections.
  * Only boxes of anchors that pass the threshold are decoded. Writes at most
- * mnet_ssd_detect_max_outputs(p) detections, best first; returns their count,
+ * p->max_detections detections into out; returns their count,
  * or -1 if scratch is too small or the parameters are invalid (num_classes <
  * 1, background_columns not 0/1, max_detections < 0, fast with
  * max_classes_per_detection < 1, regular with detections_per_class < 1).
@@ -154,7 +153,8 @@ typedef struct mnet_nms_candidate {
     int class_index;
 } mnet_nms_candidate;
 
-/* Sorts best first: higher score, then lower anchor, then lower class. */
+/* Sorts best first: higher score, then lower anchor, then lower class.
+ * Scores must not be NaN (mnet_ssd_detect never passes one). */
 void mnet_nms_sort(mnet_nms_candidate *c, size_t n);
 
 /* Greedy NMS over candidates sorted best first: a candidate is kept unless

@@ -7,7 +7,7 @@
  *   boxes    4 * num_anchors floats  decoded boxes, valid where best passes
  *   stats    2 * num_anchors floats  softmax row max and sum (regular only)
  *   cands    num_anchors candidates  one class's (or the fast) candidates
- *   kept     kept_capacity candidates
+ *   kept     max_detections candidates (+ one class's limit, regular)
  *   row      columns floats          one activated score row
  *   order    num_classes ints        top-k work space */
 #include <limits.h>
@@ -45,13 +45,6 @@ static int classes_per_box(const mnet_nms_params *p) {
 static int per_class_limit(const mnet_nms_params *p) {
     return p->detections_per_class < p->max_detections ? p->detections_per_class
                                                        : p->max_detections;
-}
-
-int mnet_ssd_detect_max_outputs(const mnet_nms_params *p) {
-    if (!params_valid(p)) return 0;
-    if (p->regular) return p->max_detections;
-    long long n = (long long)p->max_detections * classes_per_box(p);
-    return n > INT_MAX ? 0 : (int)n;
 }
 
 static size_t align_up(size_t n) { return (n + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN; }
@@ -107,11 +100,18 @@ static void activate_row(const mnet_nms_params *p, const float *raw, float *fg) 
         fg[c] = activate(p->activation, raw[p->background_columns + c], row_max, row_sum);
 }
 
-/* Best non-NaN value, or NaN when there is none (so it passes no threshold). */
-static float best_of(const float *v, int n) {
-    float best = NAN;
-    for (int i = 0; i < n; i++)
-        if (v[i] == v[i] && !(v[i] <= best)) best = v[i];
+/* Largest non-NaN value, or NaN when there is none (so it passes no
+ * threshold). The main loop is a plain max (NaN compares false and is
+ * skipped) that compilers turn into max instructions; this scan over every
+ * score of every anchor is the hot part of the post-processing. */
+static float max_of(const float *v, int n) {
+    float best = -INFINITY;
+    for (int i = 0; i < n; i++) best = v[i] > best ? v[i] : best;
+    if (best == -INFINITY) {
+        for (int i = 0; i < n; i++)
+            if (v[i] == v[i]) return best;
+        return NAN;
+    }
     return best;
 }
 
@@ -136,18 +136,24 @@ static const float *score_row(const detect_inputs *in, size_t anchor) {
 
 /* Pass over every anchor: best activated score, softmax stats when the
  * regular variant will re-activate column by column, and the decoded box of
- * each anchor that passes the threshold. */
-static void scan_anchors(const detect_inputs *in, float *best, float *boxes, float *stats,
-                         float *row) {
+ * each anchor that passes the threshold. The activations are monotone, so
+ * the best activated score is the activation of the best raw score: one
+ * exp per anchor instead of one per class (softmax needs the row sum
+ * anyway). */
+static void scan_anchors(const detect_inputs *in, float *best, float *boxes, float *stats) {
     const mnet_nms_params *p = in->p;
     size_t columns = (size_t)p->num_classes + (size_t)p->background_columns;
     size_t a = 0;
     for (int l = 0; l < in->num_layers; l++) {
         for (size_t r = 0; r < in->layer_anchors[l]; r++, a++) {
             const float *raw = in->scores[l] + r * columns;
-            activate_row(p, raw, row);
-            best[a] = best_of(row, p->num_classes);
-            if (stats) softmax_stats(raw, (int)columns, &stats[2 * a], &stats[2 * a + 1]);
+            float row_max = 0.0f, row_sum = 1.0f;
+            if (p->activation == MNET_SCORE_SOFTMAX) {
+                softmax_stats(raw, (int)columns, &row_max, &row_sum);
+                if (stats) stats[2 * a] = row_max, stats[2 * a + 1] = row_sum;
+            }
+            float best_raw = max_of(raw + p->background_columns, p->num_classes);
+            best[a] = activate(p->activation, best_raw, row_max, row_sum);
             if (best[a] >= p->score_threshold)
                 mnet_decode_box(in->encodings[l] + 4 * r, &in->anchors[a], in->coder,
                                 boxes + 4 * a);
@@ -178,12 +184,12 @@ static int detect_fast(const detect_inputs *in, size_t num_anchors, const float 
     mnet_nms_sort(cands, n);
     int boxes_kept = mnet_nms_greedy(cands, n, boxes, p->iou_threshold, p->max_detections, kept);
     int per_box = classes_per_box(p), count = 0;
-    for (int i = 0; i < boxes_kept; i++) {
+    for (int i = 0; i < boxes_kept && count < p->max_detections; i++) {
         /* Re-activating the few kept rows is cheaper than storing the top
          * classes of every anchor. */
         activate_row(p, score_row(in, (size_t)kept[i].anchor), row);
         int k = mnet_topk(row, p->num_classes, per_box, order);
-        for (int j = 0; j < k; j++)
+        for (int j = 0; j < k && count < p->max_detections; j++)
             emit(&out[count++], kept[i].anchor, order[j], row[order[j]], boxes);
     }
     return count;
@@ -255,7 +261,7 @@ int mnet_ssd_detect(int num_layers, const float *const *encodings,
     int *order = (int *)(void *)(base + s.order);
 
     detect_inputs in = {num_layers, encodings, scores, layer_anchors, anchors, coder, p};
-    scan_anchors(&in, best, boxes, stats, row);
+    scan_anchors(&in, best, boxes, stats);
     if (p->regular) return detect_regular(&in, best, boxes, stats, cands, kept, out);
     return detect_fast(&in, num_anchors, best, boxes, cands, kept, row, order, out);
 }

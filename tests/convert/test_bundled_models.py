@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The models shipped in models/: rebuilt from ../shared/models by
-tools/convert/build_bundled_models.sh they are byte-identical, and a numpy
-forward pass of each (float64, from the stored fp16 weights, independent of
-the C library) puts the true class of dev-set images in its top 5."""
+tools/convert/build_bundled_models.sh they are all byte-identical, and a
+numpy forward pass of each classifier (float64, from the stored fp16 weights,
+independent of the C library) puts the true class of dev-set images in its
+top 5. (The detectors and segmenters are checked against Arm NN through the
+C library in tests/e2e.)"""
 
 import csv
 import filecmp
@@ -19,6 +21,9 @@ import st_read
 
 BUNDLED = ["mobilenet_v1_1.0_224.safetensors", "mobilenet_v2_1.0_224.safetensors",
            "mobilenet_v1_0.75_224.safetensors"]
+HEADS = ["ssd_mobilenet_v1_coco.safetensors", "ssd_mobilenet_v2_coco.safetensors",
+         "ssd_mobilenet_v2_oidv4.safetensors", "deeplabv3_mnv2_dm1.0_pascal.safetensors",
+         "deeplabv3_mnv2_dm0.5_pascal.safetensors", "deeplabv3_mnv2_dm0.5_257_pascal.safetensors"]
 DEV = os.path.join(env.SHARED_DIR, "data", "imagenet-dev")
 IMAGES_PER_MODEL = 4
 
@@ -40,10 +45,13 @@ def center_crop_input(path, config):
 class BundledModelsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        missing = [b for b in BUNDLED if not os.path.exists(os.path.join(env.SOURCE_DIR, "models", b))]
+        missing = [b for b in BUNDLED + HEADS
+                   if not os.path.exists(os.path.join(env.SOURCE_DIR, "models", b))]
         if missing:
             raise AssertionError("bundled models missing: %s" % missing)
-        env.require_shared_models("mobilenet_v1", "mobilenet_v2")
+        env.require_shared_models("mobilenet_v1", "mobilenet_v2", "ssd_mobilenet_v1_coco",
+                                  "ssd_mobilenet_v2_coco", "ssd_mobilenet_v2_oidv4_fp16",
+                                  "deeplabv3_mnv2_pascal")
         if not os.path.exists(os.path.join(DEV, "labels.csv")):
             print("SKIP: no imagenet-dev data")
             raise SystemExit(env.SKIPPED)
@@ -52,7 +60,7 @@ class BundledModelsTest(unittest.TestCase):
         script = os.path.join(env.CONVERTER_DIR, "build_bundled_models.sh")
         with tempfile.TemporaryDirectory() as out:
             subprocess.run(["sh", script, env.MODELS_DIR, out], check=True, capture_output=True)
-            for name in BUNDLED:
+            for name in BUNDLED + HEADS:
                 self.assertTrue(filecmp.cmp(os.path.join(out, name),
                                             os.path.join(env.SOURCE_DIR, "models", name),
                                             shallow=False), name)

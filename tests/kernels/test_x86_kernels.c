@@ -257,7 +257,34 @@ static int pick_channels(test_rng *rng) {
     return test_rng_int(rng, 1, 80);
 }
 
+/* ---- global average pooling --------------------------------------------- */
+
+/* Same per-channel sum order as the reference: the bits must agree. */
+static void check_global_pool(const mnet_kernels *t, test_rng *rng, int h, int w, int c) {
+    size_t n = (size_t)h * w * c;
+    float *in = random_floats(rng, n, -3.0f, 5.0f);
+    float *want = alloc_floats((size_t)c + 1), *got = alloc_floats((size_t)c + 1);
+    fill_untouched(got, (size_t)c + 1);
+    mnet_ref_global_avgpool_f32(h, w, c, in, want);
+    t->global_avgpool(h, w, c, in, got);
+    CHECK_MSG(memcmp(got, want, (size_t)c * sizeof(float)) == 0,
+              "%s global_avgpool %dx%dx%d differs from ref", t->isa, h, w, c);
+    CHECK_MSG(got[c] == UNTOUCHED, "%s global_avgpool %dx%dx%d wrote past out[c - 1]", t->isa,
+              h, w, c);
+    free(in);
+    free(want);
+    free(got);
+}
+
 static void test_table(const mnet_kernels *t, test_rng *rng) {
+    check_global_pool(t, rng, 7, 7, 1024);
+    check_global_pool(t, rng, 7, 7, 1280);
+    check_global_pool(t, rng, 7, 7, 1792);
+    for (int trial = 0; trial < 40; trial++) {
+        int h = test_rng_int(rng, 1, 12);
+        int w = test_rng_int(rng, 1, 12);
+        check_global_pool(t, rng, h, w, pick_channels(rng));
+    }
     /* real MobileNet shapes: each with a random activation, bias and residual */
     for (size_t i = 0; i < sizeof mobilenet_pointwise / sizeof *mobilenet_pointwise; i++) {
         const pw_shape *s = &mobilenet_pointwise[i];

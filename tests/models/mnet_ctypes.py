@@ -1,6 +1,6 @@
 """Minimal ctypes binding of the public mnet API (include/mnet.h) for the
 Python tests: load a model, create a session, run a normalized input, read
-output 0."""
+output 0; read named taps through mnet_features on a planar float image."""
 
 import ctypes
 import os
@@ -20,6 +20,31 @@ class MnetOptions(ctypes.Structure):
 class MnetTensor(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
                 ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
+
+
+class MnetSessionOptions(ctypes.Structure):
+    _fields_ = [("taps", ctypes.POINTER(ctypes.c_char_p)), ("num_taps", ctypes.c_int)]
+
+
+class MnetImage(ctypes.Structure):
+    _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
+                ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
+
+
+class MnetRect(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int),
+                ("height", ctypes.c_int)]
+
+
+class MnetPreprocess(ctypes.Structure):
+    _fields_ = [("fit", ctypes.c_int), ("crop_fraction", ctypes.c_float),
+                ("fill", ctypes.c_float * 3), ("roi", MnetRect), ("rotation", ctypes.c_int),
+                ("mirror", ctypes.c_int), ("yuv_matrix", ctypes.c_int),
+                ("yuv_range", ctypes.c_int)]
+
+
+PIXEL_RGB_F32_PLANAR = 6
+FIT_STRETCH = 2
 
 
 class MnetFailure(RuntimeError):
@@ -49,8 +74,82 @@ class Mnet:
         lib.mnet_session_error.restype = ctypes.c_char_p
         lib.mnet_run.argtypes = [p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
         lib.mnet_output.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
-        for fn in ("mnet_model_load", "mnet_session_create", "mnet_run", "mnet_output"):
+        lib.mnet_features.argtypes = [p, ctypes.POINTER(MnetImage), ctypes.POINTER(MnetPreprocess),
+                                      ctypes.POINTER(MnetTensor)]
+        lib.mnet_preprocess_init.argtypes = [ctypes.POINTER(MnetPreprocess)]
+        for fn in ("mnet_model_load", "mnet_session_create", "mnet_run", "mnet_output",
+                   "mnet_features"):
             getattr(lib, fn).restype = ctypes.c_int
+
+    def run_taps(self, model_path, pixels, taps, normalized=None, isa=None, threads=0):
+        """Runs the model on `pixels` (H, W, 3 floats on the 0..255 scale, the
+        network's own size, given as a planar float image and stretched, i.e.
+        not resized) and returns {tap: array (h, w, c)} for the named taps.
+        With `normalized` (the same input already normalized, H x W x 3),
+        also runs mnet_run on it and returns output 0 under the key None."""
+        lib = self.lib
+        options = MnetOptions()
+        lib.mnet_options_init(ctypes.byref(options))
+        if isa:
+            options.isa = isa.encode()
+        options.threads = threads
+        model, session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
+        status = lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
+                                     ctypes.byref(model), ctypes.byref(error))
+        if status:
+            raise MnetFailure("mnet_model_load(%s): %d %s" % (model_path, status,
+                                                              error.message.decode()))
+        names = (ctypes.c_char_p * len(taps))(*[t.encode() for t in taps])
+        session_options = MnetSessionOptions(names, len(taps))
+        try:
+            status = lib.mnet_session_create(model, ctypes.byref(session_options),
+                                             ctypes.byref(session), ctypes.byref(error))
+            if status:
+                raise MnetFailure("mnet_session_create: %d %s" % (status, error.message.decode()))
+            try:
+                return self._taps(session, pixels, taps, normalized)
+            finally:
+                lib.mnet_session_destroy(session)
+        finally:
+            lib.mnet_model_destroy(model)
+
+    def _taps(self, session, pixels, taps, normalized):
+        lib = self.lib
+        h, w, _ = pixels.shape
+        planes = [np.ascontiguousarray(pixels[:, :, c], np.float32) for c in range(3)]
+        image = MnetImage()
+        image.format, image.width, image.height = PIXEL_RGB_F32_PLANAR, w, h
+        for c in range(3):
+            image.planes[c] = planes[c].ctypes.data
+            image.strides[c] = w * 4
+        pre = MnetPreprocess()
+        lib.mnet_preprocess_init(ctypes.byref(pre))
+        pre.fit = FIT_STRETCH
+        tensors = (MnetTensor * len(taps))()
+        status = lib.mnet_features(session, ctypes.byref(image), ctypes.byref(pre), tensors)
+        if status:
+            raise MnetFailure("mnet_features: %d %s" % (status,
+                                                        lib.mnet_session_error(session).decode()))
+        out = {}
+        for name, t in zip(taps, tensors):
+            count = t.height * t.width * t.channels
+            out[name] = np.ctypeslib.as_array(t.data, (count,)).astype(np.float64).reshape(
+                t.height, t.width, t.channels)
+        if normalized is not None:
+            data = np.ascontiguousarray(normalized, np.float32)
+            status = lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                  data.size)
+            if status:
+                raise MnetFailure("mnet_run: %d %s" % (status,
+                                                       lib.mnet_session_error(session).decode()))
+            tensor = MnetTensor()
+            status = lib.mnet_output(session, 0, ctypes.byref(tensor))
+            if status:
+                raise MnetFailure("mnet_output: %d" % status)
+            count = tensor.height * tensor.width * tensor.channels
+            out[None] = np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64).reshape(
+                tensor.height, tensor.width, tensor.channels)
+        return out
 
     def run_model(self, model_path, nhwc_input, isa=None, threads=0):
         """Loads, runs once on nhwc_input (H, W, C floats), returns output 0

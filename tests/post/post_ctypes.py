@@ -94,3 +94,80 @@ class PostLib:
         if n == 0 or rc != 0:
             raise ValueError("mnet_torch_boxes rejected the parameters")
         return out
+
+
+class AnchorBox(ctypes.Structure):
+    _fields_ = [("yc", ctypes.c_float), ("xc", ctypes.c_float),
+                ("h", ctypes.c_float), ("w", ctypes.c_float)]
+
+
+class BoxCoder(ctypes.Structure):
+    _fields_ = [("y_scale", ctypes.c_float), ("x_scale", ctypes.c_float),
+                ("h_scale", ctypes.c_float), ("w_scale", ctypes.c_float),
+                ("xy_order", ctypes.c_int), ("size_log_clip", ctypes.c_float)]
+
+
+SIGMOID, SOFTMAX, IDENTITY = 0, 1, 2
+
+
+class NmsParams(ctypes.Structure):
+    _fields_ = [("num_classes", ctypes.c_int), ("background_columns", ctypes.c_int),
+                ("activation", ctypes.c_int), ("score_threshold", ctypes.c_float),
+                ("iou_threshold", ctypes.c_float), ("max_detections", ctypes.c_int),
+                ("max_classes_per_detection", ctypes.c_int),
+                ("detections_per_class", ctypes.c_int), ("regular", ctypes.c_int)]
+
+
+class RawDetection(ctypes.Structure):
+    _fields_ = [("class_index", ctypes.c_int), ("score", ctypes.c_float),
+                ("box", ctypes.c_float * 4), ("anchor", ctypes.c_int)]
+
+
+def detect(post, encodings, scores, anchors, params, scales=(10.0, 10.0, 5.0, 5.0)):
+    """Runs mnet_ssd_detect on one layer: encodings [N, 4], scores [N, C(+1)],
+    anchors [N, 4] (yc, xc, h, w). Returns a list of (anchor, class, score,
+    box ndarray)."""
+    lib = post.lib
+    lib.mnet_ssd_detect_scratch_bytes.argtypes = [ctypes.c_size_t, ctypes.POINTER(NmsParams)]
+    lib.mnet_ssd_detect_scratch_bytes.restype = ctypes.c_size_t
+    lib.mnet_ssd_detect.restype = ctypes.c_int
+    lib.mnet_ssd_detect.argtypes = [
+        ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_size_t), ctypes.c_void_p, ctypes.POINTER(BoxCoder),
+        ctypes.POINTER(NmsParams), ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(RawDetection)]
+    encodings = np.ascontiguousarray(encodings, np.float32)
+    scores = np.ascontiguousarray(scores, np.float32)
+    anchors = np.ascontiguousarray(anchors, np.float32)
+    n = encodings.shape[0]
+    scratch_bytes = lib.mnet_ssd_detect_scratch_bytes(n, ctypes.byref(params))
+    capacity = max(params.max_detections, 1)
+    if scratch_bytes == 0:
+        raise ValueError("invalid NMS parameters")
+    scratch = ctypes.create_string_buffer(scratch_bytes)
+    out = (RawDetection * capacity)()
+    enc_ptr = (ctypes.c_void_p * 1)(encodings.ctypes.data)
+    score_ptr = (ctypes.c_void_p * 1)(scores.ctypes.data)
+    counts = (ctypes.c_size_t * 1)(n)
+    coder = BoxCoder(*scales, 0, 0.0)
+    got = lib.mnet_ssd_detect(1, enc_ptr, score_ptr, counts, anchors.ctypes.data,
+                              ctypes.byref(coder), ctypes.byref(params), scratch, scratch_bytes, out)
+    if got < 0:
+        raise RuntimeError("mnet_ssd_detect failed")
+    return [(d.anchor, d.class_index, d.score, np.array(d.box[:], np.float32))
+            for d in out[:got]]
+
+
+def decode_boxes(post, encodings, anchors, coder):
+    """mnet_decode_box over rows: encodings [N, 4], anchors [N, 4] (yc, xc, h,
+    w) -> [N, 4] (ymin, xmin, ymax, xmax) float32."""
+    fn = post.lib.mnet_decode_box
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(AnchorBox), ctypes.POINTER(BoxCoder),
+                   ctypes.c_void_p]
+    fn.restype = None
+    encodings = np.ascontiguousarray(encodings, np.float32)
+    out = np.zeros((len(encodings), 4), np.float32)
+    for i in range(len(encodings)):
+        anchor = AnchorBox(*[float(v) for v in anchors[i]])
+        fn(encodings[i].ctypes.data, ctypes.byref(anchor), ctypes.byref(coder),
+           out[i].ctypes.data)
+    return out

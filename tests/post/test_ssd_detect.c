@@ -100,6 +100,45 @@ static void test_threshold_edges(void) {
     CHECK(run(&s, &p, out) == 0);
 }
 
+static void test_suppression_chain(void) {
+    /* A suppresses B (IoU 0.43), B would suppress C (0.43) but C overlaps A
+     * only by 0.11: as in TFLite, a suppressed box suppresses nothing, so A
+     * and C are kept. */
+    scene s = {0};
+    s.columns = 1;
+    set_box(&s, 0, 0, 0.0f, 1, 1.0f);
+    set_box(&s, 1, 0, 0.4f, 1, 1.4f);
+    set_box(&s, 2, 0, 0.8f, 1, 1.8f);
+    s.scores[0] = 0.9f, s.scores[1] = 0.8f, s.scores[2] = 0.7f;
+    mnet_nms_params p = fast_params(1, 0);
+    p.iou_threshold = 0.4f;
+    mnet_raw_detection out[16];
+    for (int regular = 0; regular < 2; regular++) {
+        p.regular = regular;
+        CHECK(run(&s, &p, out) == 2);
+        CHECK(out[0].anchor == 0 && out[1].anchor == 2);
+    }
+}
+
+static void test_nan_scores(void) {
+    /* NaN scores never pass, even a threshold of -inf; a NaN class next to
+     * a real one does not hide it. */
+    scene s = {0};
+    s.columns = 2;
+    set_box(&s, 0, 0.0f, 0.0f, 0.2f, 0.2f);
+    set_box(&s, 1, 0.5f, 0.5f, 0.7f, 0.7f);
+    s.scores[0] = NAN, s.scores[1] = NAN;
+    s.scores[2] = NAN, s.scores[3] = 0.25f;
+    mnet_nms_params p = fast_params(2, 0);
+    p.score_threshold = -INFINITY;
+    mnet_raw_detection out[16];
+    for (int regular = 0; regular < 2; regular++) {
+        p.regular = regular;
+        CHECK(run(&s, &p, out) == 1);
+        CHECK(out[0].anchor == 1 && out[0].class_index == 1 && out[0].score == 0.25f);
+    }
+}
+
 static void test_ties(void) {
     /* Three identical boxes with equal scores: the lowest anchor survives. */
     scene s = {0};
@@ -152,10 +191,17 @@ static void test_class_handling(void) {
      * the second one even below the score threshold (TFLite does). */
     p = fast_params(2, 1);
     p.max_classes_per_detection = 3;
-    CHECK(mnet_ssd_detect_max_outputs(&p) == 20);
     CHECK(run(&s, &p, out) == 2);
     CHECK(out[0].class_index == 0 && out[1].class_index == 1 && out[1].score == 0.05f);
     CHECK(out[1].anchor == 0 && memcmp(out[0].box, out[1].box, sizeof out[0].box) == 0);
+    /* Rows stop at max_detections, inside a box if need be. */
+    set_box(&s, 2, 0.7f, 0.7f, 0.9f, 0.9f);
+    s.scores[2 * 3 + 1] = 0.3f, s.scores[2 * 3 + 2] = 0.4f;
+    p.max_detections = 3;
+    CHECK(run(&s, &p, out) == 3);
+    CHECK(out[2].anchor == 2 && out[2].class_index == 1 && out[2].score == 0.4f);
+    p.max_detections = 1;
+    CHECK(run(&s, &p, out) == 1);
 }
 
 static void test_max_detections(void) {
@@ -252,7 +298,7 @@ static void test_decoding_and_layers(void) {
     CHECK(mnet_ssd_detect_scratch_bytes(3, &bad) == 0);
     bad = p;
     bad.max_classes_per_detection = 0;
-    CHECK(mnet_ssd_detect_max_outputs(&bad) == 0);
+    CHECK(mnet_ssd_detect_scratch_bytes(3, &bad) == 0);
     free(raw);
 
     /* No anchors at all: nothing detected. */
@@ -266,6 +312,8 @@ static void test_decoding_and_layers(void) {
 int main(void) {
     test_iou();
     test_threshold_edges();
+    test_suppression_chain();
+    test_nan_scores();
     test_ties();
     test_class_handling();
     test_max_detections();

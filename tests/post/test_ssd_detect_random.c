@@ -109,7 +109,7 @@ static int ref_fast(const scene *s, const mnet_nms_params *p, det *out) {
             out[count++] = (det){a, pick, s->act[a * MAX_COLS + pick]};
         }
     }
-    return count;
+    return count; /* TFLite's rows: every class of up to max_detections boxes */
 }
 
 static int det_before(const det *x, const det *y) {
@@ -193,6 +193,9 @@ int main(void) {
         make_scene(&rng, &s, &p, &coder);
         static det want[MAX_OUT];
         int want_n = p.regular ? ref_regular(&s, &p, want) : ref_fast(&s, &p, want);
+        int tflite_rows = want_n;
+        /* mnet returns the first max_detections of TFLite's rows. */
+        if (want_n > p.max_detections) want_n = p.max_detections;
 
         const float *encs[4], *scores[4];
         size_t at = 0;
@@ -202,8 +205,8 @@ int main(void) {
             at += s.layer_anchors[l];
         }
         size_t bytes = mnet_ssd_detect_scratch_bytes((size_t)s.n, &p);
-        int cap = mnet_ssd_detect_max_outputs(&p);
-        CHECK(bytes > 0 && cap > 0 && cap <= MAX_OUT);
+        int cap = p.max_detections;
+        CHECK(bytes > 0 && cap <= MAX_OUT);
         void *scratch = malloc(bytes);
         mnet_raw_detection *out = malloc((size_t)cap * sizeof *out);
         int got = mnet_ssd_detect(s.layers, encs, scores, s.layer_anchors, s.anchors, &coder, &p,
@@ -222,6 +225,25 @@ int main(void) {
                     got, want_n);
         }
         nonempty += got > 0;
+        if (!p.regular) {
+            /* max_detections * k gives all of TFLite's rows for max_detections
+             * boxes (greedy NMS keeps a prefix). */
+            mnet_nms_params q = p;
+            int k = p.max_classes_per_detection < p.num_classes ? p.max_classes_per_detection
+                                                                : p.num_classes;
+            q.max_detections = p.max_detections * k;
+            size_t q_bytes = mnet_ssd_detect_scratch_bytes((size_t)s.n, &q);
+            void *q_scratch = malloc(q_bytes);
+            mnet_raw_detection *rows = malloc((size_t)q.max_detections * sizeof *rows);
+            int n_rows = mnet_ssd_detect(s.layers, encs, scores, s.layer_anchors, s.anchors, &coder,
+                                         &q, q_scratch, q_bytes, rows);
+            int rows_same = n_rows == tflite_rows;
+            for (int i = 0; rows_same && i < n_rows; i++)
+                rows_same = rows[i].anchor == want[i].anchor && rows[i].class_index == want[i].cls;
+            CHECK_MSG(rows_same, "trial %d: %d rows, TFLite %d", trial, n_rows, tflite_rows);
+            free(q_scratch);
+            free(rows);
+        }
         /* One byte less scratch is refused. */
         CHECK(mnet_ssd_detect(s.layers, encs, scores, s.layer_anchors, s.anchors, &coder, &p,
                               scratch, bytes - 1, out) == -1);

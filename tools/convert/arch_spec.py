@@ -14,8 +14,9 @@ class ArchitectureError(ValueError):
     """The weights do not describe a network mnet supports."""
 
 
-def make_divisible(value, divisor=8):
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+def make_divisible(value, divisor=8, min_value=None):
+    rounded = max(divisor if min_value is None else min_value,
+                  int(value + divisor / 2) // divisor * divisor)
     if rounded < 0.9 * value:
         rounded += divisor
     return rounded
@@ -26,13 +27,15 @@ def v1_widths(dm):
     return [max(8, int(c * dm)) for c in V1_BASE_WIDTHS]
 
 
-def v2_blocks(dm):
+def v2_blocks(dm, divisor=8):
     """(in, expanded, out, stride, t) of the 17 inverted residual blocks, and
-    the stem width."""
-    stem = make_divisible(32 * dm)
+    the stem width. `divisor` is TF-slim's divisible_by for the layer widths
+    (DeepLab's MobileNet V2 uses 1 when dm != 1); widths never drop below 8
+    and expansions are always multiples of 8."""
+    stem = make_divisible(32 * dm, divisor, 8)
     blocks, width = [], stem
     for t, c, n, s in V2_SETTINGS:
-        out = make_divisible(c * dm)
+        out = make_divisible(c * dm, divisor, 8)
         for i in range(n):
             expanded = make_divisible(width * t) if t != 1 else width
             blocks.append((width, expanded, out, s if i == 0 else 1, t))
@@ -44,7 +47,7 @@ def v2_default_last_channels(dm):
     return 1280 if dm <= 1.0 else make_divisible(1280 * dm)
 
 
-def expected_shapes(architecture, dm, num_classes, last_channels=None):
+def expected_shapes(architecture, dm, num_classes, last_channels=None, divisor=8):
     """Ordered mapping tensor name -> shape for a network."""
     shapes = {}
     if architecture == "mobilenet_v1":
@@ -59,7 +62,7 @@ def expected_shapes(architecture, dm, num_classes, last_channels=None):
             shapes["blocks.%d.pw.bias" % i] = [c_out]
         features = widths[-1]
     elif architecture == "mobilenet_v2":
-        stem, blocks = v2_blocks(dm)
+        stem, blocks = v2_blocks(dm, divisor)
         shapes["conv0.weight"] = [stem, 3, 3, 3]
         shapes["conv0.bias"] = [stem]
         for i, (c_in, c_exp, c_out, _, t) in enumerate(blocks):
@@ -128,13 +131,20 @@ def derive_v1_multiplier(widths):
 
 def derive_v2_multiplier(stem, block_outputs):
     """stem width and the 17 block output widths, as found."""
+    dm, divisor = derive_v2_multiplier_and_divisor(stem, block_outputs, (8,))
+    return dm
+
+
+def derive_v2_multiplier_and_divisor(stem, block_outputs, divisors=(8, 1)):
+    """(dm, divisible_by) that reproduce the widths; divisor 8 first."""
     if len(block_outputs) != 17:
         raise ArchitectureError("MobileNet V2 has 17 blocks, found %d" % len(block_outputs))
     candidates = V2_STANDARD_MULTIPLIERS + [round(block_outputs[-1] / 320.0, 4),
                                             round(block_outputs[-1] / 320.0, 2)]
-    for dm in candidates:
-        expected_stem, blocks = v2_blocks(dm)
-        if expected_stem == stem and [b[2] for b in blocks] == list(block_outputs):
-            return dm
+    for divisor in divisors:
+        for dm in candidates:
+            expected_stem, blocks = v2_blocks(dm, divisor)
+            if expected_stem == stem and [b[2] for b in blocks] == list(block_outputs):
+                return dm, divisor
     raise ArchitectureError("MobileNet V2 widths (stem %d, blocks %s) match no depth multiplier"
                             % (stem, list(block_outputs)))

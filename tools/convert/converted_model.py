@@ -34,6 +34,7 @@ class ConvertedModel:
     head: dict = None            # the "ssd" or "deeplab" config object
     output_stride: int = None    # DeepLab
     fill: list = None            # letterbox fill, R G B on the 0..255 scale
+    divisible_by: int = None     # V2 width divisor when not 8 (DeepLab dm != 1)
 
 
 # Stored as F32 whatever the weight dtype (the format says so).
@@ -51,7 +52,7 @@ def expected_shapes(model):
             raise arch_spec.ArchitectureError("DeepLab needs a mobilenet_v2 backbone, not %s"
                                               % model.backbone)
         return head_spec.deeplab_shapes(model.depth_multiplier, model.last_channels,
-                                        model.num_classes, model.head)
+                                        model.num_classes, model.head, model.divisible_by or 8)
     return arch_spec.expected_shapes(model.architecture, model.depth_multiplier,
                                      model.num_classes, model.last_channels)
 

@@ -24,7 +24,7 @@ def _parse_tap(tap):
     return tap, None, None
 
 
-def tap_geometry(backbone, dm, last_channels, tap, height, width):
+def tap_geometry(backbone, dm, last_channels, tap, height, width, divisor=8):
     """(channels, height, width) of a backbone tap for an input size."""
     kind, i, part = _parse_tap(tap)
     h, w = _halve(height), _halve(width)
@@ -40,7 +40,7 @@ def tap_geometry(backbone, dm, last_channels, tap, height, width):
         return (widths[i] if part == "depthwise" else widths[i + 1]), h, w
     if backbone != "mobilenet_v2":
         raise ArchitectureError("unknown backbone '%s'" % backbone)
-    stem, blocks = arch_spec.v2_blocks(dm)
+    stem, blocks = arch_spec.v2_blocks(dm, divisor)
     if kind == "conv0":
         return stem, h, w
     if kind == "conv_last":
@@ -113,9 +113,9 @@ def ssd_shapes(backbone, dm, last_channels, num_classes, ssd, height, width):
     return shapes
 
 
-def deeplab_shapes(dm, last_channels, num_classes, deeplab):
-    shapes = arch_spec.expected_shapes("mobilenet_v2", dm, 0, last_channels)
-    c = last_channels or arch_spec.v2_blocks(dm)[1][-1][2]
+def deeplab_shapes(dm, last_channels, num_classes, deeplab, divisor=8):
+    shapes = arch_spec.expected_shapes("mobilenet_v2", dm, 0, last_channels, divisor)
+    c = last_channels or arch_spec.v2_blocks(dm, divisor)[1][-1][2]
     p = deeplab["aspp_channels"]
     _conv(shapes, "aspp.pool", p, 1, c)
     _conv(shapes, "aspp.conv0", p, 1, c)
@@ -130,7 +130,8 @@ def deeplab_shapes(dm, last_channels, num_classes, deeplab):
     features = p
     decoder = deeplab.get("decoder")
     if decoder:
-        low, _, _ = tap_geometry("mobilenet_v2", dm, last_channels, decoder["low_level_tap"], 64, 64)
+        low, _, _ = tap_geometry("mobilenet_v2", dm, last_channels, decoder["low_level_tap"], 64,
+                                 64, divisor)
         reduced, channels = decoder["low_level_channels"], decoder["channels"]
         _conv(shapes, "decoder.reduce", reduced, 1, low)
         cin = p + reduced

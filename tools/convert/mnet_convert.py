@@ -146,7 +146,8 @@ def build_parser():
             p.add_argument("--ssd-taps", nargs="+", help="SSD feature taps (default: V1 "
                            "block10/output block12/output, V2 block13/expand conv_last)")
             p.add_argument("--output-stride", type=int, default=16, choices=(8, 16, 32))
-            p.add_argument("--atrous-rates", type=int, nargs="*", default=[6, 12, 18])
+            p.add_argument("--atrous-rates", type=int, nargs="*",
+                           help="one dilation rate per atrous ASPP branch")
             p.add_argument("--low-level-tap", default="block3/expand")
             p.add_argument("--decoder-concat", choices=("aspp_first", "low_level_first"),
                            default="aspp_first")

@@ -18,6 +18,8 @@ def build_config(model):
     config["depth_multiplier"] = model.depth_multiplier
     if (model.backbone or model.architecture) == "mobilenet_v2":
         config["last_channels"] = model.last_channels
+        if model.divisible_by not in (None, 8):
+            config["divisible_by"] = model.divisible_by
     if model.output_stride is not None:
         config["output_stride"] = model.output_stride
     preprocess = {"fit": model.fit}

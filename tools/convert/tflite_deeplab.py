@@ -121,7 +121,8 @@ def convert_deeplab(graph, name=None, mean=None, std=None, fill=None):
     body = graph.backbone
     tensors, raw, qtensors, activations, quantized, per_channel = \
         tflite_convert.convert_layers(body.layers + graph.head_layers)
-    dm = arch_spec.derive_v2_multiplier(body.widths["stem"], body.widths["blocks"])
+    dm, divisor = arch_spec.derive_v2_multiplier_and_divisor(body.widths["stem"],
+                                                             body.widths["blocks"])
     mean, std = tflite_convert.input_normalization(graph.input, mean, std)
     quantization = None
     if quantized:
@@ -148,7 +149,8 @@ def convert_deeplab(graph, name=None, mean=None, std=None, fill=None):
         padding="tf_same", input_height=height, input_width=width, mean=mean, std=std,
         num_classes=int(num_classes), tensors=tensors, last_channels=0, fit="letterbox",
         raw_tensors=raw, quantization=quantization, backbone="mobilenet_v2", head=head,
-        output_stride=body.output_stride, fill=fill if fill is not None else [127.5] * 3)
+        output_stride=body.output_stride, fill=fill if fill is not None else [127.5] * 3,
+        divisible_by=divisor)
 
 
 def convert_tflite_deeplab(path, name=None, mean=None, std=None, fill=None):

@@ -73,6 +73,8 @@ def _predictors(w, tensor, what):
             raise RecognitionError("%s: input %s of the %s concatenation %s does not come from a "
                                    "CONV_2D predictor" % (w.where(), part.describe(), what,
                                                           op.describe()))
+        # Visited now, so that the walk of the extra layers cannot take it.
+        w.visited.add(conv.index)
         source = w.tensor(conv.inputs[0])
         feeder = _producer(w, source)
         if feeder is not None and feeder.opcode == "DEPTHWISE_CONV_2D" and \

@@ -78,7 +78,7 @@ def _classifier(reader, key, tensors):
     return tensors["classifier.weight"].shape[0]
 
 
-def convert_torchvision_v2(state, eps):
+def convert_torchvision_v2(state, eps, divisors=(8,)):
     r = _Reader(state, eps)
     tensors = {}
     tensors["conv0.weight"], tensors["conv0.bias"] = r.conv_bn("features.0.0.weight", "features.0.1")
@@ -103,7 +103,8 @@ def convert_torchvision_v2(state, eps):
         last = tensors["conv_last.weight"].shape[0]
     num_classes = _classifier(r, "classifier.1", tensors)
     r.check_all_used("torchvision MobileNetV2")
-    dm = arch_spec.derive_v2_multiplier(tensors["conv0.weight"].shape[0], outputs)
+    dm, _ = arch_spec.derive_v2_multiplier_and_divisor(tensors["conv0.weight"].shape[0], outputs,
+                                                       divisors)
     return "mobilenet_v2", dm, last, num_classes, tensors
 
 
@@ -123,7 +124,18 @@ def convert_reference_v1(state, eps):
 
 
 def convert_state_dict(state, input_size=(224, 224), padding="symmetric", eps=TORCH_BN_EPS,
-                       mean=None, std=None, name=None):
+                       mean=None, std=None, name=None, head_options=None):
+    if padding not in ("symmetric", "tf_same"):
+        raise ValueError("padding must be symmetric or tf_same, not %r" % padding)
+    detector = any(k.startswith("heads.") for k in state)
+    segmenter = any(k.startswith("aspp.") for k in state)
+    if detector or segmenter:
+        import torch_heads
+        common = dict(name=name or "%s (PyTorch)" % ("SSD" if detector else "DeepLabv3"),
+                      padding=padding, input_height=input_size[0], input_width=input_size[1],
+                      mean=mean or IMAGENET_MEAN, std=std or IMAGENET_STD)
+        convert = torch_heads.convert_ssd if detector else torch_heads.convert_deeplab
+        return convert(state, eps, head_options or {}, **common)
     if "features.0.0.weight" in state:
         arch, dm, last, num_classes, tensors = convert_torchvision_v2(state, eps)
     elif "conv0.conv.weight" in state:
@@ -143,5 +155,5 @@ def convert_state_dict(state, input_size=(224, 224), padding="symmetric", eps=TO
         num_classes=num_classes, tensors=tensors, last_channels=last)
 
 
-def convert_torch(path, **kwargs):
-    return convert_state_dict(load_state_dict(path), **kwargs)
+def convert_torch(path, head_options=None, **kwargs):
+    return convert_state_dict(load_state_dict(path), head_options=head_options, **kwargs)

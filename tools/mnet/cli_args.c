@@ -2,6 +2,7 @@
 #include "cli_args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,5 +42,15 @@ int cli_parse_int(const char *text, int min, int max, int *out) {
     long parsed = strtol(text, &end, 10);
     if (errno || *end || parsed < min || parsed > max) return 0;
     *out = (int)parsed;
+    return 1;
+}
+
+int cli_parse_float(const char *text, double min, double max, double *out) {
+    if (!text || !*text) return 0;
+    char *end;
+    errno = 0;
+    double parsed = strtod(text, &end);
+    if (errno || *end || !isfinite(parsed) || parsed < min || parsed > max) return 0;
+    *out = parsed;
     return 1;
 }

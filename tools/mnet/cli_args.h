@@ -14,4 +14,7 @@ int cli_option_value(int argc, char **argv, int *index, const char *short_name,
 /* Parses a whole decimal integer in [min, max]; 1 on success. */
 int cli_parse_int(const char *text, int min, int max, int *out);
 
+/* Parses a whole finite decimal number in [min, max]; 1 on success. */
+int cli_parse_float(const char *text, double min, double max, double *out);
+
 #endif

@@ -14,15 +14,22 @@
 
 int cli_load_model(const char *path, const mnet_options *options,
                    mnet_model **model, char *used_path, size_t used_path_size) {
+    return cli_load_model_or(path, CLI_DEFAULT_MODEL, options, model, used_path,
+                             used_path_size);
+}
+
+int cli_load_model_or(const char *path, const char *default_name,
+                      const mnet_options *options, mnet_model **model, char *used_path,
+                      size_t used_path_size) {
     *model = NULL;
     if (path) {
         snprintf(used_path, used_path_size, "%s", path);
     } else {
-        int found = model_default_path(CLI_DEFAULT_MODEL, used_path, used_path_size);
+        int found = model_default_path(default_name, used_path, used_path_size);
         if (found < 0) {
             cli_error("cannot locate the default model %s (the executable's "
                       "directory is unknown); pass -m MODEL",
-                      CLI_DEFAULT_MODEL);
+                      default_name);
             return CLI_EXIT_BAD_MODEL;
         }
         if (found == 0) {
@@ -50,6 +57,34 @@ int cli_load_model(const char *path, const mnet_options *options,
         *model = NULL;
         cli_file_error(used_path, error.message[0] ? error.message
                                                    : mnet_status_string(status));
+        return cli_exit_for_model_status(status);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_require_task(const mnet_model *model, const char *path, int task, const char *what,
+                     mnet_model_info *info) {
+    memset(info, 0, sizeof *info);
+    mnet_status status = mnet_model_get_info(model, info);
+    if (status != MNET_OK) {
+        cli_error("%s: cannot describe the model: %s", path, mnet_status_string(status));
+        return CLI_EXIT_INTERNAL;
+    }
+    if (!(info->tasks & task) || info->num_classes <= 0) {
+        cli_error("%s: model '%s' (%s) is not %s", path, info->name ? info->name : "",
+                  info->architecture ? info->architecture : "?", what);
+        return CLI_EXIT_BAD_MODEL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_create_session(const mnet_model *model, const char *path, mnet_session **session) {
+    mnet_error error;
+    memset(&error, 0, sizeof error);
+    mnet_status status = mnet_session_create(model, NULL, session, &error);
+    if (status != MNET_OK) {
+        *session = NULL;
+        cli_file_error(path, error.message[0] ? error.message : mnet_status_string(status));
         return cli_exit_for_model_status(status);
     }
     return CLI_EXIT_OK;

@@ -5,10 +5,10 @@
 
 #include "cli_args.h"
 #include "cli_exit.h"
+#include "cli_input.h"
 #include "cli_model.h"
 #include "cli_report.h"
 #include "commands.h"
-#include "image_io.h"
 #include "json_out.h"
 #include "mnet.h"
 
@@ -19,29 +19,33 @@ typedef struct classify_args {
     int k;
     int json;
     int threads;
+    cli_input_options input;
     char **images;
     int num_images;
 } classify_args;
 
 void classify_usage(FILE *out) {
     fprintf(out,
-            "usage: mnet classify [-m MODEL] [-k K] [--json] [--threads N] IMAGE...\n"
+            "usage: mnet classify [-m MODEL] [-k K] [--json] [--threads N]\n"
+            "                     [--raw FORMAT:WxH] IMAGE...\n"
             "\n"
-            "Prints the K most likely classes of each JPEG or PNG image.\n"
+            "Prints the K most likely classes of each JPEG or PNG image (or raw frame).\n"
             "\n"
             "  -m, --model MODEL  model file (default: %s,\n"
             "                     looked up next to the mnet executable)\n"
             "  -k, --top K        number of classes per image (default 5)\n"
             "      --json         one JSON object per image (JSON Lines)\n"
-            "      --threads N    worker threads, 0 = all CPUs (default 0)\n"
-            "  -h, --help         this help\n",
+            "      --threads N    worker threads, 0 = all CPUs (default 0)\n",
             CLI_DEFAULT_MODEL);
+    cli_input_usage(out);
+    fprintf(out, "  -h, --help         this help\n");
 }
 
 /* Returns CLI_EXIT_OK or CLI_EXIT_USAGE (message printed); *help set for -h. */
 static int parse_classify_args(int argc, char **argv, classify_args *args, int *help) {
     memset(args, 0, sizeof *args);
     args->k = 5;
+    cli_input_options_init(&args->input);
     *help = 0;
     int i = 1;
     for (; i < argc; i++) {
@@ -59,6 +63,10 @@ static int parse_classify_args(int argc, char **argv, classify_args *args, int *
         }
         if (strcmp(arg, "--json") == 0) {
             args->json = 1;
+            continue;
+        }
+        if ((matched = cli_input_option(argc, argv, &i, &args->input)) != 0) {
+            if (matched < 0) return CLI_EXIT_USAGE;
             continue;
         }
         if ((matched = cli_option_value(argc, argv, &i, "-m", "--model", &value)) != 0) {
@@ -119,29 +127,15 @@ static void print_json(const char *path, const mnet_class *top, int count) {
  * after printing one line. */
 static int classify_one(mnet_session *session, const classify_args *args,
                         const char *path, mnet_class *top, int k) {
-    decoded_image image;
-    char reason[IMAGE_MESSAGE_SIZE];
-    image_status loaded = image_load(path, &image, reason, sizeof reason);
-    if (loaded != IMAGE_OK) {
-        cli_error("%s: %s", path, reason);
-        return loaded == IMAGE_ERR_NO_MEMORY ? CLI_EXIT_INTERNAL : CLI_EXIT_BAD_IMAGE;
-    }
-    mnet_image view = mnet_image_packed(
-        image.channels == 4 ? MNET_PIXEL_RGBA : MNET_PIXEL_RGB, image.pixels,
-        image.width, image.height, (size_t)image.width * (size_t)image.channels);
+    cli_frame frame;
+    int loaded = cli_frame_load(path, &args->input, &frame);
+    if (loaded != CLI_EXIT_OK) return loaded;
+    mnet_preprocess preprocess;
+    cli_input_preprocess(&args->input, &preprocess);
     int count = 0;
-    mnet_status status = mnet_classify(session, &view, NULL, k, top, &count);
-    decoded_image_free(&image);
-    if (status != MNET_OK) {
-        const char *detail = mnet_session_error(session);
-        cli_error("%s: classification failed: %s", path,
-                  detail && detail[0] ? detail : mnet_status_string(status));
-        /* Refusals about the input (size, aspect) are the image's fault. */
-        return status == MNET_ERR_INVALID_ARGUMENT || status == MNET_ERR_LIMIT ||
-                       status == MNET_ERR_UNSUPPORTED
-                   ? CLI_EXIT_BAD_IMAGE
-                   : CLI_EXIT_INTERNAL;
-    }
+    mnet_status status = mnet_classify(session, &frame.view, &preprocess, k, top, &count);
+    cli_frame_free(&frame);
+    if (status != MNET_OK) return cli_task_failure(path, "classification", session, status);
     if (args->json)
         print_json(path, top, count);
     else

@@ -11,4 +11,13 @@ void classify_usage(FILE *out);
 int cmd_info(int argc, char **argv);
 void info_usage(FILE *out);
 
+int cmd_detect(int argc, char **argv);
+void detect_usage(FILE *out);
+
+int cmd_segment(int argc, char **argv);
+void segment_usage(FILE *out);
+
+int cmd_bench(int argc, char **argv);
+void bench_usage(FILE *out);
+
 #endif

@@ -70,8 +70,8 @@ image_status image_decode(const unsigned char *data, size_t size,
 
 /* Reads the whole file, also from pipes and devices, refusing anything
  * above IMAGE_MAX_FILE_BYTES without reading further. */
-static image_status read_file(const char *path, unsigned char **data, size_t *size,
-                              char *message, size_t message_size) {
+image_status image_read_file(const char *path, unsigned char **data, size_t *size,
+                             char *message, size_t message_size) {
     *data = NULL;
     *size = 0;
     FILE *file = fopen(path, "rb");
@@ -127,7 +127,7 @@ image_status image_load(const char *path, decoded_image *image, char *message,
     memset(image, 0, sizeof *image);
     unsigned char *data;
     size_t size;
-    image_status status = read_file(path, &data, &size, message, message_size);
+    image_status status = image_read_file(path, &data, &size, message, message_size);
     if (status != IMAGE_OK) return status;
     status = image_decode(data, size, image, message, message_size);
     free(data);

@@ -41,6 +41,12 @@ image_status image_decode(const unsigned char *data, size_t size,
 image_status image_load(const char *path, decoded_image *image, char *message,
                         size_t message_size);
 
+/* Reads a whole file (also a pipe or device) into a malloc'ed buffer the
+ * caller frees; refuses files above IMAGE_MAX_FILE_BYTES. message as for
+ * image_decode. */
+image_status image_read_file(const char *path, unsigned char **data, size_t *size,
+                             char *message, size_t message_size);
+
 void decoded_image_free(decoded_image *image);
 
 #endif

@@ -14,7 +14,13 @@ static void usage(FILE *out) {
             "\n"
             "commands:\n"
             "  classify [-m MODEL] [-k K] [--json] [--threads N] IMAGE...\n"
-            "                 top-K classes of JPEG/PNG images\n"
+            "                 top-K classes of JPEG/PNG images (or --raw frames)\n"
+            "  detect [-m MODEL] [--threshold T] [--max N] [--json] [-o OUTDIR] IMAGE...\n"
+            "                 objects with boxes (SSD models)\n"
+            "  segment [-m MODEL] [--json] [-o OUTDIR] IMAGE...\n"
+            "                 class of every pixel (DeepLab models)\n"
+            "  bench [-m MODEL] [--threads N] [--runs N] [--json]\n"
+            "                 load time, latency, throughput and memory of a model\n"
             "  info [--json] MODEL\n"
             "                 architecture, preprocessing, layers and taps of a model\n"
             "  help [COMMAND] this text, or the help of a command\n"
@@ -32,6 +38,9 @@ int main(int argc, char **argv) {
     const char *command = argv[1];
     if (strcmp(command, "classify") == 0) return cmd_classify(argc - 1, argv + 1);
     if (strcmp(command, "info") == 0) return cmd_info(argc - 1, argv + 1);
+    if (strcmp(command, "detect") == 0) return cmd_detect(argc - 1, argv + 1);
+    if (strcmp(command, "segment") == 0) return cmd_segment(argc - 1, argv + 1);
+    if (strcmp(command, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("mnet %d.%d.%d\n", MNET_VERSION_MAJOR, MNET_VERSION_MINOR,
                MNET_VERSION_PATCH);
@@ -44,6 +53,12 @@ int main(int argc, char **argv) {
             classify_usage(stdout);
         else if (strcmp(topic, "info") == 0)
             info_usage(stdout);
+        else if (strcmp(topic, "detect") == 0)
+            detect_usage(stdout);
+        else if (strcmp(topic, "segment") == 0)
+            segment_usage(stdout);
+        else if (strcmp(topic, "bench") == 0)
+            bench_usage(stdout);
         else
             usage(stdout);
         return CLI_EXIT_OK;

@@ -33,4 +33,5 @@ const mnet_kernels mnet_kernels_ref = {
     .pointwise_packed_size = ref_pointwise_packed_size,
     .pointwise_pack = ref_pointwise_pack,
     .pointwise = mnet_ref_pointwise_f32,
+    .global_avgpool = mnet_ref_global_avgpool_f32,
 };

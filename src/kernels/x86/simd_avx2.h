@@ -27,6 +27,7 @@ static inline void vec_store(float *p, vec v) { _mm256_storeu_ps(p, v); }
 static inline vec vec_bcast(const float *p) { return _mm256_broadcast_ss(p); }
 static inline vec vec_fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vec_add(vec a, vec b) { return _mm256_add_ps(a, b); }
+static inline vec vec_div(vec a, vec b) { return _mm256_div_ps(a, b); }
 /* max/min keep the second operand when one is NaN, so NaN passes a clamp
  * written as min(hi, max(lo, x)), as in the reference activation. */
 static inline vec vec_clamp(vec x, vec lo, vec hi) {

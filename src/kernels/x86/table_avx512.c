@@ -12,4 +12,5 @@ const mnet_kernels mnet_kernels_avx512 = {
     .pointwise_packed_size = mnet_f32_pointwise_packed_size__avx512,
     .pointwise_pack = mnet_f32_pointwise_pack__avx512,
     .pointwise = mnet_f32_pointwise__avx512,
+    .global_avgpool = mnet_f32_global_avgpool__avx512,
 };

@@ -39,7 +39,9 @@ extern const mnet_kernels mnet_kernels_avx512;
     void mnet_f32_pointwise__##isa(int in_c, int out_c, const float *in,                    \
                                    const float *packed, const float *bias,                  \
                                    const float *residual, mnet_activation act, float *out,  \
-                                   int pixel_begin, int pixel_end);
+                                   int pixel_begin, int pixel_end);                 \
+    void mnet_f32_global_avgpool__##isa(int h, int w, int c, const float *in,               \
+                                        float *out);
 
 MNET_X86_DECLARE_KERNELS(avx2)
 MNET_X86_DECLARE_KERNELS(avx512)

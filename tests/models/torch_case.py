@@ -1,0 +1,51 @@
+"""Shared steps of the whole-network tests against PyTorch: converting a
+random module through tools/convert/mnet_convert.py, making an input whose
+normalization is exact in float32, and the relative error measure."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+CONVERTER = os.path.join(SOURCE, "tools", "convert", "mnet_convert.py")
+
+# Network input = (pixel - MEAN) / STD; pixels are multiples of 1/256, so the
+# normalized values are exact in float32 whatever order the C side computes in.
+MEAN, STD = 128.0, 64.0
+FP32_TOLERANCE = 1e-4
+FP16_TOLERANCE = 1e-2
+
+
+def random_pixels(generator, height, width):
+    """(pixels H x W x 3 in 0..255, normalized input as a float64 NCHW tensor)."""
+    steps = torch.randint(0, 256 * 256, (height, width, 3), generator=generator)
+    pixels = steps.double() / 256.0
+    x = ((pixels - MEAN) / STD).permute(2, 0, 1).unsqueeze(0).contiguous()
+    return pixels.numpy(), x
+
+
+def convert(module, folder, tag, dtype, size, padding, eps, extra_args):
+    """Saves the module's float32 state dict and converts it; returns the path."""
+    state = os.path.join(folder, "%s.pth" % tag)
+    torch.save(module.state_dict(), state)
+    path = os.path.join(folder, "%s_%s.safetensors" % (tag, dtype))
+    result = subprocess.run(
+        [sys.executable, CONVERTER, "torch", state, "-o", path, "--dtype", dtype,
+         "--input-size", str(size[0]), str(size[1]), "--padding", padding, "--bn-eps", str(eps),
+         "--mean", str(MEAN), "--std", str(STD)] + [str(a) for a in extra_args],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError("mnet_convert failed: %s" % result.stderr)
+    return path
+
+
+def nhwc(tensor):
+    return tensor[0].permute(1, 2, 0).numpy()
+
+
+def relative_error(got, want):
+    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))

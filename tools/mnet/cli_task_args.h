@@ -1,0 +1,28 @@
+/* The command line shared by detect and segment:
+ *   [-m MODEL] [--json] [-o OUTDIR] [--threads N] [--raw ...] IMAGE...
+ * plus options of the command's own, parsed by a callback. */
+#ifndef MNET_TOOLS_CLI_TASK_ARGS_H
+#define MNET_TOOLS_CLI_TASK_ARGS_H
+
+#include "cli_input.h"
+
+typedef struct cli_task_args {
+    const char *model_path; /* NULL: the command's default model */
+    int json;
+    const char *output_dir; /* NULL: no pictures written */
+    int threads;
+    cli_input_options input;
+    char **images;
+    int num_images;
+} cli_task_args;
+
+/* Returns 1 if argv[*index] was one of the command's options (value
+ * consumed), 0 if not, -1 after printing a usage error. */
+typedef int (*cli_extra_option)(int argc, char **argv, int *index, void *context);
+
+/* Returns CLI_EXIT_OK (with *help set for -h/--help) or CLI_EXIT_USAGE after
+ * printing a message. */
+int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *args,
+                   cli_extra_option extra, void *context, int *help);
+
+#endif
