@@ -4,6 +4,7 @@
  * straight into the same YUV frame before it is encoded.
  *
  * usage: video IN OUT [--task classify|detect|segment] [-m MODEL] [--threads N]
+ *              [--min-score S]
  *
  * Prints one line per frame with the latency of the mnet call alone, then
  * the averages and the throughput of the whole loop (decode, mnet, drawing,
@@ -35,15 +36,19 @@ typedef struct video_args {
     const char *in, *out, *model;
     mnet_task task;
     int threads;
+    float min_score;
 } video_args;
 
 static const char *const usage_text =
     "usage: video IN OUT [--task classify|detect|segment] [-m MODEL] [--threads N]\n"
+    "             [--min-score S]\n"
     "  Runs mnet on every frame of the video IN and writes the annotated video\n"
     "  OUT (container from its extension: .mp4, .mkv, .avi, ...).\n"
     "  --task      what to draw (default detect)\n"
     "  -m MODEL    model file (default: the bundled model for the task)\n"
-    "  --threads N mnet worker threads (default: all CPUs)\n";
+    "  --threads N mnet worker threads (default: all CPUs)\n"
+    "  --min-score S  detect: keep detections scoring at least S (default 0.5;\n"
+    "              -1 = the model's own threshold, often tuned for recall)\n";
 
 static const char *task_name(mnet_task task) {
     switch (task) {
@@ -66,6 +71,7 @@ static const char *default_model(mnet_task task) {
 static int parse_args(int argc, char **argv, video_args *args) {
     memset(args, 0, sizeof *args);
     args->task = MNET_TASK_DETECT;
+    args->min_score = 0.5f;
     const char *positional[2] = {NULL, NULL};
     int npositional = 0;
     for (int i = 1; i < argc; i++) {
@@ -93,6 +99,14 @@ static int parse_args(int argc, char **argv, video_args *args) {
                 return 2;
             }
             args->threads = (int)n;
+        } else if (!strcmp(a, "--min-score") && has_value) {
+            char *end;
+            float score = strtof(argv[++i], &end);
+            if (*end || end == argv[i] || !(score <= 1.0f)) {
+                fprintf(stderr, "video: --min-score wants a number <= 1, not '%s'\n", argv[i]);
+                return 2;
+            }
+            args->min_score = score;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "video: unknown option or missing value: %s\n%s", a, usage_text);
             return 2;
@@ -154,6 +168,7 @@ static int load_model(const video_args *args, mnet_model **model, mnet_session *
 /* Per-frame results of the task, kept between frames. */
 typedef struct task_state {
     mnet_task task;
+    mnet_detect_options detect_options;
     mnet_class best;
     mnet_detection detections[MAX_DETECTIONS];
     int detection_count;
@@ -169,7 +184,8 @@ static mnet_status run_task(mnet_session *session, task_state *state, const mnet
     case MNET_TASK_CLASSIFY:
         return mnet_classify(session, image, preprocess, 1, &state->best, &count);
     case MNET_TASK_DETECT: {
-        mnet_status status = mnet_detect(session, image, preprocess, NULL, state->detections,
+        mnet_status status = mnet_detect(session, image, preprocess, &state->detect_options,
+                                         state->detections,
                                          MAX_DETECTIONS, &count);
         state->detection_count = status == MNET_OK ? count : 0;
         return status;
@@ -306,6 +322,8 @@ int main(int argc, char **argv) {
                (output_open = video_output_open(&output, args.out,
                                                 video_input_frame_rate(&input)) == 0)) {
         state->task = args.task;
+        mnet_detect_options_init(&state->detect_options);
+        state->detect_options.score_threshold = args.min_score;
         failed = process(&args, session, &input, &output, state) != 0;
     }
     if (output_open) video_output_close(&output);

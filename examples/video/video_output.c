@@ -63,8 +63,13 @@ static int open_encoder(video_output *output, const AVFrame *first) {
         fprintf(stderr, "%s: out of memory\n", path);
         return -1;
     }
-    enc->width = first->width;
-    enc->height = first->height;
+    enc->width = first->width & ~1;
+    enc->height = first->height & ~1;
+    if (enc->width == 0 || enc->height == 0) {
+        fprintf(stderr, "%s: a %dx%d video cannot be encoded\n", path, first->width,
+                first->height);
+        return -1;
+    }
     enc->pix_fmt = choose_pixel_format(codec, first->format);
     enc->sample_aspect_ratio = first->sample_aspect_ratio;
     enc->framerate = output->frame_rate;
@@ -83,9 +88,10 @@ static int open_encoder(video_output *output, const AVFrame *first) {
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     int rc = avcodec_open2(enc, codec, NULL);
     if (rc < 0) {
-        fprintf(stderr, "%s: cannot open the %s encoder for %dx%d %s frames: ", path, codec->name,
-                enc->width, enc->height, av_get_pix_fmt_name(enc->pix_fmt));
-        print_av_error("encoder", "reason", rc);
+        char reason[AV_ERROR_MAX_STRING_SIZE];
+        av_strerror(rc, reason, sizeof reason);
+        fprintf(stderr, "%s: cannot open the %s encoder for %dx%d %s frames: %s\n", path,
+                codec->name, enc->width, enc->height, av_get_pix_fmt_name(enc->pix_fmt), reason);
         return -1;
     }
     if ((rc = avcodec_parameters_from_context(output->stream->codecpar, enc)) < 0) {
@@ -159,20 +165,36 @@ static AVFrame *in_encoder_layout(video_output *output, AVFrame *frame) {
 int video_output_write(video_output *output, AVFrame *frame) {
     const char *path = output->format->url;
     if (!output->encoder && open_encoder(output, frame) < 0) return -1;
-    if (frame->width != output->encoder->width || frame->height != output->encoder->height) {
+    AVCodecContext *enc = output->encoder;
+    if ((frame->width & ~1) != enc->width || (frame->height & ~1) != enc->height) {
         fprintf(stderr, "%s: the frame size changed from %dx%d to %dx%d; not supported\n", path,
-                output->encoder->width, output->encoder->height, frame->width, frame->height);
+                enc->width, enc->height, frame->width, frame->height);
         return -1;
     }
-    AVFrame *encoded = in_encoder_layout(output, frame);
+    /* 4:2:0 encoders want even sizes: an odd last column or row is cropped
+     * off, which for these layouts only means a smaller width or height */
+    if (!output->cropped && !(output->cropped = av_frame_alloc())) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        return -1;
+    }
+    if (av_frame_ref(output->cropped, frame) < 0) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        return -1;
+    }
+    output->cropped->width = enc->width;
+    output->cropped->height = enc->height;
+    AVFrame *encoded = in_encoder_layout(output, output->cropped);
+    int rc = -1;
     if (!encoded) {
         fprintf(stderr, "%s: cannot convert a frame to %s for the encoder\n", path,
-                av_get_pix_fmt_name(output->encoder->pix_fmt));
-        return -1;
+                av_get_pix_fmt_name(enc->pix_fmt));
+    } else {
+        encoded->pts = output->frames++;
+        encoded->pict_type = AV_PICTURE_TYPE_NONE; /* let the encoder choose */
+        rc = encode(output, encoded);
     }
-    encoded->pts = output->frames++;
-    encoded->pict_type = AV_PICTURE_TYPE_NONE; /* let the encoder choose */
-    return encode(output, encoded);
+    av_frame_unref(output->cropped);
+    return rc;
 }
 
 int video_output_finish(video_output *output) {
@@ -201,4 +223,5 @@ void video_output_close(video_output *output) {
     sws_freeContext(output->scaler);
     output->scaler = NULL;
     av_frame_free(&output->converted);
+    av_frame_free(&output->cropped);
 }

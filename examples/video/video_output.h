@@ -2,7 +2,8 @@
  * extension of the path (.mp4, .mkv, .mov, .avi, ...); the codec is H.264
  * (libx264) where the container takes it, except in .avi, and MPEG-4 part 2
  * otherwise. Frames are numbered 0, 1, 2, ... at the input's frame rate, so
- * the output has exactly as many frames as were written. */
+ * the output has exactly as many frames as were written. An odd width or
+ * height loses its last column or row, as 4:2:0 encoders need even sizes. */
 #ifndef VIDEO_OUTPUT_H
 #define VIDEO_OUTPUT_H
 
@@ -16,6 +17,7 @@ typedef struct video_output {
     AVPacket *packet;
     struct SwsContext *scaler; /* only when the encoder wants another layout */
     AVFrame *converted;
+    AVFrame *cropped; /* a reference to the frame being written, even-sized */
     AVRational frame_rate;
     int64_t frames;
     int header_written;

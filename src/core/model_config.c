@@ -161,6 +161,9 @@ static mnet_status read_config(const char *text, mnet_model_config *c, mnet_erro
         st = mnet_cfg_read_int(config, "num_classes", "num_classes", 0, 0, MNET_MAX_CLASSES, 0,
                       &c->num_classes, error);
     c->output_stride = 32;
+    if (st == MNET_OK)
+        st = mnet_cfg_read_int(config, "divisible_by", "divisible_by", 0, 1, 64, 8,
+                               &c->divisible_by, error);
     if (st == MNET_OK && c->arch == MNET_ARCH_SSD) st = mnet_ssd_config_parse(config, c, error);
     if (st == MNET_OK && c->arch == MNET_ARCH_DEEPLAB_V3)
         st = mnet_deeplab_config_parse(config, c, error);

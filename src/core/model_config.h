@@ -77,6 +77,7 @@ typedef struct mnet_model_config {
     float depth_multiplier;     /* (0, 4] */
     int last_channels;          /* V2: resolved width of conv_last; 0 = none */
     int output_stride;          /* backbone output stride: 32, or 16/8 dilated */
+    int divisible_by;           /* V2 layer width rounding, default 8 */
     mnet_padding padding;       /* MNET_PAD_TF_SAME or MNET_PAD_SYMMETRIC */
     int input_h, input_w, input_c;
     int bgr;                    /* network expects BGR channel order */

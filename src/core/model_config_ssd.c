@@ -182,8 +182,8 @@ static mnet_status read_nms(const mnet_json *ssd, mnet_ssd_config *s, mnet_error
                                "ssd.nms.max_classes_per_detection", 0, 1, 100, 1,
                                &p->max_classes_per_detection, error);
     if (st == MNET_OK)
-        st = mnet_cfg_read_int(nms, "detections_per_class", "ssd.nms.detections_per_class", 0, 1,
-                               10000, 100, &p->detections_per_class, error);
+        st = mnet_cfg_read_int(nms, "detections_per_class", "ssd.nms.detections_per_class", 0,
+                               p->regular ? 1 : 0, 10000, 100, &p->detections_per_class, error);
     return st;
 }
 

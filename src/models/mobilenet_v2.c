@@ -16,12 +16,20 @@ static const v2_stage v2_stages[7] = {
     {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
 };
 
+/* Layer widths are rounded to multiples of `divisible_by` (8 in the
+ * classifiers; TF DeepLab uses 1 for depth multipliers other than 1), never
+ * below 8; expansion widths always round to multiples of 8. */
+static int layer_width(float v, int divisible_by) {
+    int w = mnet_make_divisible(v, divisible_by);
+    return w < 8 ? 8 : w;
+}
+
 int mnet_build_v2_backbone(mnet_plan_builder *b) {
     const mnet_model_config *cfg = b->config;
     float dm = cfg->depth_multiplier;
     int x = mnet_plan_add_input(b, cfg->input_h, cfg->input_w, cfg->input_c);
     if (x < 0) return -1;
-    int c = mnet_make_divisible(32.0f * dm, 8);
+    int c = layer_width(32.0f * dm, cfg->divisible_by);
     x = mnet_plan_add_conv(b, "conv0", "conv0", x, c, 3, 2, 1, 1, MNET_ACT_RELU6, -1);
     if (x < 0) return -1;
     /* Output stride below 32 (DeepLab): once the network has reached it,
@@ -31,7 +39,7 @@ int mnet_build_v2_backbone(mnet_plan_builder *b) {
     int block = 0;
     for (int s = 0; s < 7; s++) {
         const v2_stage *st = &v2_stages[s];
-        int out_c = mnet_make_divisible((float)st->width * dm, 8);
+        int out_c = layer_width((float)st->width * dm, cfg->divisible_by);
         for (int r = 0; r < st->repeats; r++, block++) {
             int stride = r == 0 ? st->stride : 1;
             int dilation = 1;

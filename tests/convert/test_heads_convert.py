@@ -319,5 +319,42 @@ class BrokenGraphTest(unittest.TestCase):
         self.assert_refused(model, self.convert_deeplab, "global")
 
 
+class TorchHeadErrorsTest(unittest.TestCase):
+    """The torch path refuses state dicts and options that do not fit."""
+
+    def convert(self, module, *args):
+        import torch
+        with tempfile.TemporaryDirectory() as tmp:
+            state = os.path.join(tmp, "s.pth")
+            torch.save(module.state_dict(), state)
+            return subprocess.run([sys.executable, env.CONVERTER, "torch", state, "-o",
+                                   os.path.join(tmp, "o.st"), "--input-size", "65"] + list(args),
+                                  capture_output=True, text=True)
+
+    def test_atrous_rates_must_match_branches(self):
+        try:
+            import torch_deeplab
+        except ImportError:
+            self.skipTest("torch missing")
+        module = torch_deeplab.DeepLabV3(0.5, 4, aspp="full", atrous_rates=[2, 3],
+                                         aspp_channels=16)
+        result = self.convert(module, "--atrous-rates", "6")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("2 atrous branches, but 1 rates", result.stderr)
+        self.assertEqual(self.convert(module, "--atrous-rates", "2", "3").returncode, 0)
+
+    def test_leftover_keys_are_named(self):
+        try:
+            import torch
+            import torch_ssd
+        except ImportError:
+            self.skipTest("torch missing")
+        module = torch_ssd.SSD("v1", 0.25, 5, [[16, 32]], [3, 6, 6])
+        module.stray = torch.nn.Linear(3, 2)
+        result = self.convert(module)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("stray.weight", result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -44,8 +44,9 @@ def build_config(model):
 
 def load_labels(path, num_classes):
     """Label i of the model at position i. A file with one line more than
-    the model has classes whose first line is 'background' (the 1001-line
-    ImageNet file for a 1000-class Keras model) is shifted by one."""
+    the model has classes whose first line is 'background' or '???' (the
+    1001-line ImageNet file for a 1000-class Keras model, TF OD API label
+    maps) is shifted by one. The list ends at the first blank line."""
     with open(path, encoding="utf-8") as f:
         labels = [line.rstrip("\r\n") for line in f]
     # A blank line ends the list (PASCAL's label file has notes after one).

@@ -22,6 +22,10 @@
 #include "kernels/x86/template_common.h"
 
 
+/* The pixel and vector loops of a tile must unroll completely so that the
+ * accumulator array becomes registers. */
+#define CONV_UNROLL _Pragma("GCC unroll 16")
+
 typedef struct conv_row {
     const mnet_conv_geometry *g;
     const float *in;
@@ -40,10 +44,12 @@ X86_INLINE void conv_pixels(const int n, const int nrv, const conv_row *r, int o
     const size_t step = (size_t)g->stride_w * ic;
     const size_t nr = (size_t)nrv * VLEN;
     vec acc[CONV_OXB][CONV_NRV_MAX];
+    CONV_UNROLL
     for (int v = 0; v < nrv; v++) {
         vec b = vec_zero();
         if (r->bias != NULL && r->lanes[v] > 0)
             b = vec_load_mask(r->bias + v * VLEN, vec_mask_first(r->lanes[v]));
+        CONV_UNROLL
         for (int j = 0; j < n; j++) acc[j][v] = b;
     }
     for (int ky = r->ky_lo; ky < r->ky_hi; ky++) {
@@ -55,16 +61,21 @@ X86_INLINE void conv_pixels(const int n, const int nrv, const conv_row *r, int o
             const float *wt = r->w + ((size_t)ky * g->kernel_w + (size_t)kx) * ic * nr;
             for (size_t ci = 0; ci < ic; ci++) {
                 vec wv[CONV_NRV_MAX];
+                CONV_UNROLL
                 for (int v = 0; v < nrv; v++) wv[v] = vec_load(wt + ci * nr + v * VLEN);
+                CONV_UNROLL
                 for (int j = 0; j < n; j++) {
                     const vec xv = vec_bcast(px + j * step + ci);
+                    CONV_UNROLL
                     for (int v = 0; v < nrv; v++) acc[j][v] = vec_fma(xv, wv[v], acc[j][v]);
                 }
             }
         }
     }
+    CONV_UNROLL
     for (int j = 0; j < n; j++) {
         float *o = r->out + (size_t)(ox + j) * g->out_c;
+        CONV_UNROLL
         for (int v = 0; v < nrv; v++) {
             const vec y = vec_clamp(acc[j][v], r->lo, r->hi);
             if (r->lanes[v] == VLEN) vec_store(o + v * VLEN, y);

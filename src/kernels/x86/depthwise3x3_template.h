@@ -23,11 +23,6 @@ typedef struct dw3_row {
     vec lo, hi;
 } dw3_row;
 
-X86_INLINE vec dw3_in(const int masked, const dw3_row *r, const float *row, int ix) {
-    const float *p = row + (size_t)ix * r->cs;
-    return masked ? vec_load_mask(p, r->tail_mask) : vec_load(p);
-}
-
 /* n output pixels from column ox, horizontal taps [kx_lo, kx_hi) valid for
  * all of them; w[ky * 3 + kx] are the channel vector's weights. */
 X86_INLINE void dw3_tile(const int n, const int s, const int masked, const dw3_row *r,
@@ -35,19 +30,27 @@ X86_INLINE void dw3_tile(const int n, const int s, const int masked, const dw3_r
     vec acc[DW3_OXB];
     DW3_UNROLL
     for (int j = 0; j < n; j++) acc[j] = bias;
-    const int ix0 = ox * s - r->pad_left;
+    const ptrdiff_t ix0 = (ptrdiff_t)ox * s - r->pad_left;
+    const ptrdiff_t cs = (ptrdiff_t)r->cs;
     DW3_UNROLL
     for (int ky = 0; ky < 3; ky++) {
-        const float *row = r->rows[ky];
-        if (row == NULL) continue;
-        X86_OPAQUE(row);
+        const float *q = r->rows[ky];
+        if (q == NULL) continue;
+        q += (ix0 + kx_lo) * cs;
+        /* input columns left to right, each loaded once and fed to every
+         * pixel whose window holds it; a pixel still sees kx ascending */
         DW3_UNROLL
-        for (int kx = 0; kx < 3; kx++) {
-            if (kx < kx_lo || kx >= kx_hi) continue;
+        for (int i = kx_lo; i <= (n - 1) * s + kx_hi - 1; i++, q += cs) {
+            X86_OPAQUE(q);
+            vec x = masked ? vec_load_mask(q, r->tail_mask) : vec_load(q);
+            /* one load per column: without this the load is folded into
+             * each of the up to three FMAs that use it */
+            __asm__("" : "+v"(x));
             DW3_UNROLL
-            for (int j = 0; j < n; j++)
-                acc[j] = vec_fma(dw3_in(masked, r, row, ix0 + j * s + kx), w[ky * 3 + kx],
-                                 acc[j]);
+            for (int j = 0; j < n; j++) {
+                const int kx = i - j * s;
+                if (kx >= kx_lo && kx < kx_hi) acc[j] = vec_fma(x, w[ky * 3 + kx], acc[j]);
+            }
         }
     }
     DW3_UNROLL
@@ -63,7 +66,14 @@ X86_INLINE void dw3_border(const int s, const int masked, const dw3_row *r, cons
                            vec bias, int ox) {
     int kx_lo, kx_hi;
     valid_tap_range(ox * s - r->pad_left, 3, 1, r->in_w, &kx_lo, &kx_hi);
-    dw3_tile(1, s, masked, r, w, bias, ox, kx_lo, kx_hi);
+    /* constant tap ranges let the tile unroll and keep w in registers */
+    switch (kx_lo * 4 + kx_hi) {
+    case 1 * 4 + 3: dw3_tile(1, s, masked, r, w, bias, ox, 1, 3); break;
+    case 0 * 4 + 2: dw3_tile(1, s, masked, r, w, bias, ox, 0, 2); break;
+    case 1 * 4 + 2: dw3_tile(1, s, masked, r, w, bias, ox, 1, 2); break;
+    case 0 * 4 + 3: dw3_tile(1, s, masked, r, w, bias, ox, 0, 3); break;
+    default: dw3_tile(1, s, masked, r, w, bias, ox, kx_lo, kx_hi); break;
+    }
 }
 
 /* One output row for one channel vector: the output columns split as
@@ -125,16 +135,18 @@ static void dw3_rows(const mnet_conv_geometry *g, const float *in, const float *
         g->stride_w == 1 ? dw3_sweep_s1_masked : dw3_sweep_s2_masked;
     int lo, hi;
     interior_columns(g->out_w, g->in_w, 3, g->stride_w, 1, g->pad_left, &lo, &hi);
-    for (int oy = row_begin; oy < row_end; oy++) {
-        const int iy0 = oy * g->stride_h - g->pad_top;
-        float *out_row = out + (size_t)oy * g->out_w * cs;
-        for (int c = 0; c < g->out_c; c += VLEN) {
+    /* Channel vectors outermost: consecutive output rows of one channel
+     * vector share two of their three input rows (one at stride 2), which
+     * are then still in L1, so each input line comes from L2 about once. */
+    for (int c = 0; c < g->out_c; c += VLEN) {
+        const float *b = bias ? bias + c : NULL;
+        for (int oy = row_begin; oy < row_end; oy++) {
+            const int iy0 = oy * g->stride_h - g->pad_top;
             for (int ky = 0; ky < 3; ky++) {
                 const int iy = iy0 + ky;
                 r.rows[ky] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * in_row + c : NULL;
             }
-            r.out = out_row + c;
-            const float *b = bias ? bias + c : NULL;
+            r.out = out + (size_t)oy * g->out_w * cs + c;
             if (c + VLEN <= g->out_c) full(&r, packed + c, cpad, b, g->out_w, lo, hi);
             else tail(&r, packed + c, cpad, b, g->out_w, lo, hi);
         }

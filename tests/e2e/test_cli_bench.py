@@ -1,0 +1,154 @@
+"""Contract of `mnet bench` (docs/CLI.md): one JSON line with the timing and
+memory fields, all positive and consistent with each other (min <= median
+<= max, mean within [min, max], throughput not above what the runs allow
+for the threads used), plain text output, --precision (fp32 accepted, int8
+refused as not supported yet), and exit codes. Run counts are kept small:
+this checks the tool, not the speed. Exits 77 without the binary or the
+bundled classifier.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
+MNET = os.path.join(BUILD, "mnet")
+MODELS = os.path.join(SOURCE, "models")
+CLASSIFIER = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
+OTHERS = [os.path.join(MODELS, name) for name in ("ssd_mobilenet_v2_coco.safetensors",
+                                                  "deeplabv3_mnv2_dm1.0_pascal.safetensors")]
+EXIT_USAGE, EXIT_BAD_MODEL = 2, 4
+REQUIRED = ("min_ms", "median_ms", "mean_ms", "max_ms", "load_ms", "first_ms", "fps",
+            "peak_rss_mb", "session_mb")
+
+failures = []
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    checks += 1
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def run(args, cwd=None):
+    result = subprocess.run([MNET] + args, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=600)
+    result.out = result.stdout.decode()
+    result.err = result.stderr.decode("utf-8", "replace")
+    return result
+
+
+def bench_json(args, what):
+    result = run(["bench", "--json"] + args)
+    check(result.returncode == 0, f"{what}: exit {result.returncode}: {result.err.strip()}")
+    lines = result.out.splitlines()
+    check(len(lines) == 1, f"{what}: {len(lines)} lines instead of one")
+    try:
+        return json.loads(lines[0]) if lines else None
+    except ValueError:
+        check(False, f"{what}: not JSON: {lines[0]!r}")
+        return None
+
+
+def check_fields(data, model, runs, what):
+    if data is None:
+        return
+    for key in REQUIRED:
+        value = data.get(key)
+        check(isinstance(value, (int, float)) and value > 0, f"{what}: {key} = {value!r}")
+    if not all(isinstance(data.get(k), (int, float)) and data[k] > 0 for k in REQUIRED):
+        return
+    check(data["min_ms"] <= data["median_ms"] <= data["max_ms"],
+          f"{what}: min {data['min_ms']} <= median {data['median_ms']} <= max {data['max_ms']}")
+    check(data["min_ms"] <= data["mean_ms"] <= data["max_ms"], f"{what}: mean outside [min, max]")
+    check(data.get("runs") == runs, f"{what}: runs {data.get('runs')} != {runs}")
+    check(data.get("model") == model, f"{what}: model {data.get('model')!r}")
+    # Each frame in flight runs on at most the threads of the timed runs, so
+    # none finishes faster than the fastest timed run: throughput is at most
+    # inflight frames per min_ms (20 % slack for timing noise).
+    inflight = data.get("inflight")
+    check(isinstance(inflight, int) and inflight >= 1, f"{what}: inflight {inflight!r}")
+    check(isinstance(data.get("threads"), int) and data["threads"] >= 1,
+          f"{what}: threads {data.get('threads')!r}")
+    if isinstance(inflight, int) and inflight >= 1:
+        ceiling = 1.2 * inflight * 1000.0 / data["min_ms"]
+        check(data["fps"] <= ceiling, f"{what}: fps {data['fps']} above {ceiling:.0f}")
+    # The process holds at least the session's memory.
+    check(data["peak_rss_mb"] >= data["session_mb"], f"{what}: peak RSS below session memory")
+
+
+def test_json(model):
+    data = bench_json(["-m", model, "--runs", "7", "--warmup", "2", "--threads", "1"],
+                      os.path.basename(model))
+    check_fields(data, model, 7, os.path.basename(model))
+    if data:
+        check(data.get("threads") == 1, "--threads 1 is reported")
+
+
+def test_options():
+    data = bench_json(["-m", CLASSIFIER, "--runs", "4", "--warmup", "0", "--inflight", "2",
+                       "--precision", "fp32", "--isa", "ref"], "bench --isa ref")
+    check_fields(data, CLASSIFIER, 4, "bench --isa ref")
+    if data:
+        check(data.get("inflight") == 2 and data.get("precision") == "fp32" and
+              data.get("isa") == "ref", f"options not reported: {data}")
+    plain = run(["bench", "-m", CLASSIFIER, "--runs", "3", "--warmup", "1"])
+    check(plain.returncode == 0 and "median" in plain.out and "MiB" in plain.out,
+          f"plain bench: exit {plain.returncode}: {plain.out!r} {plain.err.strip()}")
+
+
+def test_default_model():
+    with tempfile.TemporaryDirectory() as cwd:
+        result = run(["bench", "--json", "--runs", "2", "--warmup", "0"], cwd=cwd)
+    check(result.returncode == 0, f"bench without -m: exit {result.returncode}: {result.err}")
+    if result.returncode == 0:
+        model = json.loads(result.out)["model"]
+        check(os.path.samefile(model, CLASSIFIER), f"default bench model is {model}")
+
+
+def test_errors(scratch):
+    result = run(["bench", "-m", CLASSIFIER, "--precision", "int8"])
+    check(result.returncode == EXIT_USAGE and "not supported" in result.err,
+          f"--precision int8: exit {result.returncode}, message {result.err.strip()!r}")
+    for args in (["--precision", "fp64"], ["--runs", "0"], ["--runs", "x"], ["--warmup", "-1"],
+                 ["--inflight", "0"], ["--threads", "-2"], ["--bogus"], ["extra-argument"],
+                 ["--runs"]):
+        result = run(["bench", "-m", CLASSIFIER] + args)
+        check(result.returncode == EXIT_USAGE and result.err.strip(),
+              f"bench {args}: exit {result.returncode}, expected {EXIT_USAGE}")
+    garbage = os.path.join(scratch, "garbage.safetensors")
+    with open(garbage, "wb") as f:
+        f.write(random.Random(5).randbytes(1024))
+    for model in (garbage, os.path.join(scratch, "missing.safetensors")):
+        result = run(["bench", "--json", "-m", model])
+        lines = result.err.splitlines()
+        check(result.returncode == EXIT_BAD_MODEL and len(lines) == 1 and model in lines[0]
+              and result.out == "", f"bench -m {model}: exit {result.returncode}, {lines}")
+    check(run(["bench", "--help"]).returncode == 0, "bench --help")
+
+
+def main():
+    if not os.access(MNET, os.X_OK):
+        print(f"skipped: {MNET} not built", file=sys.stderr)
+        return 77
+    if not os.path.exists(CLASSIFIER):
+        print(f"skipped: {CLASSIFIER} missing", file=sys.stderr)
+        return 77
+    with tempfile.TemporaryDirectory() as scratch:
+        for model in [CLASSIFIER] + [m for m in OTHERS if os.path.exists(m)]:
+            test_json(model)
+        test_options()
+        test_default_model()
+        test_errors(scratch)
+    print(f"{checks - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
