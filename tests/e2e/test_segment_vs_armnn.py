@@ -1,0 +1,137 @@
+"""The bundled DeepLab segmenters on the PASCAL VOC dev images against the
+original .tflite files run by Arm NN's CpuRef backend (fixtures in
+tests/fixtures/armnn, tools/oracle/armnn_fixtures.py).
+
+Model equivalence: mnet is given the same pixels Arm NN was given (the
+513x513 images; for the 257 model, the image PIL-resized to 257 as the fixture
+was made) and its mask, at that size, must agree with Arm NN's on >= 99 % of
+the pixels. Then mIoU against the ground truth (labels_513, 255 ignored) for
+mnet producing its mask straight at 513 from the 513 image (for the 257 model
+too: its logits are interpolated to the caller's size) and for Arm NN (its
+257 mask nearest-upsampled), written to $MNET_BUILD_DIR/segmentation_miou.json.
+"""
+import base64
+import ctypes
+import json
+import os
+import sys
+import zlib
+
+import numpy as np
+from PIL import Image
+
+SRC = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SRC, "..", "shared"))
+BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SRC, "build"))
+VOC = os.path.join(SHARED, "data", "voc-dev")
+FIXTURES = os.path.join(SRC, "tests", "fixtures", "armnn")
+sys.path.insert(0, os.path.join(SRC, "tests", "models"))
+
+import mnet_ctypes  # noqa: E402
+
+MIN_AGREEMENT = 0.99
+MODELS = (("deeplabv3_mnv2_dm1.0_pascal.safetensors", "deeplabv3_mnv2_pascal_quant.json", 513),
+          ("deeplabv3_mnv2_dm0.5_pascal.safetensors", "deeplabv3_mnv2_dm05_pascal_quant.json", 513),
+          ("deeplabv3_mnv2_dm0.5_257_pascal.safetensors", "deeplabv3_257_mv_gpu.json", 257))
+PIXEL_RGB = 1
+
+
+class Segmenter:
+    def __init__(self, lib, path):
+        self.lib = lib
+        lib.mnet_segment.argtypes = [ctypes.c_void_p, ctypes.POINTER(mnet_ctypes.MnetImage),
+                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        lib.mnet_segment.restype = ctypes.c_int
+        self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
+        err = mnet_ctypes.MnetError()
+        if lib.mnet_model_load(path.encode(), None, ctypes.byref(self.model), ctypes.byref(err)):
+            raise RuntimeError(err.message.decode())
+        if lib.mnet_session_create(self.model, None, ctypes.byref(self.session), ctypes.byref(err)):
+            raise RuntimeError(err.message.decode())
+
+    def mask(self, rgb):
+        rgb = np.ascontiguousarray(rgb, np.uint8)
+        h, w, _ = rgb.shape
+        image = mnet_ctypes.MnetImage()
+        image.format, image.width, image.height = PIXEL_RGB, w, h
+        image.planes[0] = rgb.ctypes.data
+        image.strides[0] = w * 3
+        out = np.zeros((h, w), np.uint8)
+        if self.lib.mnet_segment(self.session, ctypes.byref(image), None, out.ctypes.data, w):
+            raise RuntimeError(self.lib.mnet_session_error(self.session).decode())
+        return out
+
+    def close(self):
+        self.lib.mnet_session_destroy(self.session)
+        self.lib.mnet_model_destroy(self.model)
+
+
+def miou(pred, truth, classes=21):
+    valid = truth != 255
+    ious = []
+    for c in range(classes):
+        p, t = (pred == c) & valid, (truth == c) & valid
+        if t.sum() == 0:
+            continue  # over the classes present in the ground truth
+        ious.append((p & t).sum() / float((p | t).sum()))
+    return float(np.mean(ious)), float(((pred == truth) & valid).sum() / valid.sum())
+
+
+def main():
+    lib_path = os.path.join(BUILD, "libmnet.so")
+    if not os.path.exists(lib_path):
+        print("SKIP: libmnet.so missing")
+        sys.exit(77)
+    binding = mnet_ctypes.Mnet(lib_path)
+    report, results = {}, []
+    for model_file, fixture_file, size in MODELS:
+        model = os.path.join(SRC, "models", model_file)
+        fixture_path = os.path.join(FIXTURES, fixture_file)
+        if not os.path.exists(model) or not os.path.exists(fixture_path):
+            print("SKIP %s: model or fixture missing" % model_file)
+            continue
+        with open(fixture_path) as f:
+            fixture = json.load(f)
+        seg = Segmenter(binding.lib, model)
+        agree = total = 0
+        scores = {"mnet": [], "armnn": []}
+        for r in fixture["images"]:
+            name = r["file"]
+            image = Image.open(os.path.join(VOC, "images_513", name)).convert("RGB")
+            fed = image if size == 513 else image.resize((size, size), Image.BILINEAR)
+            ref = np.frombuffer(zlib.decompress(base64.b64decode(r["mask_zlib_b64"])),
+                                np.uint8).reshape(r["mask_shape"])
+            mine = seg.mask(np.asarray(fed))
+            agree += int((mine == ref).sum())
+            total += ref.size
+            truth = np.asarray(Image.open(os.path.join(VOC, "labels_513",
+                                                       os.path.splitext(name)[0] + ".png")))
+            full = seg.mask(np.asarray(image)) if size != 513 else mine
+            ref_full = ref if size == 513 else np.asarray(
+                Image.fromarray(ref).resize((513, 513), Image.NEAREST))
+            scores["mnet"].append(miou(full, truth))
+            scores["armnn"].append(miou(ref_full, truth))
+        seg.close()
+        fraction = agree / total
+        entry = {"images": len(fixture["images"]), "pixel_agreement": fraction}
+        for who in ("mnet", "armnn"):
+            entry[who + "_mIoU"] = float(np.mean([s[0] for s in scores[who]]))
+            entry[who + "_pixel_accuracy"] = float(np.mean([s[1] for s in scores[who]]))
+        report[model_file] = entry
+        print("%s: masks agree with Arm NN on %.3f %% of pixels; mIoU mnet %.3f / Arm NN %.3f, "
+              "pixel accuracy mnet %.3f / Arm NN %.3f" % (
+                  model_file, 100 * fraction, entry["mnet_mIoU"], entry["armnn_mIoU"],
+                  entry["mnet_pixel_accuracy"], entry["armnn_pixel_accuracy"]))
+        results.append(fraction >= MIN_AGREEMENT)
+    if not results:
+        print("SKIP: no segmenter model with a fixture")
+        sys.exit(77)
+    with open(os.path.join(BUILD, "segmentation_miou.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    sys.exit(0 if passed == len(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
