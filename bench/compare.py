@@ -10,8 +10,13 @@ to back, so all engines share the same noisy window of this shared machine.
 Reported: min and median per engine, and mnet's ratios to ONNX Runtime.
 A sanity check compares each engine's output with PyTorch eager.
 
-    bench/compare [--models NAME ...] [--threads 1] [--rounds 20 --block 5]
-                  [--engines mnet ort torch_jit] [--write-results]
+    bench/compare.py [--models NAME ...] [--threads 1] [--rounds 20 --block 5]
+                     [--engines mnet ort torch_jit] [--write-results]
+
+For the detection and segmentation rows mnet is timed on its whole task
+(mnet_detect / mnet_segment on an 8-bit image of the network's size:
+preprocessing, network, NMS or the full-size mask), the other engines on
+the network alone; the share of mnet's post-processing is reported.
 """
 import argparse
 import ctypes
@@ -40,13 +45,50 @@ import converted_model  # noqa: E402
 import torch_convert  # noqa: E402
 import torch_mobilenet  # noqa: E402
 
-# name -> (builder, input side, ORT min ms quoted in the issue, goal ratio)
+import torch_case  # noqa: E402
+import torch_deeplab  # noqa: E402
+import torch_ssd  # noqa: E402
+
+V1_EXTRAS = [[256, 512], [128, 256], [128, 256], [64, 128]]
+V2_EXTRAS = [[256, 512], [128, 256], [128, 256], [64, 128]]
+
+
+class Network:
+    """A benchmark row: the PyTorch module, its input side, the mnet task
+    timed (classify/detect/segment run the whole pipeline; "run" is the
+    network alone), extra converter arguments, and the issue's goal ratio."""
+
+    def __init__(self, build, side, task, goal, convert_args=(), padding="symmetric", eps=1e-5):
+        self.build, self.side, self.task, self.goal = build, side, task, goal
+        self.convert_args, self.padding, self.eps = list(convert_args), padding, eps
+
+
 NETWORKS = {
-    "mobilenet_v1_1.0_224": (lambda: torch_mobilenet.MobileNetV1(1.0, 1001, "symmetric"), 224, 0.90),
-    "mobilenet_v2_1.0_224": (lambda: torch_mobilenet.MobileNetV2(1.0, 1001, "symmetric"), 224, 0.70),
-    "mobilenet_v2_1.4_224": (lambda: torch_mobilenet.MobileNetV2(1.4, 1001, "symmetric"), 224, 0.70),
-    "mobilenet_v1_0.5_224": (lambda: torch_mobilenet.MobileNetV1(0.5, 1001, "symmetric"), 224, 0.90),
+    "mobilenet_v1_1.0_224": Network(lambda: torch_mobilenet.MobileNetV1(1.0, 1001, "symmetric"),
+                                    224, "run", 0.90, eps=1e-3),
+    "mobilenet_v2_1.0_224": Network(lambda: torch_mobilenet.MobileNetV2(1.0, 1001, "symmetric"),
+                                    224, "run", 0.70),
+    "mobilenet_v2_1.4_224": Network(lambda: torch_mobilenet.MobileNetV2(1.4, 1001, "symmetric"),
+                                    224, "run", 0.70),
+    "mobilenet_v1_0.5_224": Network(lambda: torch_mobilenet.MobileNetV1(0.5, 1001, "symmetric"),
+                                    224, "run", 0.90, eps=1e-3),
+    "ssd_mobilenet_v1_300": Network(
+        lambda: torch_ssd.SSD("v1", 1.0, 91, V1_EXTRAS, [3, 6, 6, 6, 6, 6], padding="symmetric",
+                              eps=1e-3), 300, "detect", 0.90, eps=1e-3),
+    "ssdlite_mobilenet_v2_300": Network(
+        lambda: torch_ssd.SSD("v2", 1.0, 91, V2_EXTRAS, [3, 6, 6, 6, 6, 6],
+                              predictor="depthwise3x3", lite=True, padding="symmetric", eps=1e-3),
+        300, "detect", 0.75, eps=1e-3),
+    "deeplabv3_mobilenet_v2_513_os8": Network(
+        lambda: torch_deeplab.DeepLabV3(1.0, 21, output_stride=8, padding="symmetric", eps=1e-3),
+        513, "segment", 0.75, ["--output-stride", "8", "--activation", "relu",
+                               "--align-corners", "true"], eps=1e-3),
+    "deeplabv3_mobilenet_v2_513_os16": Network(
+        lambda: torch_deeplab.DeepLabV3(1.0, 21, output_stride=16, padding="symmetric", eps=1e-3),
+        513, "segment", None, ["--output-stride", "16", "--activation", "relu",
+                               "--align-corners", "true"], eps=1e-3),
 }
+CLASSIFIERS = [n for n, v in NETWORKS.items() if v.task == "run"]
 
 
 class MnetLib:
@@ -62,6 +104,14 @@ class MnetLib:
     class Tensor(ctypes.Structure):
         _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
                     ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
+
+    class Image(ctypes.Structure):
+        _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
+                    ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
+
+    class Detection(ctypes.Structure):
+        _fields_ = [("class_index", ctypes.c_int), ("label", ctypes.c_char_p),
+                    ("score", ctypes.c_float), ("box", ctypes.c_float * 4)]
 
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
@@ -83,26 +133,56 @@ class MnetLib:
             raise RuntimeError(err.message.decode())
         return model, session
 
-    def runner(self, session, x_nhwc):
+    def runner(self, session, x_nhwc, task, side):
+        """timed(count) -> ms per call, output() -> output 0. "run" times
+        mnet_run on the normalized tensor; "detect"/"segment" time the whole
+        task on an 8-bit RGB image of the network's size (preprocessing,
+        network and post-processing: NMS or the full-size mask)."""
         buf = np.ascontiguousarray(x_nhwc, dtype=np.float32)
-        ptr, n, run = buf.ctypes.data, buf.size, self.lib.mnet_run
+        ptr, n, lib = buf.ctypes.data, buf.size, self.lib
+        pixels = np.random.default_rng(5).integers(0, 256, (side, side, 3), dtype=np.uint8)
+        image = MnetLib.Image(1, side, side, (ctypes.c_void_p * 3)(pixels.ctypes.data, None, None),
+                              (ctypes.c_size_t * 3)(side * 3, 0, 0))
+        mask = np.zeros((side, side), np.uint8)
+        dets = (MnetLib.Detection * 128)()
+        count = ctypes.c_int()
+        lib.mnet_detect.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        lib.mnet_segment.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_void_p, ctypes.c_size_t]
+        if task == "detect":
+            call = lambda: lib.mnet_detect(session, ctypes.byref(image), None, None, dets, 128,
+                                           ctypes.byref(count))
+        elif task == "segment":
+            call = lambda: lib.mnet_segment(session, ctypes.byref(image), None,
+                                            mask.ctypes.data, side)
+        else:
+            call = lambda: lib.mnet_run(session, ptr, n)
 
-        def timed(count, keep_alive=buf):
+        def timed(count_runs, keep_alive=(buf, pixels, mask, image, dets)):
             out = []
-            for _ in range(count):
+            for _ in range(count_runs):
                 t0 = time.perf_counter()
-                if run(session, ptr, n) != 0:
-                    raise RuntimeError("mnet_run failed")
+                if call() != 0:
+                    raise RuntimeError("mnet %s failed" % task)
+                out.append((time.perf_counter() - t0) * 1e3)
+            return out
+
+        def network_only(count_runs, keep_alive=buf):
+            out = []
+            for _ in range(count_runs):
+                t0 = time.perf_counter()
+                lib.mnet_run(session, ptr, n)
                 out.append((time.perf_counter() - t0) * 1e3)
             return out
 
         def output(keep_alive=buf):
-            run(session, ptr, n)
+            lib.mnet_run(session, ptr, n)
             t = self.Tensor()
-            self.lib.mnet_output(session, 0, ctypes.byref(t))
-            count = t.height * t.width * t.channels
-            return np.ctypeslib.as_array(t.data, shape=(count,)).copy()
-        return timed, output
+            lib.mnet_output(session, 0, ctypes.byref(t))
+            count_values = t.height * t.width * t.channels
+            return np.ctypeslib.as_array(t.data, shape=(count_values,)).copy()
+        return timed, output, network_only
 
 
 class OrtWorker:
@@ -125,25 +205,46 @@ class OrtWorker:
             pass
 
 
+class Flat(torch.nn.Module):
+    """The SSD's per-map (box, class) pairs as one flat tuple, which tracing
+    and ONNX export take."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        out = self.inner(x)
+        if isinstance(out, list):
+            return tuple(t for pair in out for t in pair)
+        return out
+
+
 def prepare(name, work):
     """Torch module, ONNX file and mnet file with the same random weights."""
-    builder, side, _ = NETWORKS[name]
+    net = NETWORKS[name]
     gen = torch.Generator().manual_seed(1234)
-    module = torch_mobilenet.randomize(builder(), gen)
-    x = torch.randn(1, 3, side, side, generator=gen)
+    module = torch_mobilenet.randomize(net.build(), gen).eval()
+    x = torch.randn(1, 3, net.side, net.side, generator=gen)
     onnx_path = os.path.join(work, name + ".onnx")
-    mnet_path = os.path.join(work, name + ".safetensors")
+    mnet_path = os.path.join(work, name + "_f16.safetensors")
     if not os.path.exists(onnx_path):
-        torch.onnx.export(module, x, onnx_path, opset_version=13, input_names=["input"],
-                          output_names=["logits"])
+        torch.onnx.export(Flat(module).eval(), x, onnx_path, opset_version=13, input_names=["input"])
     if not os.path.exists(mnet_path):
-        eps = 1e-3 if isinstance(module, torch_mobilenet.MobileNetV1) else 1e-5
-        state = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()
-                 if not k.endswith("num_batches_tracked")}
-        model = torch_convert.convert_state_dict(state, input_size=(side, side),
-                                                 padding="symmetric", eps=eps, name=name)
-        converted_model.write_model(mnet_path, model, dtype="f16")
+        torch_case.convert(module, work, name, "f16", (net.side, net.side), net.padding, net.eps,
+                           net.convert_args)
     return module, x, onnx_path, mnet_path
+
+
+def reference_output(name, module, x):
+    """What mnet's output 0 holds: logits, the last SSD class head, or the
+    DeepLab logits, as an NHWC array."""
+    with torch.no_grad():
+        out = module(x)
+    if NETWORKS[name].task == "detect":
+        out = out[-1][1]
+    out = out.numpy()
+    return out.transpose(0, 2, 3, 1) if out.ndim == 4 else out
 
 
 def summarize(ms):
@@ -174,23 +275,27 @@ def main():
         module, x, onnx_path, mnet_path = prepare(name, args.work)
         raw = os.path.join(args.work, name + ".input.bin")
         x.numpy().astype("<f4").tofile(raw)
+        net = NETWORKS[name]
         engines, outputs = {}, {}
-        with torch.no_grad():
-            reference = module(x).numpy().reshape(-1)
+        reference = reference_output(name, module, x)
+        network_only = None
         if "mnet" in args.engines:
             _, session = mnet.open(mnet_path, args.threads)
-            timed, output = mnet.runner(session, x.permute(0, 2, 3, 1).numpy())
+            timed, output, network_only = mnet.runner(session, x.permute(0, 2, 3, 1).numpy(),
+                                                      net.task, net.side)
             engines["mnet"] = timed
             outputs["mnet"] = output
         if ort:
             ort.call(cmd="load", key=name, path=onnx_path, threads=args.threads, input=raw,
                      dims=list(x.shape))
             engines["ort"] = lambda n, key=name: ort.call(cmd="run", key=key, n=n)["ms"]
-            outputs["ort"] = lambda key=name: np.array(
-                ort.call(cmd="output", key=key)["outputs"][0]["data"], dtype=np.float32)
+            if net.task == "run":  # the other graphs' output order is the exporter's
+                outputs["ort"] = lambda key=name: np.array(
+                    ort.call(cmd="output", key=key)["outputs"][0]["data"], dtype=np.float32)
         if "torch_jit" in args.engines:
             with torch.no_grad():
-                jit = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(module.eval(), x)))
+                jit = torch.jit.optimize_for_inference(
+                    torch.jit.freeze(torch.jit.trace(Flat(module).eval(), x)))
 
             def torch_timed(n, jit=jit):
                 out = []
@@ -201,7 +306,7 @@ def main():
                         out.append((time.perf_counter() - t0) * 1e3)
                 return out
             engines["torch_jit"] = torch_timed
-            outputs["torch_jit"] = lambda jit=jit: jit(x).detach().numpy().reshape(-1)
+        reference = reference.reshape(-1)
         scale = float(np.abs(reference).max())
         agreement = {e: float(np.abs(f().reshape(-1) - reference).max() / scale)
                      for e, f in outputs.items()}
@@ -213,9 +318,14 @@ def main():
             random.shuffle(order)
             for e in order:
                 times[e] += engines[e](args.block)
-        row = {"model": name, "threads": args.threads,
+        row = {"model": name, "threads": args.threads, "mnet_task": net.task,
                "engines": {e: summarize(t) for e, t in times.items()},
-               "max_rel_diff_vs_torch": agreement, "goal": NETWORKS[name][2]}
+               "max_rel_diff_vs_torch": agreement, "goal": net.goal}
+        if network_only and net.task != "run":
+            # the post-processing share: the whole task vs the network alone
+            alone = summarize(network_only(args.rounds * args.block))
+            row["mnet_network_only"] = alone
+            row["mnet_post_share"] = 1.0 - alone["min_ms"] / row["engines"]["mnet"]["min_ms"]
         if "mnet" in times and "ort" in times:
             row["ratio_min"] = row["engines"]["mnet"]["min_ms"] / row["engines"]["ort"]["min_ms"]
             row["ratio_median"] = (row["engines"]["mnet"]["median_ms"] /
@@ -260,9 +370,17 @@ def markdown_table(meta, rows):
             s = r["engines"].get(e)
             cells.append("%.2f / %.2f" % (s["min_ms"], s["median_ms"]) if s else "-")
         ratio = ("%.2f" % r["ratio_min"], "%.2f" % r["ratio_median"]) if "ratio_min" in r else ("-", "-")
-        met = "met" if "ratio_min" in r and r["ratio_min"] <= r["goal"] else "missed"
-        lines.append("| %s | %s | %s | %s | ≤ %.2f (%s) |" % (r["model"], " | ".join(cells), ratio[0],
-                                                             ratio[1], r["goal"], met))
+        if r["goal"] is None:
+            goal = "reported"
+        else:
+            met = "met" if "ratio_min" in r and r["ratio_min"] <= r["goal"] else "missed"
+            goal = "≤ %.2f (%s)" % (r["goal"], met)
+        name = r["model"]
+        if r.get("mnet_task", "run") != "run":
+            name += " (mnet: whole %s, post-processing %.0f %%)" % (
+                r["mnet_task"], 100 * r.get("mnet_post_share", 0))
+        lines.append("| %s | %s | %s | %s | %s |" % (name, " | ".join(cells), ratio[0], ratio[1],
+                                                     goal))
     note = ("%s, %s, %d thread(s), %d rounds x %d runs per engine, interleaved; torch %s" %
             (meta["date"], meta["machine"], meta["threads"], meta["rounds"], meta["block"],
              meta["torch"]))
