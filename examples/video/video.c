@@ -19,7 +19,7 @@
 
 #include <libavutil/log.h>
 
-#include "annotate.h"
+#include "frame_annotate.h"
 #include "frame_view.h"
 #include "mnet.h"
 #include "model_path.h" /* the CLI's default-model lookup, tools/mnet/ */

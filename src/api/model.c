@@ -5,6 +5,7 @@
 
 #include "api/model_internal.h"
 #include "core/safetensors.h"
+#include "int8/q8_precision.h" /* int8 hook */
 
 static const char *isa_request(const mnet_options *options) {
     const char *env = getenv("MNET_ISA");
@@ -76,6 +77,10 @@ static mnet_status load(mnet_safetensors *st, const char *origin, const mnet_opt
         m->weights_dtype = b.weights_dtype ? b.weights_dtype : "f32";
     }
     if (status == MNET_OK) status = build_taps(m, error);
+    /* int8 hook: the uint8 plan, when the precision asks for it */
+    if (status == MNET_OK)
+        status = mnet_q8_prepare(options, &m->plan, st, &m->config, isa_request(options), &m->q8,
+                                 error);
     mnet_st_close(st);
     if (status != MNET_OK) {
         mnet_error_prefix(error, "%s: ", origin);
@@ -122,6 +127,7 @@ mnet_status mnet_model_load_memory(const void *data, size_t size, const mnet_opt
 
 void mnet_model_destroy(mnet_model *model) {
     if (!model) return;
+    mnet_q8_plan_free(model->q8); /* int8 hook */
     mnet_plan_free(&model->plan);
     mnet_model_config_free(&model->config);
     free(model->tap_names);

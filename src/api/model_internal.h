@@ -6,6 +6,9 @@
 #include "image/preprocess.h"
 #include "models/plan.h"
 
+struct mnet_q8_plan;    /* int8 hook: src/int8/q8_plan.h */
+struct mnet_q8_session; /* int8 hook: src/int8/q8_session.h */
+
 struct mnet_model {
     mnet_model_config config;
     mnet_plan plan;
@@ -16,6 +19,7 @@ struct mnet_model {
     int *tap_tensors;
     size_t max_session_bytes;   /* from the load options; 0 = no limit */
     int threads;                /* from the load options; 0 = all CPUs */
+    struct mnet_q8_plan *q8;    /* int8 hook: non-NULL = run uint8 (src/int8) */
 };
 
 struct mnet_session {
@@ -42,6 +46,7 @@ struct mnet_session {
     int *taps;                /* tensor index per requested tap */
     int has_run;
     mnet_threadpool *pool;
+    struct mnet_q8_session *q8; /* int8 hook: set when the model runs uint8 */
     mnet_error error;
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/model_internal.h"
+#include "int8/q8_session.h" /* int8 hook */
 
 /* Detections one call can return at least (COCO evaluation keeps 100). */
 #define MNET_DETECT_MIN_CAPACITY 100
@@ -143,6 +144,9 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
     s->model = model;
     mnet_status status = resolve_taps(s, options, keep, error);
     if (status == MNET_OK) status = allocate(s, keep, keep + plan->num_tensors, error);
+    if (status == MNET_OK && model->q8) /* int8 hook */
+        status = mnet_q8_session_create(model->q8, plan, keep, s->num_threads, &s->q8,
+                                        error);
     free(keep);
     if (status != MNET_OK) {
         mnet_session_destroy(s);
@@ -155,6 +159,7 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
 void mnet_session_destroy(mnet_session *session) {
     if (!session) return;
     mnet_threadpool_destroy(session->pool);
+    mnet_q8_session_destroy(session->q8); /* int8 hook */
     free(session->arena);
     free(session->scratch);
     free(session->fuse);
@@ -183,7 +188,16 @@ size_t mnet_session_memory(const mnet_session *session) {
            (size_t)m->plan.num_blocks + session->detect_scratch_bytes + session->segment_cells +
            (size_t)session->max_detections * sizeof(mnet_raw_detection) +
            classes * sizeof(int) + (size_t)m->plan.num_tensors * sizeof(size_t) +
-           (size_t)session->num_taps * sizeof(int);
+           (size_t)session->num_taps * sizeof(int) + mnet_q8_session_bytes(session->q8);
+}
+
+/* Runs the plan on the input tensor already in the arena: uint8 when the
+ * model runs int8 (int8 hook), float otherwise. */
+static void execute(mnet_session *s) {
+    if (s->q8)
+        mnet_q8_session_run(s->q8, s->arena, s->offsets, s->pool);
+    else
+        mnet_plan_execute(&s->model->plan, &s->exec);
 }
 
 static float *tensor_data(const mnet_session *s, int tensor) {
@@ -205,7 +219,7 @@ mnet_status mnet_run(mnet_session *session, const float *input, size_t input_cou
                                  "input has %zu values, expected %dx%dx%d = %zu", input_count,
                                  in->h, in->w, in->c, tensor_count(in));
     memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
-    mnet_plan_execute(plan, &session->exec);
+    execute(session);
     session->has_run = 1;
     return MNET_OK;
 }
@@ -220,7 +234,7 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
                             tensor_data(s, plan->input), s->scratch, s->scratch_floats,
                             transform, &s->error);
     if (status != MNET_OK) return status;
-    mnet_plan_execute(plan, &s->exec);
+    execute(s);
     s->has_run = 1;
     return MNET_OK;
 }

@@ -162,7 +162,8 @@ int mnet_build_ssd(mnet_plan_builder *b) {
         if (d->box_tensor[l] < 0) return -1;
         d->class_tensor[l] = add_predictor(b, l, "class", maps[l], a * classes);
         if (d->class_tensor[l] < 0) return -1;
-        d->layer_anchors[l] = (size_t)m->h * m->w * a;
+        /* m may dangle now: adding predictors can move the tensor array */
+        d->layer_anchors[l] = (size_t)fh[l] * (size_t)fw[l] * (size_t)a;
         d->num_anchors += d->layer_anchors[l];
     }
     b->plan->output = d->class_tensor[layers - 1];

@@ -63,10 +63,11 @@ def model_facts(path):
     metadata = header.pop("__metadata__")
     config = json.loads(metadata["mnet.config"])
     labels = json.loads(metadata["mnet.labels"]) if "mnet.labels" in metadata else []
-    # Quantized models also keep the original integer tensors; the network's
-    # parameters are the float weights and biases.
-    parameters = sum(math.prod(t["shape"]) for t in header.values()
-                     if t["dtype"] in ("F16", "F32"))
+    # Quantized models also keep the original integer tensors, and detectors
+    # their anchor boxes (constants, not learned); the network's parameters
+    # are the float weights and biases.
+    parameters = sum(math.prod(t["shape"]) for name, t in header.items()
+                     if t["dtype"] in ("F16", "F32") and name != "anchors")
     return config, labels, parameters
 
 

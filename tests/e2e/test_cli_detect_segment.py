@@ -562,6 +562,23 @@ def test_detect_raw(sample, scratch):
             check(picture.size == (w, h), "raw annotated size")
 
 
+def test_detect_example(sample):
+    """examples/detect.c, built as detect_example, agrees with the CLI."""
+    example = os.path.join(BUILD, "detect_example")
+    if not os.path.exists(example):
+        return
+    result = subprocess.run([example, DETECT_MODEL, sample, "0.3"], capture_output=True,
+                            timeout=120)
+    lines = result.stdout.decode().splitlines()
+    cli = detections([sample], ["--threshold", "0.3"])
+    check(result.returncode == 0 and cli and len(lines) == len(cli[0]),
+          f"detect_example: exit {result.returncode}, {len(lines)} lines")
+    for line, d in zip(lines, cli[0] if cli else []):
+        expected = "%.3f %s [%s]" % (d["score"], d["label"],
+                                     " ".join("%.0f" % v for v in d["box"]))
+        check(line == expected, f"detect_example printed {line!r}, CLI says {expected!r}")
+
+
 def main():
     if not os.access(MNET, os.X_OK):
         print(f"skipped: {MNET} not built", file=sys.stderr)
@@ -584,6 +601,7 @@ def main():
             test_bad_images("detect", DETECT_MODEL, samples, scratch)
             test_default_model("detect", DETECT_MODEL, samples[:2])
             test_detect_raw(samples[0], scratch)
+            test_detect_example(samples[-1])
         else:
             print(f"skipped detect: {DETECT_MODEL} missing", file=sys.stderr)
         if have_segment:

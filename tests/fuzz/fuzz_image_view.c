@@ -18,7 +18,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Planes bigger than this are not allocated (the call is skipped). */
-#define MAX_PLANE_BYTES ((size_t)8 << 20)
+#define MAX_PLANE_BYTES ((size_t)1 << 20)
 
 typedef struct byte_reader {
     const uint8_t *data;
@@ -168,8 +168,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
         unsigned char *plane = blocks[p] + shift;
-        for (size_t i = 0; i < bytes; i++)
-            plane[i] = r.size ? r.data[(r.at + i * 7) % r.size] : (unsigned char)i;
+        /* Pixels: the fuzz bytes repeated. */
+        for (size_t i = 0; i < bytes;) {
+            size_t n = r.size < bytes - i ? r.size : bytes - i;
+            if (n == 0) {
+                memset(plane, 0x5A, bytes);
+                break;
+            }
+            memcpy(plane + i, r.data, n);
+            i += n;
+        }
         if (float_pixels && shift == 0)
             for (size_t i = 0; i + 4 <= bytes; i += 4) {
                 /* Mostly pixel-like floats, with the raw bits kept now and then. */

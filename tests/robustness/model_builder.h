@@ -70,6 +70,7 @@ static size_t mb_escape(char *out, const char *s) {
  * num_labels > 0 adds that many labels. Returns NULL when out of memory. */
 static unsigned char *mb_serialize(const mb_model *m, const char *config, int num_labels,
                                    size_t *size) {
+    *size = 0;
     size_t cap = 4096 + 2 * strlen(config) + (size_t)num_labels * 24 +
                  (size_t)m->count * 192;
     char *header = malloc(cap);

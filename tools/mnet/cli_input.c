@@ -57,10 +57,10 @@ int cli_input_option(int argc, char **argv, int *index, cli_input_options *optio
 
 void cli_input_usage(FILE *out) {
     fprintf(out,
-            "      --raw FORMAT:WxH   inputs are raw frames, planes tightly packed;\n"
-            "                         FORMAT: %s\n"
-            "      --yuv-matrix M     bt601 (default) or bt709, for YUV frames\n"
-            "      --yuv-range R      limited (default) or full, for YUV frames\n",
+            "      --raw FMT:WxH  inputs are raw frames of this format and size, planes\n"
+            "                     tightly packed; FMT: %s\n"
+            "      --yuv-matrix M bt601 (default) or bt709, for YUV frames\n"
+            "      --yuv-range R  limited (default) or full, for YUV frames\n",
             raw_frame_format_names());
 }
 

@@ -26,20 +26,20 @@ int cli_output_prepare_dir(const char *dir) {
         return CLI_EXIT_INTERNAL;
     }
     memcpy(path, dir, length + 1);
-    int ok = 1;
-    for (size_t i = 1; i <= length && ok; i++) {
+    int code = CLI_EXIT_OK;
+    for (size_t i = 1; i <= length && code == CLI_EXIT_OK; i++) {
         if (path[i] != '/' && path[i] != '\0') continue;
         char saved = path[i];
         path[i] = '\0';
-        ok = make_one_dir(path);
+        if (!make_one_dir(path)) {
+            /* results that cannot be written: as for a full disk */
+            if (errno == EEXIST)
+                cli_error("%s: cannot create the output folder: %s is not a folder", dir, path);
+            else
+                cli_error("%s: cannot create the output folder: %s", dir, strerror(errno));
+            code = CLI_EXIT_INTERNAL;
+        }
         path[i] = saved;
-    }
-    int code = CLI_EXIT_OK;
-    if (!ok) {
-        cli_error("%s: cannot create the output folder: %s", dir,
-                  errno == EEXIST ? "a file of that name exists" : strerror(errno));
-        /* results that cannot be written: as for a full disk */
-        code = CLI_EXIT_INTERNAL;
     }
     free(path);
     return code;

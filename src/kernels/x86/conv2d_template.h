@@ -8,9 +8,10 @@
  * each block [kh][kw][in_c][block width], the block's last vector
  * zero-filled past out_c.
  *
- * Tiling: CONV_OXB output pixels x the block's vectors of accumulators; each
- * input value is broadcast and multiplied by the block's weight vectors.
- * Interior pixels step CONV_OXB at a time; border pixels one at a time,
+ * Tiling: CONV_OXB_<nrv> output pixels x the block's nrv vectors of
+ * accumulators; each input value is broadcast and multiplied by the
+ * block's weight vectors. Interior pixels step CONV_OXB_<nrv> at a time,
+ * border pixels one at a time,
  * skipping taps outside the input. Taps are visited in (ky, kx, ci) order
  * on both paths, so results do not depend on the path or row range.
  * Grouped convolutions (groups > 1) keep the OHWI weights and run the
@@ -43,7 +44,7 @@ X86_INLINE void conv_pixels(const int n, const int nrv, const conv_row *r, int o
     const size_t ic = (size_t)g->in_c;
     const size_t step = (size_t)g->stride_w * ic;
     const size_t nr = (size_t)nrv * VLEN;
-    vec acc[CONV_OXB][CONV_NRV_MAX];
+    vec acc[CONV_OXB_MAX][CONV_NRV_MAX];
     CONV_UNROLL
     for (int v = 0; v < nrv; v++) {
         vec b = vec_zero();
@@ -84,14 +85,22 @@ X86_INLINE void conv_pixels(const int n, const int nrv, const conv_row *r, int o
     }
 }
 
+X86_INLINE int conv_pixels_per_step(const int nrv) {
+#if CONV_NRV_MAX >= 3
+    if (nrv == 3) return CONV_OXB_3;
+#endif
+    return nrv == 1 ? CONV_OXB_1 : CONV_OXB_2;
+}
+
 /* One output row of one block of nrv vectors: interior columns
- * [ox_lo, ox_hi) in runs of CONV_OXB, border columns one at a time. */
+ * [ox_lo, ox_hi) in runs of CONV_OXB_<nrv>, border columns one at a time. */
 X86_INLINE void conv_row_block(const int nrv, const conv_row *r, int ox_lo, int ox_hi) {
     const mnet_conv_geometry *g = r->g;
     const int kw = g->kernel_w;
+    const int oxb = conv_pixels_per_step(nrv);
     for (int ox = 0; ox < g->out_w; ox++) {
         if (ox == ox_lo) {
-            for (; ox + CONV_OXB <= ox_hi; ox += CONV_OXB) conv_pixels(CONV_OXB, nrv, r, ox, 0, kw);
+            for (; ox + oxb <= ox_hi; ox += oxb) conv_pixels(oxb, nrv, r, ox, 0, kw);
             for (; ox < ox_hi; ox++) conv_pixels(1, nrv, r, ox, 0, kw);
             if (ox >= g->out_w) break;
         }

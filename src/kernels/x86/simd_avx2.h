@@ -18,7 +18,9 @@ typedef __m256i vmask;
 #define DW_OXB 4
 #define DW3_OXB 4 /* 9 weights + 4 sums + input + clamp bounds = 16 registers */
 #define CONV_NRV_MAX 2
-#define CONV_OXB 6
+#define CONV_OXB_1 12 /* pixels per step by block width, 12 sums */
+#define CONV_OXB_2 6
+#define CONV_OXB_MAX 12
 
 static inline vec vec_zero(void) { return _mm256_setzero_ps(); }
 static inline vec vec_set1(float x) { return _mm256_set1_ps(x); }

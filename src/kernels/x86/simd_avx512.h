@@ -23,7 +23,10 @@ typedef __mmask16 vmask;
 #define DW3_OXB 8
 /* Generic conv: most output vectors per block, and pixels per step. */
 #define CONV_NRV_MAX 3
-#define CONV_OXB 8
+#define CONV_OXB_1 16 /* pixels per step by block width, about 24 sums */
+#define CONV_OXB_2 12
+#define CONV_OXB_3 8
+#define CONV_OXB_MAX 16
 
 static inline vec vec_zero(void) { return _mm512_setzero_ps(); }
 static inline vec vec_set1(float x) { return _mm512_set1_ps(x); }

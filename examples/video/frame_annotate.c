@@ -1,4 +1,4 @@
-#include "annotate.h"
+#include "frame_annotate.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 /* Drawing mnet's results into the frame they were computed from. */
-#ifndef VIDEO_ANNOTATE_H
-#define VIDEO_ANNOTATE_H
+#ifndef VIDEO_FRAME_ANNOTATE_H
+#define VIDEO_FRAME_ANNOTATE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,41 @@
+/* Fast uint8 kernels, chosen once per model from the CPU's features. Each
+ * gives exactly the bits of its reference twin in q8_ref.h; a NULL entry
+ * means the reference kernel runs on the raw weights. Weights are packed at
+ * load (pack_bytes / pack), with the zero-point corrections the kernel needs
+ * folded into a packed int32 bias. */
+#ifndef MNET_INT8_Q8_KERNELS_H
+#define MNET_INT8_Q8_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "int8/q8_ref.h"
+
+typedef struct mnet_q8_kernels {
+    const char *isa;
+
+    /* 1x1 convolution over pixels [pixel_begin, pixel_end). */
+    size_t (*pointwise_pack_bytes)(int in_c, int out_c);
+    void (*pointwise_pack)(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *w_oi,
+                           const int32_t *bias, void *packed, int32_t *packed_bias);
+    void (*pointwise)(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *in,
+                      const void *packed, const int32_t *packed_bias, uint8_t *out,
+                      int pixel_begin, int pixel_end);
+
+    /* Depthwise convolution (any kernel, stride, dilation) over output rows. */
+    size_t (*depthwise_pack_bytes)(const mnet_conv_geometry *g);
+    void (*depthwise_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                           const uint8_t *w_ohwi, const int32_t *bias, void *packed,
+                           int32_t *packed_bias);
+    void (*depthwise)(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                      const uint8_t *in, const void *packed, const int32_t *packed_bias,
+                      uint8_t *out, int row_begin, int row_end);
+} mnet_q8_kernels;
+
+extern const mnet_q8_kernels mnet_q8_kernels_ref;
+
+/* NULL or "" = best for this CPU; "ref" = reference only; an x86 name
+ * ("avx512", "avx2") = the best uint8 kernels that ISA level allows. */
+const mnet_q8_kernels *mnet_q8_kernels_select(const char *isa);
+
+#endif

@@ -1,0 +1,72 @@
+/* Reference uint8 kernels with TFLite's quantized arithmetic (asymmetric
+ * per-tensor): int32 accumulation of (q_in - zp_in) * (q_w - zp_w), int32
+ * bias, fixed-point requantization, output zero point, clamp to the fused
+ * activation's range. Plain loops: they are the oracle of the fast kernels.
+ * Tensors are NHWC, batch 1; weights OHWI as in the model file. */
+#ifndef MNET_INT8_Q8_REF_H
+#define MNET_INT8_Q8_REF_H
+
+#include <stdint.h>
+
+#include "int8/requant.h"
+#include "kernels/ref/ref_kernels.h"
+
+/* Requantization of one convolution-like layer (conv, depthwise, 1x1, FC). */
+typedef struct mnet_q8_conv_params {
+    int32_t input_zero_point, weight_zero_point, output_zero_point;
+    mnet_requant requant; /* input_scale * weight_scale / output_scale */
+    int32_t out_min, out_max; /* activation range, inside 0..255 */
+} mnet_q8_conv_params;
+
+/* Elementwise ADD of two uint8 tensors, TFLite style: both inputs shifted
+ * left by left_shift, rescaled to twice the larger input scale, summed,
+ * rescaled to the output. */
+typedef struct mnet_q8_add_params {
+    int32_t a_zero_point, b_zero_point, output_zero_point;
+    mnet_requant a_requant, b_requant, output_requant;
+    int left_shift;
+    int32_t out_min, out_max;
+} mnet_q8_add_params;
+
+/* Range [min, max] of a fused activation on a uint8 tensor with this scale
+ * and zero point (TFLite's CalculateActivationRangeQuantized). */
+void mnet_q8_activation_range(mnet_activation act, float scale, int32_t zero_point,
+                              int32_t *out_min, int32_t *out_max);
+
+/* Conv parameters from the float32 scales (as TFLite: the product of the
+ * input and weight scales in double, divided by the output scale). */
+mnet_q8_conv_params mnet_q8_conv_params_init(float input_scale, int32_t input_zero_point,
+                                             float weight_scale, int32_t weight_zero_point,
+                                             float output_scale, int32_t output_zero_point,
+                                             mnet_activation act);
+
+mnet_q8_add_params mnet_q8_add_params_init(float a_scale, int32_t a_zero_point, float b_scale,
+                                           int32_t b_zero_point, float output_scale,
+                                           int32_t output_zero_point, mnet_activation act);
+
+/* Requantizes one int32 accumulator (bias included) to uint8. */
+static inline uint8_t mnet_q8_output(int32_t acc, const mnet_q8_conv_params *p) {
+    int32_t v = mnet_requant_apply(acc, p->requant) + p->output_zero_point;
+    return (uint8_t)mnet_clamp_i32(v, p->out_min, p->out_max);
+}
+
+/* Any convolution (groups, stride, dilation, padding): output rows
+ * [row_begin, row_end). Padded taps are skipped, i.e. they read a real 0. */
+void mnet_q8_ref_conv(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                      const uint8_t *in, const uint8_t *w_ohwi, const int32_t *bias,
+                      uint8_t *out, int row_begin, int row_end);
+
+/* 1x1 convolution / fully connected over pixels [pixel_begin, pixel_end). */
+void mnet_q8_ref_pointwise(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *in,
+                           const uint8_t *w_oi, const int32_t *bias, uint8_t *out,
+                           int pixel_begin, int pixel_end);
+
+void mnet_q8_ref_add(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+                     uint8_t *out, size_t count);
+
+/* Global average pooling with input and output sharing scale and zero point
+ * (TFLite's AVERAGE_POOL_2D: sum, rounded division by the count). */
+void mnet_q8_ref_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
+                                const uint8_t *in, uint8_t *out);
+
+#endif

@@ -1,0 +1,201 @@
+/* Running the uint8 plan: one kernel call per step, split over threads by
+ * output rows (or pixels); every row is computed the same way whatever the
+ * split, so results do not depend on the thread count. */
+#include "int8/q8_session.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mnet_q8_session {
+    const mnet_q8_plan *q;
+    const mnet_plan *plan;
+    uint8_t *arena;
+    size_t arena_bytes;
+    size_t *offsets;          /* bytes, per float plan tensor */
+    uint8_t *preadd;          /* conv output before a residual add */
+    unsigned char *exported;  /* per tensor: dequantized after the run */
+    uint8_t *patches;         /* per thread: a row of conv patches */
+    int threads;
+};
+
+mnet_status mnet_q8_session_create(const mnet_q8_plan *q, const mnet_plan *plan,
+                                   const unsigned char *keep, int threads,
+                                   mnet_q8_session **out, mnet_error *error) {
+    *out = NULL;
+    mnet_q8_session *s = calloc(1, sizeof *s);
+    if (!s) return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
+    s->q = q;
+    s->plan = plan;
+    s->offsets = calloc((size_t)plan->num_tensors, sizeof *s->offsets);
+    s->exported = calloc((size_t)plan->num_tensors, 1);
+    if (!s->offsets || !s->exported) goto oom;
+    for (int i = 0; i < plan->num_tensors; i++)
+        s->exported[i] = (unsigned char)((keep && keep[i]) || plan->tensors[i].is_output ||
+                                         i == plan->output);
+    /* The float layout in units of "elements" is a valid byte layout:
+     * sizes and offsets scale together. */
+    s->arena_bytes = mnet_plan_layout(plan, s->exported, NULL, NULL, s->offsets);
+    s->arena = aligned_alloc(64, (s->arena_bytes + 64) / 64 * 64);
+    s->preadd = aligned_alloc(64, (q->preadd_bytes + 64) / 64 * 64);
+    s->threads = threads > 1 ? threads : 1;
+    s->patches = aligned_alloc(64, (q->patch_bytes + 64) / 64 * 64 * (size_t)s->threads);
+    if (!s->arena || !s->preadd || !s->patches) goto oom;
+    *out = s;
+    return MNET_OK;
+oom:
+    mnet_q8_session_destroy(s);
+    return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory for the int8 session");
+}
+
+void mnet_q8_session_destroy(mnet_q8_session *s) {
+    if (!s) return;
+    free(s->arena);
+    free(s->preadd);
+    free(s->patches);
+    free(s->offsets);
+    free(s->exported);
+    free(s);
+}
+
+size_t mnet_q8_session_bytes(const mnet_q8_session *s) {
+    if (!s) return 0;
+    return sizeof *s + s->arena_bytes + s->q->preadd_bytes +
+           s->q->patch_bytes * (size_t)s->threads +
+           (size_t)s->plan->num_tensors * (sizeof(size_t) + 1);
+}
+
+const uint8_t *mnet_q8_session_tensor(const mnet_q8_session *s, int t) {
+    if (!s || t < 0 || t >= s->plan->num_tensors || !s->exported[t]) return NULL;
+    return s->arena + s->offsets[t];
+}
+
+static size_t tensor_count(const mnet_plan_tensor *t) {
+    return (size_t)t->h * (size_t)t->w * (size_t)t->c;
+}
+
+typedef struct q8_job {
+    mnet_q8_session *s;
+    const mnet_q8_step *step;
+} q8_job;
+
+static int step_rows(const mnet_q8_step *st) {
+    if (st->kind == MNET_STEP_POINTWISE) return st->geom.out_h * st->geom.out_w;
+    if (st->kind == MNET_STEP_CONV || st->kind == MNET_STEP_DEPTHWISE) return st->geom.out_h;
+    return 1;
+}
+
+/* The k x k x in_c patches of output row oy, padding filled with the input
+ * zero point (a real 0, as the reference's skipped taps). */
+static void gather_patches(const mnet_conv_geometry *g, int32_t zero_point, const uint8_t *in,
+                           int oy, uint8_t *dst) {
+    for (int ox = 0; ox < g->out_w; ox++)
+        for (int ky = 0; ky < g->kernel_h; ky++) {
+            int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+            for (int kx = 0; kx < g->kernel_w; kx++, dst += g->in_c) {
+                int ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                    memset(dst, zero_point, (size_t)g->in_c);
+                else
+                    memcpy(dst, in + ((size_t)iy * g->in_w + ix) * g->in_c, (size_t)g->in_c);
+            }
+        }
+}
+
+static void run_rows(const q8_job *job, int thread, int begin, int end) {
+    mnet_q8_session *s = job->s;
+    const mnet_q8_step *st = job->step;
+    const mnet_q8_kernels *k = s->q->kernels;
+    const mnet_conv_geometry *g = &st->geom;
+    const uint8_t *in = s->arena + s->offsets[st->input];
+    uint8_t *out = s->arena + s->offsets[st->output];
+    switch (st->kind) {
+    case MNET_STEP_CONV:
+        if (st->packed) {
+            uint8_t *patches = s->patches + (size_t)thread * s->q->patch_bytes;
+            int patch = g->kernel_h * g->kernel_w * g->in_c;
+            for (int oy = begin; oy < end; oy++) {
+                gather_patches(g, st->conv.input_zero_point, in, oy, patches);
+                k->pointwise(patch, g->out_c, &st->conv, patches, st->packed, st->packed_bias,
+                             out + (size_t)oy * g->out_w * g->out_c, 0, g->out_w);
+            }
+        } else {
+            mnet_q8_ref_conv(g, &st->conv, in, st->weights, st->bias, out, begin, end);
+        }
+        break;
+    case MNET_STEP_DEPTHWISE:
+        if (st->packed)
+            k->depthwise(g, &st->conv, in, st->packed, st->packed_bias, out, begin, end);
+        else
+            mnet_q8_ref_conv(g, &st->conv, in, st->weights, st->bias, out, begin, end);
+        break;
+    case MNET_STEP_POINTWISE:
+    case MNET_STEP_FC: {
+        uint8_t *dst = st->residual >= 0 ? s->preadd : out;
+        if (st->packed)
+            k->pointwise(g->in_c, g->out_c, &st->conv, in, st->packed, st->packed_bias, dst,
+                         begin, end);
+        else
+            mnet_q8_ref_pointwise(g->in_c, g->out_c, &st->conv, in, st->weights, st->bias, dst,
+                                  begin, end);
+        if (st->residual >= 0) {
+            size_t first = (size_t)begin * g->out_c, n = (size_t)(end - begin) * g->out_c;
+            mnet_q8_ref_add(&st->add, s->preadd + first,
+                            s->arena + s->offsets[st->residual] + first, out + first, n);
+        }
+        break;
+    }
+    case MNET_STEP_GLOBAL_POOL:
+        mnet_q8_ref_global_avgpool(g->in_h, g->in_w, g->in_c, st->out_min, st->out_max, in, out);
+        break;
+    default:
+        break; /* the builder accepts no other kind */
+    }
+}
+
+static void run_slice(void *arg, int thread, int threads) {
+    const q8_job *job = arg;
+    int rows = step_rows(job->step);
+    int begin = (int)((long long)rows * thread / threads);
+    int end = (int)((long long)rows * (thread + 1) / threads);
+    if (begin < end) run_rows(job, thread, begin, end);
+}
+
+/* Below this many MACs a step runs on the calling thread. */
+#define MNET_Q8_PARALLEL_MIN_MACS 200000
+
+static void quantize_input(mnet_q8_session *s, const float *in) {
+    int t = s->plan->input;
+    mnet_q8_quant qp = s->q->quant[t];
+    uint8_t *dst = s->arena + s->offsets[t];
+    size_t n = tensor_count(&s->plan->tensors[t]);
+    for (size_t i = 0; i < n; i++) {
+        float v = roundf(in[i] / qp.scale) + (float)qp.zero_point; /* TFLite's QUANTIZE rounding */
+        dst[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+    }
+}
+
+static void dequantize(const mnet_q8_session *s, int t, float *dst) {
+    mnet_q8_quant qp = s->q->quant[t];
+    const uint8_t *src = s->arena + s->offsets[t];
+    size_t n = tensor_count(&s->plan->tensors[t]);
+    for (size_t i = 0; i < n; i++) dst[i] = qp.scale * (float)((int32_t)src[i] - qp.zero_point);
+}
+
+void mnet_q8_session_run(mnet_q8_session *s, float *float_base, const size_t *float_offsets,
+                         mnet_threadpool *pool) {
+    const mnet_plan *plan = s->plan;
+    quantize_input(s, float_base + float_offsets[plan->input]);
+    int parallel = pool && mnet_threadpool_size(pool) > 1 &&
+                   mnet_threadpool_size(pool) <= s->threads;
+    for (int i = 0; i < s->q->num_steps; i++) {
+        q8_job job = {s, &s->q->steps[i]};
+        if (parallel && step_rows(job.step) > 1 && job.step->macs >= MNET_Q8_PARALLEL_MIN_MACS)
+            mnet_threadpool_run(pool, run_slice, &job);
+        else
+            run_slice(&job, 0, 1);
+    }
+    for (int t = 0; t < plan->num_tensors; t++)
+        if (s->exported[t] && t != plan->input && float_offsets[t] != SIZE_MAX)
+            dequantize(s, t, float_base + float_offsets[t]);
+}
