@@ -25,5 +25,30 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build ($build_asan/, clan
 CC=clang cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNET_SANITIZE=ON >/dev/null
 cmake --build "$build_asan" -j "$jobs"
 (cd "$build_asan" && ctest --output-on-failure -j "$jobs" -E '^py_') || status=1
-(cd "$build_asan" && ctest --output-on-failure -R '^py_test_cli$') || status=1
+(cd "$build_asan" && ctest --output-on-failure -R '^py_test_cli') || status=1
+
+# Every kernel set the CPU has must give the same answers: the model tests
+# again with each one forced (the Release pass used the best). The scalar
+# reference is slow, so it gets the whole-network tests on small inputs only.
+isa_tests=(
+  "ref:test_model_load|test_invres|networks_vs_torch"
+  "avx2:test_model_load|test_invres|networks_vs_torch|ssd_vs_torch|deeplab_vs_torch|pretrained_vs_oracles|detect_vs_armnn|segment_vs_armnn"
+)
+for entry in "${isa_tests[@]}"; do
+  isa="${entry%%:*}"
+  if [ "$isa" != ref ] && ! grep -qw "$isa" /proc/cpuinfo; then
+    echo "== MNET_ISA=$isa: skipped, this CPU lacks it"
+    continue
+  fi
+  echo "== MNET_ISA=$isa: model tests ($build/)"
+  (cd "$build" && MNET_ISA=$isa ctest --output-on-failure -R "${entry#*:}") || status=1
+done
+
+# Robustness: a bounded fuzz pass, ThreadSanitizer and valgrind (docs/ROBUSTNESS.md).
+if [ "${MNET_SKIP_ROBUSTNESS:-0}" != 1 ]; then
+  echo "== fuzzing (${MNET_FUZZ_SECONDS:-20} s per target, build-fuzz/)"
+  scripts/fuzz.sh "${MNET_FUZZ_SECONDS:-20}" || status=1
+  echo "== ThreadSanitizer and valgrind (build-tsan/, build-valgrind/)"
+  scripts/sanitizers.sh || status=1
+fi
 exit "$status"

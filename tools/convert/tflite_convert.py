@@ -115,6 +115,8 @@ def convert_graph(graph, name=None, mean=None, std=None):
     tensors, raw, qtensors, activations, quantized, per_channel = convert_layers(graph.layers)
     for block, tensor in graph.residual_outputs.items():
         if quantized:
+            # the projection before the residual add keeps its own parameters
+            activations["block%d/project" % block] = activations["block%d/output" % block]
             activations["block%d/output" % block] = _activation(tensor)
 
     widths = graph.widths

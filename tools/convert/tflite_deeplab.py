@@ -127,6 +127,8 @@ def convert_deeplab(graph, name=None, mean=None, std=None, fill=None):
     quantization = None
     if quantized:
         for block, tensor in body.residual.items():
+            # the projection before the residual add keeps its own parameters
+            activations["block%d/project" % block] = activations["block%d/output" % block]
             activations["block%d/output" % block] = tflite_convert._activation(tensor)
         quantization = {"scheme": "int8_per_channel" if per_channel else "uint8_asymmetric",
                         "input": tflite_convert._activation(graph.first),

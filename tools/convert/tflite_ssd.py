@@ -240,6 +240,8 @@ def convert_ssd(graph, name=None, mean=None, std=None, anchors_config=None, scor
         tflite_convert.convert_layers(layers)
     for block, tensor in body.residual.items():
         if quantized:
+            # the projection before the residual add keeps its own parameters
+            activations["block%d/project" % block] = activations["block%d/output" % block]
             activations["block%d/output" % block] = tflite_convert._activation(tensor)
 
     per_location, columns = [], None
