@@ -206,6 +206,11 @@ const char *mnet_session_error(const mnet_session *session);
 /* Bytes this session holds (arena, outputs, scratch). */
 size_t mnet_session_memory(const mnet_session *session);
 
+/* Bytes a session of this model would hold, computed at load time without
+ * creating it (0 on bad arguments). options may be NULL. */
+size_t mnet_model_session_bytes(const mnet_model *model,
+                                const mnet_session_options *options);
+
 /* ------------------------------------------------------------------------ */
 /* Images                                                                   */
 /* ------------------------------------------------------------------------ */

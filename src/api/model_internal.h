@@ -45,6 +45,7 @@ struct mnet_session {
     int num_taps;
     int *taps;                /* tensor index per requested tap */
     int has_run;
+    int dry_run;              /* sizing only (mnet_model_session_bytes) */
     mnet_threadpool *pool;
     struct mnet_q8_session *q8; /* int8 hook: set when the model runs uint8 */
     mnet_error error;

@@ -100,6 +100,7 @@ static mnet_status allocate(mnet_session *s, const unsigned char *keep, unsigned
         return mnet_fail(error, MNET_ERR_LIMIT,
                          "a session needs %zu bytes, above the limit of %zu bytes", need,
                          model->max_session_bytes);
+    if (s->dry_run) return MNET_OK;
     s->arena = alloc_floats(s->arena_floats);
     s->scratch = alloc_floats(s->scratch_floats);
     s->block_scratch = alloc_floats(s->block_scratch_stride * (size_t)threads);
@@ -154,6 +155,26 @@ mnet_status mnet_session_create(const mnet_model *model, const mnet_session_opti
     }
     *session = s;
     return MNET_OK;
+}
+
+size_t mnet_model_session_bytes(const mnet_model *model, const mnet_session_options *options) {
+    if (!model || (options && (options->num_taps < 0 || (options->num_taps > 0 && !options->taps))))
+        return 0;
+    const mnet_plan *plan = &model->plan;
+    mnet_session *s = calloc(1, sizeof *s);
+    unsigned char *keep = calloc((size_t)plan->num_tensors, 2);
+    size_t bytes = 0;
+    mnet_error error;
+    if (s && keep) {
+        s->model = model;
+        s->dry_run = 1;
+        if (resolve_taps(s, options, keep, &error) == MNET_OK &&
+            allocate(s, keep, keep + plan->num_tensors, &error) == MNET_OK)
+            bytes = mnet_session_memory(s);
+    }
+    free(keep);
+    mnet_session_destroy(s);
+    return bytes;
 }
 
 void mnet_session_destroy(mnet_session *session) {
