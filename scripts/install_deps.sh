@@ -11,6 +11,8 @@ packages=(
   python3 python3-numpy python3-torch python3-flatbuffers python3-h5py
   python3-pil python3-opencv
   python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22
+  pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
+  python3-torchvision
 )
 
 missing=()

@@ -28,6 +28,13 @@ int video_output_open(video_output *output, const char *path, AVRational frame_r
         video_output_close(output);
         return -1;
     }
+    /* created now, so that an unwritable path fails before any decoding */
+    if (!(output->format->oformat->flags & AVFMT_NOFILE) &&
+        (rc = avio_open(&output->format->pb, path, AVIO_FLAG_WRITE)) < 0) {
+        print_av_error(path, "cannot create", rc);
+        video_output_close(output);
+        return -1;
+    }
     return 0;
 }
 
@@ -100,11 +107,6 @@ static int open_encoder(video_output *output, const AVFrame *first) {
     }
     output->stream->time_base = enc->time_base;
     output->stream->sample_aspect_ratio = enc->sample_aspect_ratio;
-    if (!(output->format->oformat->flags & AVFMT_NOFILE) &&
-        (rc = avio_open(&output->format->pb, path, AVIO_FLAG_WRITE)) < 0) {
-        print_av_error(path, "cannot create", rc);
-        return -1;
-    }
     if ((rc = avformat_write_header(output->format, NULL)) < 0) {
         print_av_error(path, "cannot write the header", rc);
         return -1;

@@ -23,8 +23,8 @@ typedef struct video_output {
     int header_written;
 } video_output;
 
-/* Chooses the container; the file is created with the first frame.
- * 0 or -1 (printed). */
+/* Chooses the container and creates the file; the encoder is set up from
+ * the first frame. 0 or -1 (printed). */
 int video_output_open(video_output *output, const char *path, AVRational frame_rate);
 
 /* Encodes one frame (its pts is replaced); 0 or -1 (printed). */

@@ -22,6 +22,7 @@
 
 #include "image/geometry.h"
 #include "image/pixel_source.h"
+#include "image/row_kernels.h"
 
 /* Network lines accumulated at once while shrinking (see streaming_fits). */
 enum { STREAM_LINES = 5 };
@@ -72,6 +73,7 @@ static void axis_taps(const axis_map *m, int k, float *tap) {
 /* Everything the resampling loops need, resolved once. */
 typedef struct resample_plan {
     const mnet_pixel_source *src;
+    const mnet_image_row_kernels *kernels;
     float *out;
     axis_map outer, inner;     /* outer: network axis along source rows */
     int outer_n, inner_n;      /* network pixels along each axis */
@@ -87,7 +89,14 @@ typedef struct resample_plan {
  * elsewhere; acc NULL = the whole line is fill. */
 static void write_line(const resample_plan *p, int o, const float *acc) {
     float *line = p->out + (size_t)o * p->outer_step;
+    const int contiguous_rgb = p->inner_step == 3 && p->order[0] == 0 && p->order[2] == 2;
     for (int k = 0; k < p->inner_n; k++) {
+        if (acc && contiguous_rgb && k == p->inner_lo && p->inner_hi > k) {
+            p->kernels->normalize_rgb(acc + (size_t)k * 3, line + (size_t)k * 3,
+                                      (size_t)(p->inner_hi - k), p->mean, p->std);
+            k = p->inner_hi - 1;
+            continue;
+        }
         float *px = line + (size_t)k * p->inner_step;
         if (acc && k >= p->inner_lo && k < p->inner_hi) {
             const float *v = acc + (size_t)k * 3;
@@ -114,8 +123,8 @@ static void resample_direct(const resample_plan *p, float *acc) {
         for (int r = (int)tap[0]; r < (int)tap[0] + (int)tap[1]; r++) {
             float w = outer_weight(p, tap, r);
             if (w == 0.0f) continue;
-            mnet_pixel_source_accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS,
-                                             (int)n, p->inner_inv_fs, w, acc + lo * 3);
+            p->kernels->accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS, (int)n,
+                                       p->inner_inv_fs, w, acc + lo * 3);
         }
         write_line(p, o, acc);
     }
@@ -164,15 +173,15 @@ static void resample_streaming(const resample_plan *p, float *row, float *lines)
         }
         if (finished < started) {
             memset(row + lo * 3, 0, sizeof(float) * 3 * n);
-            mnet_pixel_source_accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS,
-                                             (int)n, p->inner_inv_fs, 1.0f, row + lo * 3);
+            p->kernels->accumulate_row(p->src, r, p->inner_taps + lo * MNET_TAP_FLOATS, (int)n,
+                                       p->inner_inv_fs, 1.0f, row + lo * 3);
             for (int i = finished; i < started; i++) {
                 const float *tap = p->outer_taps + (size_t)line_at(p, i) * MNET_TAP_FLOATS;
                 if (r >= (int)tap[0] + (int)tap[1]) continue;
                 float w = outer_weight(p, tap, r);
                 if (w == 0.0f) continue;
                 float *acc = lines + (size_t)(i % STREAM_LINES) * line_floats;
-                for (size_t j = lo * 3; j < (lo + n) * 3; j++) acc[j] += w * row[j];
+                p->kernels->add_scaled(acc + lo * 3, row + lo * 3, w, n * 3);
             }
         }
         while (finished < started) {
@@ -234,6 +243,16 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
                                 const mnet_input_spec *spec, float *out, float *scratch,
                                 size_t scratch_floats, mnet_image_transform *transform,
                                 mnet_error *error) {
+    return mnet_image_to_input_with(mnet_image_row_kernels_select(), image, preprocess, spec,
+                                    out, scratch, scratch_floats, transform, error);
+}
+
+mnet_status mnet_image_to_input_with(const mnet_image_row_kernels *kernels,
+                                     const mnet_image *image, const mnet_preprocess *preprocess,
+                                     const mnet_input_spec *spec, float *out, float *scratch,
+                                     size_t scratch_floats, mnet_image_transform *transform,
+                                     mnet_error *error) {
+    if (!kernels) return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "row kernels are NULL");
     mnet_status st = check_spec(spec, error);
     if (st != MNET_OK) return st;
     if (!out) return mnet_fail(error, MNET_ERR_INVALID_ARGUMENT, "output tensor is NULL");
@@ -293,6 +312,7 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
 
     resample_plan plan;
     plan.src = &src;
+    plan.kernels = kernels;
     plan.out = out;
     plan.outer = outer;
     plan.inner = inner;
@@ -323,7 +343,10 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
 
     for (int o = 0; o < outer_n; o++)
         if (o < outer_lo || o >= outer_hi) write_line(&plan, o, NULL);
-    if (streaming_fits(&plan))
+    /* 1:1 rows (identity-size fits): each line takes exactly one source row
+     * with weight 1, so filtering it straight into the line is cheapest. */
+    const int outer_one_to_one = fabs(outer.a) == 1.0 && outer.b == floor(outer.b);
+    if (!outer_one_to_one && streaming_fits(&plan))
         resample_streaming(&plan, rows, rows + longer * 3);
     else
         resample_direct(&plan, rows);

@@ -50,4 +50,13 @@ mnet_status mnet_image_to_input(const mnet_image *image, const mnet_preprocess *
                                 size_t scratch_floats, mnet_image_transform *transform,
                                 mnet_error *error);
 
+/* mnet_image_to_input with the given row kernels (image/row_kernels.h)
+ * instead of the ones MNET_ISA and the CPU select; for tests and benches. */
+struct mnet_image_row_kernels;
+mnet_status mnet_image_to_input_with(const struct mnet_image_row_kernels *kernels,
+                                     const mnet_image *image, const mnet_preprocess *preprocess,
+                                     const mnet_input_spec *spec, float *out, float *scratch,
+                                     size_t scratch_floats, mnet_image_transform *transform,
+                                     mnet_error *error);
+
 #endif

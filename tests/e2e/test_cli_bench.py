@@ -103,6 +103,52 @@ def test_options():
           f"plain bench: exit {plain.returncode}: {plain.out!r} {plain.err.strip()}")
 
 
+PREPROCESS = ("preprocess_fused_ms", "preprocess_fused_min_ms", "preprocess_naive_ms",
+              "preprocess_naive_min_ms", "preprocess_naive_convert_ms", "preprocess_speedup")
+
+
+def test_preprocess():
+    """--preprocess adds the fused and naive preprocessing timings; the
+    speed-up is their ratio, each min is at most its median, and the naive
+    path includes its own conversion step."""
+    for frame in (None, "rgb:640x480", "i420:333x201"):
+        extra = ["--frame", frame] if frame else []
+        what = f"bench --preprocess {frame or '(default frame)'}"
+        data = bench_json(["-m", CLASSIFIER, "--runs", "3", "--warmup", "1", "--threads", "1",
+                           "--inflight", "1", "--preprocess"] + extra, what)
+        if data is None:
+            continue
+        # the network timings are checked by test_json; here only that they are kept
+        check(all(isinstance(data.get(k), (int, float)) for k in REQUIRED),
+              f"{what}: network fields missing")
+        values = [data.get(k) for k in PREPROCESS]
+        check(all(isinstance(v, (int, float)) and v > 0 for v in values),
+              f"{what}: preprocessing fields {dict(zip(PREPROCESS, values))}")
+        if not all(isinstance(v, (int, float)) and v > 0 for v in values):
+            continue
+        check(data.get("preprocess_frame") == (frame or "nv12:1920x1080"),
+              f"{what}: frame reported as {data.get('preprocess_frame')!r}")
+        check(data["preprocess_fused_min_ms"] <= data["preprocess_fused_ms"] and
+              data["preprocess_naive_min_ms"] <= data["preprocess_naive_ms"],
+              f"{what}: a min above its median")
+        check(data["preprocess_naive_convert_ms"] <= data["preprocess_naive_ms"] * 1.05,
+              f"{what}: conversion alone slower than the whole naive path")
+        ratio = data["preprocess_naive_ms"] / data["preprocess_fused_ms"]
+        check(abs(data["preprocess_speedup"] - ratio) <= 1e-3 * ratio,
+              f"{what}: speedup {data['preprocess_speedup']} != naive / fused {ratio}")
+    plain = run(["bench", "-m", CLASSIFIER, "--runs", "2", "--warmup", "0", "--preprocess",
+                 "--frame", "nv21:64x48"])
+    check(plain.returncode == 0 and "preprocess" in plain.out and "nv21:64x48" in plain.out,
+          f"plain bench --preprocess: exit {plain.returncode}: {plain.out!r} {plain.err.strip()}")
+    without = bench_json(["-m", CLASSIFIER, "--runs", "2", "--warmup", "0"], "bench")
+    check(without is None or not any(k in without for k in PREPROCESS),
+          "preprocessing fields without --preprocess")
+    for frame in ("nv12", "nv12:0x10", "yuyv:64x48", "rgb:64"):
+        result = run(["bench", "-m", CLASSIFIER, "--preprocess", "--frame", frame])
+        check(result.returncode == EXIT_USAGE and result.err.strip(),
+              f"bench --frame {frame}: exit {result.returncode}, expected {EXIT_USAGE}")
+
+
 def test_default_model():
     with tempfile.TemporaryDirectory() as cwd:
         result = run(["bench", "--json", "--runs", "2", "--warmup", "0"], cwd=cwd)
@@ -147,6 +193,7 @@ def main():
         for model in [CLASSIFIER] + [m for m in OTHERS if os.path.exists(m)]:
             test_json(model)
         test_options()
+        test_preprocess()
         test_default_model()
         test_errors(scratch)
     print(f"{checks - len(failures)} passed, {len(failures)} failed")

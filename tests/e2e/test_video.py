@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end test of examples/video (the FFmpeg video annotator).
 
-A short clip (random length 12..24 frames, random even size about 4:3) is made from
+A short clip (random length 12..24 frames, random even size about 4:3,
+at least 240 wide, high-quality H.264) is made from
 examples/images/*.jpg with the ffmpeg CLI; $MNET_BUILD_DIR/video runs on it
 for each task whose bundled model exists, and the output is checked with
 ffprobe/ffmpeg, independently of the program:
@@ -97,7 +98,7 @@ def make_clip(directory, sources, width, height, path, codec=None):
     for i, source in enumerate(sources):
         os.symlink(source, os.path.join(directory, "f_%03d.jpg" % i))
     if codec is None:
-        codec = (["-c:v", "libx264"] if encoder_available("libx264")
+        codec = (["-c:v", "libx264", "-crf", "12"] if encoder_available("libx264")
                  else ["-c:v", "mpeg4", "-q:v", "3"])
     r = run(["ffmpeg", "-v", "error", "-y", "-framerate", "12", "-i",
              os.path.join(directory, "f_%03d.jpg"), "-vf",
@@ -149,7 +150,7 @@ def main():
     images = sorted(os.path.join(IMAGES, f) for f in os.listdir(IMAGES) if f.endswith(".jpg"))
     frames = rng.randint(12, 24)
     sources = [images[i % len(images)] for i in range(frames)]
-    width = 2 * rng.randint(112, 200)
+    width = 2 * rng.randint(120, 200)
     height = 2 * int(width * rng.uniform(0.7, 0.8) / 2)
     h264 = "h264" if encoder_available("libx264") else None
 

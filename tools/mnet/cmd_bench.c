@@ -1,7 +1,10 @@
 /* `mnet bench`: how fast a model loads and runs on this machine. Times the
  * network alone (mnet_run on an already-normalized random input, no image
  * decoding or preprocessing): load, first run, warm runs, and throughput
- * with several frames in flight, plus memory. */
+ * with several frames in flight, plus memory. With --preprocess it also
+ * times the preprocessing of a camera frame to the model's input: the
+ * library's fused pass against the naive path that first converts the
+ * whole frame to RGB at full resolution and then resizes that. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdint.h>
@@ -20,9 +23,11 @@
 #include "commands.h"
 #include "json_out.h"
 #include "mnet.h"
+#include "raw_frame.h"
 
 #define MAX_PATH_TEXT 4096
 #define INPUT_SEED 0x6d6e6574u /* fixed: every run sees the same input */
+#define DEFAULT_FRAME "nv12:1920x1080"
 
 typedef struct bench_args {
     const char *model_path;
@@ -32,6 +37,8 @@ typedef struct bench_args {
     const char *precision_name;
     const char *isa;
     int json;
+    int preprocess;
+    raw_frame_spec frame;
 } bench_args;
 
 typedef struct bench_result {
@@ -39,12 +46,16 @@ typedef struct bench_result {
     double fps, single_fps;
     int threads, threads_per_frame;
     double peak_rss_mb, session_mb;
+    /* --preprocess: median and min of each path, naive / fused medians */
+    double fused_ms, fused_min_ms, naive_ms, naive_min_ms, speedup;
+    double naive_convert_ms; /* median of the naive path's RGB conversion alone */
 } bench_result;
 
 void bench_usage(FILE *out) {
     fprintf(out,
             "usage: mnet bench [-m MODEL] [--threads N] [--runs N] [--warmup N]\n"
             "                  [--inflight N] [--precision fp32] [--isa ISA] [--json]\n"
+            "                  [--preprocess [--frame FORMAT:WxH]]\n"
             "\n"
             "Times the network on a fixed random input (no image decoding or\n"
             "preprocessing): model load, first run, --runs warm runs after --warmup\n"
@@ -59,9 +70,14 @@ void bench_usage(FILE *out) {
             "                     threads are shared out among them, at least one each\n"
             "      --precision P  fp32 or auto (int8 is not supported yet)\n"
             "      --isa ISA      kernel set: ref, avx2, avx512, ... (default: best)\n"
+            "      --preprocess   also time preprocessing a camera frame to the model's\n"
+            "                     input (--runs times): the fused pass against converting\n"
+            "                     the whole frame to RGB first and resizing that\n"
+            "      --frame F:WxH  the frame for --preprocess (default " DEFAULT_FRAME "),\n"
+            "                     F one of: %s\n"
             "      --json         one JSON object\n"
             "  -h, --help         this help\n",
-            CLI_DEFAULT_MODEL);
+            CLI_DEFAULT_MODEL, raw_frame_format_names());
 }
 
 static int parse_precision(const char *value, bench_args *args) {
@@ -101,6 +117,7 @@ static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) 
     args->precision = MNET_PRECISION_FP32;
     args->precision_name = "fp32";
     *help = 0;
+    const char *frame = DEFAULT_FRAME;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value;
         int matched;
@@ -121,6 +138,15 @@ static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) 
             if (matched < 0 || !parse_precision(value, args)) return CLI_EXIT_USAGE;
             continue;
         }
+        if (strcmp(arg, "--preprocess") == 0) {
+            args->preprocess = 1;
+            continue;
+        }
+        if ((matched = cli_option_value(argc, argv, &i, NULL, "--frame", &value)) != 0) {
+            if (matched < 0) return CLI_EXIT_USAGE;
+            frame = value;
+            continue;
+        }
         if ((matched = cli_option_value(argc, argv, &i, NULL, "--isa", &value)) != 0) {
             if (matched < 0) return CLI_EXIT_USAGE;
             args->isa = value;
@@ -134,6 +160,11 @@ static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) 
             continue;
         }
         cli_error("bench: unexpected argument '%s' (see mnet bench --help)", arg);
+        return CLI_EXIT_USAGE;
+    }
+    char reason[300];
+    if (!raw_frame_parse_spec(frame, &args->frame, reason, sizeof reason)) {
+        cli_error("--frame %s: %s", frame, reason);
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
@@ -166,6 +197,13 @@ static void fill_random_input(float *input, size_t count) {
         state ^= state << 5;
         input[i] = (float)((double)state / 2147483648.0 - 1.0);
     }
+}
+
+/* Sorts times and reports its minimum and median. */
+static void min_median(double *times, int n, double *min_ms, double *median_ms) {
+    qsort(times, (size_t)n, sizeof *times, compare_doubles);
+    *min_ms = times[0];
+    *median_ms = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
 }
 
 static int run_failed(const char *path, mnet_session *session, mnet_status status) {
@@ -209,6 +247,83 @@ static int time_runs(const bench_args *args, const char *path, mnet_session *ses
     return CLI_EXIT_OK;
 }
 
+/* The naive path: the whole frame to packed RGB at full resolution (the
+ * tool's own converter, like cv::cvtColor), then the library's resize and
+ * normalization of that RGB image. */
+static mnet_status preprocess_naive(mnet_session *session, const mnet_image *frame,
+                                    unsigned char *rgb, float *input, size_t count,
+                                    double *convert_ms) {
+    mnet_preprocess pp;
+    mnet_preprocess_init(&pp);
+    double start = now_ms();
+    raw_frame_to_rgb(frame, pp.yuv_matrix, pp.yuv_range, rgb);
+    *convert_ms = now_ms() - start;
+    mnet_image rgb_image = mnet_image_packed(MNET_PIXEL_RGB, rgb, frame->width, frame->height,
+                                             (size_t)frame->width * 3);
+    return mnet_preprocess_image(session, &rgb_image, &pp, input, count);
+}
+
+/* Times both preprocessing paths on one random frame (fixed seed), warm-up
+ * first, the two paths interleaved so that both see the same machine. */
+static int time_preprocess(const bench_args *args, const char *path, mnet_session *session,
+                           size_t count, bench_result *r) {
+    size_t frame_bytes = raw_frame_bytes(&args->frame);
+    size_t rgb_bytes = (size_t)args->frame.width * (size_t)args->frame.height * 3;
+    unsigned char *frame_data = malloc(frame_bytes), *rgb = malloc(rgb_bytes);
+    double *fused = malloc((size_t)args->runs * sizeof *fused);
+    double *naive = malloc((size_t)args->runs * sizeof *naive);
+    double *convert = malloc((size_t)args->runs * sizeof *convert);
+    float *input = malloc(count * sizeof *input);
+    int code = CLI_EXIT_OK;
+    if (!frame_data || !rgb || !fused || !naive || !convert || !input) {
+        cli_error("out of memory for a %s:%dx%d frame", args->frame.name, args->frame.width,
+                  args->frame.height);
+        code = CLI_EXIT_INTERNAL;
+    }
+    if (code == CLI_EXIT_OK) {
+        uint32_t state = INPUT_SEED;
+        for (size_t i = 0; i < frame_bytes; i++) {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            frame_data[i] = (unsigned char)(state >> 24);
+        }
+        mnet_image frame = raw_frame_view(&args->frame, frame_data);
+        mnet_status status = MNET_OK;
+        for (int i = 0; status == MNET_OK && i < args->warmup; i++) {
+            status = mnet_preprocess_image(session, &frame, NULL, input, count);
+            double ignored;
+            if (status == MNET_OK)
+                status = preprocess_naive(session, &frame, rgb, input, count, &ignored);
+        }
+        for (int i = 0; status == MNET_OK && i < args->runs; i++) {
+            double start = now_ms();
+            status = mnet_preprocess_image(session, &frame, NULL, input, count);
+            fused[i] = now_ms() - start;
+            if (status != MNET_OK) break;
+            start = now_ms();
+            status = preprocess_naive(session, &frame, rgb, input, count, &convert[i]);
+            naive[i] = now_ms() - start;
+        }
+        if (status != MNET_OK) {
+            code = run_failed(path, session, status);
+        } else {
+            min_median(fused, args->runs, &r->fused_min_ms, &r->fused_ms);
+            min_median(naive, args->runs, &r->naive_min_ms, &r->naive_ms);
+            double convert_min;
+            min_median(convert, args->runs, &convert_min, &r->naive_convert_ms);
+            r->speedup = r->fused_ms > 0 ? r->naive_ms / r->fused_ms : 0.0;
+        }
+    }
+    free(frame_data);
+    free(rgb);
+    free(fused);
+    free(naive);
+    free(convert);
+    free(input);
+    return code;
+}
+
 static void print_json(const bench_args *args, const char *path, const mnet_model_info *info,
                        const bench_result *r) {
     fputs("{\"model\": ", stdout);
@@ -235,6 +350,23 @@ static void print_json(const bench_args *args, const char *path, const mnet_mode
         printf(", \"%s\": ", numbers[i].key);
         json_write_number(stdout, numbers[i].value);
     }
+    if (args->preprocess) {
+        printf(", \"preprocess_frame\": \"%s:%dx%d\"", args->frame.name, args->frame.width,
+               args->frame.height);
+        const struct {
+            const char *key;
+            double value;
+        } pre[] = {{"preprocess_fused_ms", r->fused_ms},
+                   {"preprocess_fused_min_ms", r->fused_min_ms},
+                   {"preprocess_naive_ms", r->naive_ms},
+                   {"preprocess_naive_min_ms", r->naive_min_ms},
+                   {"preprocess_naive_convert_ms", r->naive_convert_ms},
+                   {"preprocess_speedup", r->speedup}};
+        for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+            printf(", \"%s\": ", pre[i].key);
+            json_write_number(stdout, pre[i].value);
+        }
+    }
     fputs("}\n", stdout);
 }
 
@@ -255,6 +387,13 @@ static void print_plain(const bench_args *args, const char *path, const mnet_mod
            r->fps, args->inflight, r->threads_per_frame, r->threads_per_frame == 1 ? "" : "s",
            r->single_fps);
     printf("memory      peak RSS %.1f MiB, session %.1f MiB\n", r->peak_rss_mb, r->session_mb);
+    if (args->preprocess)
+        printf("preprocess  %s:%dx%d -> %dx%d: fused min %.3f ms, median %.3f ms; convert to "
+               "RGB then resize min %.3f ms, median %.3f ms (convert alone %.3f ms); fused "
+               "%.2fx faster\n",
+               args->frame.name, args->frame.width, args->frame.height, info->input_width,
+               info->input_height, r->fused_min_ms, r->fused_ms, r->naive_min_ms, r->naive_ms,
+               r->naive_convert_ms, r->speedup);
 }
 
 static int bench_model(const bench_args *args, const mnet_options *options, mnet_model *model,
@@ -279,6 +418,8 @@ static int bench_model(const bench_args *args, const mnet_options *options, mnet
     if (code == CLI_EXIT_OK) {
         r->session_mb = (double)mnet_session_memory(session) / (1024.0 * 1024.0);
         code = time_runs(args, path, session, input, count, r);
+        if (code == CLI_EXIT_OK && args->preprocess)
+            code = time_preprocess(args, path, session, count, r);
     }
     /* Before the throughput phase, which holds more sessions (and maybe a
      * second copy of the model): the memory of one model and one session. */
