@@ -5,6 +5,7 @@
 
 #include "api/model_internal.h"
 #include "core/safetensors.h"
+#include "image/row_kernels.h"
 #include "int8/q8_precision.h" /* int8 hook */
 
 static const char *isa_request(const mnet_options *options) {
@@ -54,6 +55,7 @@ static mnet_status load(mnet_safetensors *st, const char *origin, const mnet_opt
     if (status == MNET_OK) {
         const char *isa = isa_request(options);
         m->plan.kernels = mnet_kernels_select(isa);
+        m->row_kernels = mnet_image_row_kernels_named(isa);
         if (!m->plan.kernels)
             status = mnet_fail(error, MNET_ERR_UNSUPPORTED,
                                "kernel set '%s' is unknown or not supported by this CPU "

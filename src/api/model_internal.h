@@ -13,6 +13,7 @@ struct mnet_model {
     mnet_model_config config;
     mnet_plan plan;
     mnet_input_spec input_spec;
+    const struct mnet_image_row_kernels *row_kernels; /* preprocessing, same ISA rule */
     const char *weights_dtype;
     int num_taps;
     const char **tap_names; /* point into plan.tensors[].name */

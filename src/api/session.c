@@ -250,10 +250,9 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
                                    mnet_image_transform *transform) {
     mnet_error_clear(&s->error);
     const mnet_plan *plan = &s->model->plan;
-    mnet_status status =
-        mnet_image_to_input(image, preprocess, &s->model->input_spec,
-                            tensor_data(s, plan->input), s->scratch, s->scratch_floats,
-                            transform, &s->error);
+    mnet_status status = mnet_image_to_input_with(
+        s->model->row_kernels, image, preprocess, &s->model->input_spec,
+        tensor_data(s, plan->input), s->scratch, s->scratch_floats, transform, &s->error);
     if (status != MNET_OK) return status;
     execute(s);
     s->has_run = 1;

@@ -65,6 +65,7 @@ mnet_status mnet_preprocess_image(mnet_session *session, const mnet_image *image
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
                                  "input buffer holds %zu floats, needs %dx%dx3 = %zu",
                                  input ? input_count : 0, spec->height, spec->width, need);
-    return mnet_image_to_input(image, preprocess, spec, input, session->scratch,
-                               session->scratch_floats, NULL, &session->error);
+    return mnet_image_to_input_with(session->model->row_kernels, image, preprocess, spec, input,
+                                    session->scratch, session->scratch_floats, NULL,
+                                    &session->error);
 }

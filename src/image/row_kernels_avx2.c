@@ -349,7 +349,7 @@ AVX2 static void accumulate_row_avx2(const mnet_pixel_source *s, int row, const 
             hi = new_hi;
         }
         planar_chunk chunk = decode_chunk(s, row, lo, hi - lo, buf);
-        if (narrow && channels == 3)
+        if (narrow) /* GRAY too: its three planes are one, so R = G = B exactly */
             filter_chunk_narrow(&chunk, taps, k, end, inv_fs, weight, acc);
         else if (channels == 3)
             filter_chunk_rgb(&chunk, taps, k, end, inv_fs, weight, acc);
