@@ -7,8 +7,10 @@
  * Phases: (1) four threads load the same file at once; (2) four threads
  * share one model, single-threaded sessions, and create a fresh session now
  * and then; (3) the same with sessions that run two worker threads each.
- * Uses the bundled MobileNet V2 from $MNET_SOURCE_DIR (skipped if absent).
- * MNET_CONCURRENCY_ITERATIONS sets the passes per thread (default 3). */
+ * For each task: the bundled MobileNet V2 (classify), SSD MobileNet V2
+ * (detect) and DeepLabv3 dm 0.5 (segment) from $MNET_SOURCE_DIR (each
+ * skipped if absent). MNET_CONCURRENCY_ITERATIONS sets the passes per
+ * thread (default 3). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
@@ -24,16 +26,27 @@
 #define NUM_THREADS 4
 #define NUM_IMAGES 3
 #define TOP_K 5
+#define MAX_SIDE 640
+
+/* The task of the model under test; set before any thread starts and only
+ * read afterwards. */
+static mnet_task task = MNET_TASK_CLASSIFY;
 
 typedef struct test_image {
     int width, height;
     unsigned char *pixels;
 } test_image;
 
-/* What one classification produced: the top-k and all the logits. */
+#define MAX_DETECTIONS 100
+
+/* What one run produced: the task's answer (top-k, detections or the mask)
+ * and the network's raw output 0. */
 typedef struct result {
     mnet_class top[TOP_K];
+    mnet_detection detections[MAX_DETECTIONS];
     int count;
+    unsigned char *mask;
+    size_t mask_size;
     float *logits;
     int num_logits;
 } result;
@@ -71,13 +84,27 @@ static void make_image(test_image *im, int width, int height, test_rng *rng) {
             }
 }
 
-/* Classifies and copies the logits; 0 on success. */
+/* Runs the model's task and copies its answer and output 0; 0 on success. */
 static int classify(mnet_session *session, const test_image *im, result *out, char *why,
                     size_t why_size) {
     mnet_image view = mnet_image_packed(MNET_PIXEL_RGB, im->pixels, im->width, im->height,
                                         (size_t)im->width * 3);
-    if (mnet_classify(session, &view, NULL, TOP_K, out->top, &out->count) != MNET_OK) {
-        snprintf(why, why_size, "classify: %.200s", mnet_session_error(session));
+    mnet_status st;
+    if (task == MNET_TASK_DETECT) {
+        mnet_detect_options options;
+        mnet_detect_options_init(&options);
+        options.score_threshold = 0.05f;
+        st = mnet_detect(session, &view, NULL, &options, out->detections, MAX_DETECTIONS,
+                         &out->count);
+    } else if (task == MNET_TASK_SEGMENT) {
+        out->mask_size = (size_t)im->width * im->height;
+        if (!out->mask) out->mask = malloc((size_t)MAX_SIDE * MAX_SIDE);
+        st = mnet_segment(session, &view, NULL, out->mask, (size_t)im->width);
+    } else {
+        st = mnet_classify(session, &view, NULL, TOP_K, out->top, &out->count);
+    }
+    if (st != MNET_OK) {
+        snprintf(why, why_size, "task: %.200s", mnet_session_error(session));
         return -1;
     }
     mnet_tensor logits;
@@ -93,7 +120,16 @@ static int classify(mnet_session *session, const test_image *im, result *out, ch
 
 static int same_result(const result *a, const result *b) {
     if (a->count != b->count || a->num_logits != b->num_logits) return 0;
-    for (int i = 0; i < a->count; i++)
+    if (task == MNET_TASK_DETECT)
+        for (int i = 0; i < a->count; i++)
+            if (a->detections[i].class_index != b->detections[i].class_index ||
+                memcmp(&a->detections[i].score, &b->detections[i].score, sizeof(float)) != 0 ||
+                memcmp(a->detections[i].box, b->detections[i].box, sizeof a->detections[i].box))
+                return 0;
+    if (task == MNET_TASK_SEGMENT &&
+        (a->mask_size != b->mask_size || memcmp(a->mask, b->mask, a->mask_size) != 0))
+        return 0;
+    for (int i = 0; task == MNET_TASK_CLASSIFY && i < a->count; i++)
         if (a->top[i].index != b->top[i].index ||
             memcmp(&a->top[i].score, &b->top[i].score, sizeof(float)) != 0 ||
             strcmp(a->top[i].label, b->top[i].label) != 0)
@@ -131,6 +167,7 @@ static void *work(void *arg) {
     }
     mnet_session_destroy(session);
     free(got.logits);
+    free(got.mask);
     return NULL;
 }
 
@@ -176,6 +213,7 @@ static void phase_concurrent_loads(const char *path, const test_image *images,
         CHECK_MSG(same_result(&got, &expected[t % NUM_IMAGES]),
                   "model loaded by thread %d classifies differently", t);
         free(got.logits);
+        free(got.mask);
         mnet_session_destroy(session);
         mnet_model_destroy(loaders[t].model);
     }
@@ -204,8 +242,8 @@ static void phase_shared_model(const mnet_model *model, const test_image *images
                   workers[t].mismatches);
         runs += workers[t].iterations * NUM_IMAGES;
     }
-    printf("%s: %d classifications on %d threads, all bit-identical: %s\n", name, runs,
-           NUM_THREADS, test_failures ? "no" : "yes");
+    printf("%s: %d runs on %d threads, all bit-identical: %s\n", name, runs, NUM_THREADS,
+           test_failures ? "no" : "yes");
 }
 
 static mnet_model *load_with_threads(const char *path, int threads) {
@@ -219,27 +257,18 @@ static mnet_model *load_with_threads(const char *path, int threads) {
     return model;
 }
 
-int main(void) {
-    const char *source = getenv("MNET_SOURCE_DIR");
+static void test_model(const char *source, const char *file, mnet_task model_task,
+                       const test_image *images, int iterations) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/models/mobilenet_v2_1.0_224.safetensors",
-             source ? source : ".");
+    snprintf(path, sizeof path, "%s/models/%s", source, file);
     if (access(path, R_OK) != 0) {
         printf("skipped: %s not found\n", path);
-        return 0;
+        return;
     }
-    const char *env = getenv("MNET_CONCURRENCY_ITERATIONS");
-    int iterations = env && atoi(env) > 0 ? atoi(env) : 3;
-
-    test_rng rng = {0xC0C0A5EEDull};
-    test_image images[NUM_IMAGES];
-    make_image(&images[0], 224, 224, &rng);
-    make_image(&images[1], 173, 301, &rng);
-    make_image(&images[2], 640, 97, &rng);
-
+    task = model_task;
     mnet_model *single = load_with_threads(path, 1);
     CHECK(single != NULL);
-    if (!single) TEST_MAIN_END();
+    if (!single) return;
 
     /* The reference: one session, one thread, images in order. */
     result expected[NUM_IMAGES];
@@ -249,24 +278,42 @@ int main(void) {
     for (int i = 0; i < NUM_IMAGES && session; i++) {
         char why[256] = "";
         CHECK_MSG(classify(session, &images[i], &expected[i], why, sizeof why) == 0, "%s", why);
-        CHECK(expected[i].count == TOP_K && expected[i].top[0].score > 0.0f);
     }
     mnet_session_destroy(session);
-    /* Different images must give different logits, or a mix-up between
+    /* Different images must give different outputs, or a mix-up between
      * sessions could go unnoticed. */
     CHECK(!same_result(&expected[0], &expected[1]) && !same_result(&expected[1], &expected[2]));
 
     phase_concurrent_loads(path, images, expected);
-    phase_shared_model(single, images, expected, iterations, "1-thread sessions");
+    phase_shared_model(single, images, expected, iterations, file);
     mnet_model *dual = load_with_threads(path, 2);
     CHECK(dual != NULL);
-    if (dual) phase_shared_model(dual, images, expected, iterations, "2-thread sessions");
+    if (dual) phase_shared_model(dual, images, expected, iterations, file);
 
     mnet_model_destroy(dual);
     mnet_model_destroy(single);
     for (int i = 0; i < NUM_IMAGES; i++) {
-        free(images[i].pixels);
         free(expected[i].logits);
+        free(expected[i].mask);
     }
+}
+
+int main(void) {
+    const char *source = getenv("MNET_SOURCE_DIR");
+    if (!source) source = ".";
+    const char *env = getenv("MNET_CONCURRENCY_ITERATIONS");
+    int iterations = env && atoi(env) > 0 ? atoi(env) : 3;
+
+    test_rng rng = {0xC0C0A5EEDull};
+    test_image images[NUM_IMAGES];
+    make_image(&images[0], 224, 224, &rng);
+    make_image(&images[1], 173, 301, &rng);
+    make_image(&images[2], MAX_SIDE, 97, &rng);
+
+    test_model(source, "mobilenet_v2_1.0_224.safetensors", MNET_TASK_CLASSIFY, images, iterations);
+    test_model(source, "ssd_mobilenet_v2_coco.safetensors", MNET_TASK_DETECT, images, iterations);
+    test_model(source, "deeplabv3_mnv2_dm0.5_pascal.safetensors", MNET_TASK_SEGMENT, images,
+               iterations > 1 ? iterations - 1 : 1);
+    for (int i = 0; i < NUM_IMAGES; i++) free(images[i].pixels);
     TEST_MAIN_END();
 }
