@@ -2,6 +2,8 @@
  * fused call per inverted residual block. Work is split into contiguous row
  * (or pixel) ranges, one per thread; kernels compute each row the same way
  * whatever the split, so results are bit-identical for any thread count. */
+#include <string.h>
+
 #include "models/plan.h"
 
 typedef struct step_job {
@@ -13,13 +15,63 @@ typedef struct step_job {
 
 /* Rows a step is split over: output rows, or pixels for 1x1 steps. */
 static int step_rows(const mnet_step *s) {
-    if (s->kind == MNET_STEP_POINTWISE || s->kind == MNET_STEP_CONCAT)
+    if (s->kind == MNET_STEP_POINTWISE || s->kind == MNET_STEP_CONCAT || s->gemm)
         return s->geom.out_h * s->geom.out_w;
     if (s->kind == MNET_STEP_CONV || s->kind == MNET_STEP_DEPTHWISE) return s->geom.out_h;
     return 1;
 }
 
-static void run_step_rows(const step_job *job, int begin, int end) {
+/* Output pixels per im2col tile: a multiple of the pointwise kernels'
+ * 6-pixel register tile, as many as fit in about 512 KB of patches: the
+ * weights of these layers are large (up to several MB) and are streamed
+ * once per tile, so few big tiles beat many small ones. */
+static int gemm_tile_pixels(const mnet_conv_geometry *g) {
+    int k = g->kernel_h * g->kernel_w * g->in_c;
+    int tiles = 131072 / (6 * k);
+    tiles = tiles < 1 ? 1 : tiles > 64 ? 64 : tiles;
+    return 6 * tiles;
+}
+
+/* A regular convolution as GEMM: the input patches of a tile of output
+ * pixels are gathered into rows of k*k*in_c values (zeros where the window
+ * leaves the input), which the pointwise kernel multiplies by the weights
+ * packed as [out_c][k*k*in_c]. Each output pixel is one row of that
+ * product, computed the same way whatever the tiling. */
+static void conv_gemm_rows(const mnet_kernels *k, const mnet_step *s, const float *in,
+                           const float *w, const float *bias, float *out, int begin, int end,
+                           float *patches) {
+    const mnet_conv_geometry *g = &s->geom;
+    const int row_len = g->kernel_h * g->kernel_w * g->in_c;
+    const int tile = gemm_tile_pixels(g);
+    const size_t taps = (size_t)g->in_c * sizeof(float);
+    for (int p0 = begin; p0 < end; p0 += tile) {
+        int n = end - p0 < tile ? end - p0 : tile;
+        for (int t = 0; t < n; t++) {
+            int oy = (p0 + t) / g->out_w, ox = (p0 + t) % g->out_w;
+            float *row = patches + (size_t)t * row_len;
+            for (int ky = 0; ky < g->kernel_h; ky++) {
+                int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                for (int kx = 0; kx < g->kernel_w; kx++, row += g->in_c) {
+                    int ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                    if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                        memset(row, 0, taps);
+                    else
+                        memcpy(row, in + ((size_t)iy * g->in_w + ix) * g->in_c, taps);
+                }
+            }
+        }
+        k->pointwise(row_len, g->out_c, patches, w, bias, NULL, s->act,
+                     out + (size_t)p0 * g->out_c, 0, n);
+    }
+}
+
+size_t mnet_step_scratch_floats(const mnet_step *s) {
+    if (!s->gemm) return 0;
+    const mnet_conv_geometry *g = &s->geom;
+    return (size_t)gemm_tile_pixels(g) * g->kernel_h * g->kernel_w * g->in_c;
+}
+
+static void run_step_rows(const step_job *job, int thread, int begin, int end) {
     const mnet_plan *plan = job->plan;
     const mnet_step *s = job->step;
     const mnet_kernels *k = plan->kernels;
@@ -32,7 +84,11 @@ static void run_step_rows(const step_job *job, int begin, int end) {
     const mnet_conv_geometry *g = &s->geom;
     switch (s->kind) {
     case MNET_STEP_CONV:
-        k->conv2d(g, in, w, bias, s->act, out, begin, end);
+        if (s->gemm)
+            conv_gemm_rows(k, s, in, w, bias, out, begin, end,
+                           job->ctx->scratch + (size_t)thread * job->ctx->scratch_stride);
+        else
+            k->conv2d(g, in, w, bias, s->act, out, begin, end);
         break;
     case MNET_STEP_DEPTHWISE:
         k->depthwise(g, in, w, bias, s->act, out, begin, end);
@@ -106,7 +162,7 @@ static void run_slice(void *arg, int thread, int threads) {
     if (job->block)
         run_block_rows(job, thread, begin, end);
     else
-        run_step_rows(job, begin, end);
+        run_step_rows(job, thread, begin, end);
 }
 
 /* Below this many MACs work runs on the calling thread: waking the others
@@ -125,6 +181,10 @@ size_t mnet_plan_scratch_floats(const mnet_plan *plan) {
     size_t most = 0;
     for (int i = 0; i < plan->num_blocks; i++) {
         size_t n = mnet_invres_scratch_floats(&plan->blocks[i].geometry);
+        if (n > most) most = n;
+    }
+    for (int i = 0; i < plan->num_steps; i++) {
+        size_t n = mnet_step_scratch_floats(&plan->steps[i]);
         if (n > most) most = n;
     }
     return (most + 15) / 16 * 16;

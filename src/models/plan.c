@@ -6,6 +6,7 @@
 #include <string.h>
 
 /* Every weight block starts on a 64-byte boundary for the SIMD kernels. */
+#define MNET_GEMM_MIN_CHANNELS 16
 #define MNET_WEIGHT_ALIGN_FLOATS 16
 
 static int grow(void **array, int *cap, int need, size_t item) {
@@ -184,13 +185,21 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
         kind = MNET_STEP_CONV;
         packed = k->conv2d_packed_size(&g);
     }
+    /* Regular convolutions on many channels (SSD extra layers, DeepLab's
+     * atrous and decoder 3x3) run as GEMM tiles through the pointwise
+     * kernel, which is near the FMA peak; the 3-channel stem keeps its own
+     * kernel. */
+    int gemm = kind == MNET_STEP_CONV && groups == 1 && in->c >= MNET_GEMM_MIN_CHANNELS;
+    if (gemm) packed = k->pointwise_packed_size(kernel * kernel * in->c, out_c);
     size_t woff = reserve_weights(b, packed);
     if (woff == SIZE_MAX) {
         free(w);
         return -1;
     }
     float *dst = p->weights + woff;
-    if (kind == MNET_STEP_DEPTHWISE)
+    if (gemm)
+        k->pointwise_pack(kernel * kernel * in->c, out_c, w, dst);
+    else if (kind == MNET_STEP_DEPTHWISE)
         k->depthwise_pack(&g, w, dst);
     else if (kind == MNET_STEP_POINTWISE)
         k->pointwise_pack(in->c, out_c, w, dst);
@@ -206,6 +215,7 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
     mnet_step *s = new_step(b);
     if (!s) return -1;
     s->kind = kind;
+    s->gemm = gemm;
     s->input = input;
     s->output = out;
     s->residual = residual;

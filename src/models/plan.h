@@ -49,6 +49,9 @@ typedef struct mnet_step {
     int inputs[MNET_MAX_CONCAT];  /* CONCAT: all inputs in order */
     int num_inputs;
     mnet_resize_mode resize_mode; /* RESIZE */
+    int gemm;                     /* CONV run as im2col tiles through the
+                                     pointwise kernel; weights packed as a
+                                     [out_c][k*k*in_c] pointwise */
     size_t weights_offset;        /* floats into the plan's weight block */
     size_t bias_offset;
     int64_t macs, parameters;
@@ -154,7 +157,10 @@ typedef struct mnet_exec_context {
     size_t scratch_stride;
 } mnet_exec_context;
 
-/* Floats of per-thread scratch the fused blocks need. */
+/* Floats of per-thread scratch one step needs (im2col tiles). */
+size_t mnet_step_scratch_floats(const mnet_step *s);
+
+/* Floats of per-thread scratch the fused blocks and steps need. */
 size_t mnet_plan_scratch_floats(const mnet_plan *plan);
 
 /* Runs all steps, each split over the pool's threads. */
