@@ -248,6 +248,14 @@ static const dw_shape mobilenet_depthwise[] = {
     {28, 192, 1}, {28, 192, 2}, {14, 384, 1}, {14, 576, 1}, {14, 576, 2}, {7, 960, 1},
 };
 
+typedef struct dilated_shape {
+    int size, channels, dilation;
+} dilated_shape;
+
+static const dilated_shape deeplab_depthwise[] = {
+    {65, 960, 4}, {65, 576, 2}, {65, 384, 2}, {33, 960, 2}, {33, 576, 2}, {65, 960, 2},
+};
+
 /* Channel counts around vector widths plus MobileNet oddities. */
 static const int tail_channels[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 47, 63, 65, 72, 1001};
 
@@ -302,9 +310,26 @@ static void test_table(const mnet_kernels *t, test_rng *rng) {
     check_conv(t, rng, 0, 224, 224, 3, 32, 3, 2, 1, 1, MNET_PAD_TF_SAME, MNET_ACT_RELU6, 1);
     check_conv(t, rng, 0, 224, 224, 3, 32, 3, 2, 1, 1, MNET_PAD_SYMMETRIC, MNET_ACT_RELU, 1);
     check_conv(t, rng, 0, 225, 193, 3, 16, 3, 2, 1, 1, MNET_PAD_TF_SAME, MNET_ACT_RELU6, 1);
-    /* DeepLab-like dilated depthwise */
-    check_conv(t, rng, 1, 33, 33, 960, 960, 3, 1, 2, 960, MNET_PAD_SYMMETRIC, MNET_ACT_RELU6, 1);
+    /* DeepLab V3 MobileNet V2 dilated depthwise (output stride 8 and 16),
+     * both padding rules */
+    for (size_t i = 0; i < sizeof deeplab_depthwise / sizeof *deeplab_depthwise; i++) {
+        const dilated_shape *s = &deeplab_depthwise[i];
+        mnet_padding pad = i % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC;
+        check_conv(t, rng, 1, s->size, s->size, s->channels, s->channels, 3, 1, s->dilation,
+                   s->channels, pad, all_acts[test_rng_int(rng, 0, 2)], 1);
+    }
     check_conv(t, rng, 1, 17, 17, 40, 40, 3, 1, 4, 40, MNET_PAD_TF_SAME, MNET_ACT_NONE, 1);
+    /* 3x3 stride 1 dilated: channel tails, odd and rectangular sizes, maps
+     * narrower than the dilated kernel (no interior, both borders at once) */
+    for (int trial = 0; trial < 80; trial++) {
+        int c = pick_channels(rng);
+        int h = test_rng_int(rng, 1, 40);
+        int w = test_rng_int(rng, 1, 40);
+        int dilation = test_rng_int(rng, 2, 6);
+        mnet_padding pad = (mnet_padding)test_rng_int(rng, 0, 2);
+        check_conv(t, rng, 1, h, w, c, c, 3, 1, dilation, c, pad, all_acts[trial % 3],
+                   (trial / 3) % 2);
+    }
 
     /* random small shapes, every activation, with and without bias/residual */
     for (int trial = 0; trial < 120; trial++) {
