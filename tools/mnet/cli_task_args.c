@@ -5,6 +5,7 @@
 
 #include "cli_args.h"
 #include "cli_exit.h"
+#include "cli_model.h"
 #include "cli_report.h"
 
 /* 1 matched, 0 not, -1 error: the options every task command has. */
@@ -72,4 +73,13 @@ int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *ar
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
+}
+
+int cli_task_load_model(const cli_task_args *args, const char *default_model, mnet_model **model,
+                        char *used_path, size_t used_path_size) {
+    mnet_options options;
+    mnet_options_init(&options);
+    options.threads = args->threads;
+    return cli_load_model_or(args->model_path, default_model, &options, model, used_path,
+                             used_path_size);
 }

@@ -4,7 +4,10 @@
 #ifndef MNET_TOOLS_CLI_TASK_ARGS_H
 #define MNET_TOOLS_CLI_TASK_ARGS_H
 
+#include <stddef.h>
+
 #include "cli_input.h"
+#include "mnet.h"
 
 typedef struct cli_task_args {
     const char *model_path; /* NULL: the command's default model */
@@ -24,5 +27,10 @@ typedef int (*cli_extra_option)(int argc, char **argv, int *index, void *context
  * printing a message. */
 int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *args,
                    cli_extra_option extra, void *context, int *help);
+
+/* Loads -m MODEL, or the command's default model, with --threads applied;
+ * the path used goes to used_path. Returns a CLI exit code. */
+int cli_task_load_model(const cli_task_args *args, const char *default_model, mnet_model **model,
+                        char *used_path, size_t used_path_size);
 
 #endif

@@ -216,13 +216,9 @@ int cmd_detect(int argc, char **argv) {
     if (args.output_dir && (code = cli_output_prepare_dir(args.output_dir)) != CLI_EXIT_OK)
         return code;
 
-    mnet_options options;
-    mnet_options_init(&options);
-    options.threads = args.threads;
     mnet_model *model;
     char model_path[MAX_PATH_TEXT];
-    code = cli_load_model_or(args.model_path, CLI_DEFAULT_DETECT_MODEL, &options, &model,
-                             model_path, sizeof model_path);
+    code = cli_task_load_model(&args, CLI_DEFAULT_DETECT_MODEL, &model, model_path, sizeof model_path);
     if (code != CLI_EXIT_OK) return code;
 
     detect_job job;
