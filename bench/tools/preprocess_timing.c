@@ -100,8 +100,8 @@ static void run_case(const char *label, mnet_pixel_format format, int w, int h, 
     }
     mnet_input_spec net = make_spec(nw, nh, fit, 127.5f, 127.5f);
     scratch s = {NULL, 0};
-    const char *names[] = {"ref", "avx2"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[] = {"ref", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
         const mnet_image_row_kernels *k = mnet_image_row_kernels_named(names[i]);
         if (!k) continue;
         double fused = 1e30, slow = 1e30;
@@ -121,7 +121,7 @@ static void run_case(const char *label, mnet_pixel_format format, int w, int h, 
             }
             slow = t < slow ? t : slow;
         }
-        printf("%-34s %-5s fused %8.3f ms   naive %8.3f ms   naive/fused %5.2fx\n", label,
+        printf("%-34s %-6s fused %8.3f ms   naive %8.3f ms   naive/fused %5.2fx\n", label,
                names[i], fused, slow, slow / fused);
     }
     free(pixels);

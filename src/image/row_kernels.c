@@ -22,6 +22,7 @@ const mnet_image_row_kernels mnet_image_row_kernels_ref = {
 static const mnet_image_row_kernels *best(void) {
 #if defined(__x86_64__) || defined(__i386__)
     mnet_cpu_features f = mnet_cpu_features_detect();
+    if (mnet_cpu_can_run_avx512(&f)) return &mnet_image_row_kernels_avx512;
     if (mnet_cpu_can_run_avx2(&f)) return &mnet_image_row_kernels_avx2;
 #endif
     return &mnet_image_row_kernels_ref;
@@ -35,7 +36,7 @@ const mnet_image_row_kernels *mnet_image_row_kernels_named(const char *name) {
     if (strcmp(name, "avx2") == 0 && mnet_cpu_can_run_avx2(&f))
         return &mnet_image_row_kernels_avx2;
     if (strcmp(name, "avx512") == 0 && mnet_cpu_can_run_avx512(&f))
-        return &mnet_image_row_kernels_avx2;
+        return &mnet_image_row_kernels_avx512;
 #endif
     return NULL;
 }

@@ -27,11 +27,11 @@ typedef struct mnet_image_row_kernels {
 extern const mnet_image_row_kernels mnet_image_row_kernels_ref;
 #if defined(__x86_64__) || defined(__i386__)
 extern const mnet_image_row_kernels mnet_image_row_kernels_avx2;
+extern const mnet_image_row_kernels mnet_image_row_kernels_avx512;
 #endif
 
-/* The table named "ref" or "avx2" (an "avx512" request gets the avx2 table:
- * preprocessing has no AVX-512 variant), NULL if unknown or not runnable on
- * this CPU. NULL or "" = the best for this CPU. */
+/* The table named "ref", "avx2" or "avx512", NULL if unknown or not
+ * runnable on this CPU. NULL or "" = the best for this CPU. */
 const mnet_image_row_kernels *mnet_image_row_kernels_named(const char *name);
 
 /* What mnet_image_to_input uses: the environment variable MNET_ISA (same

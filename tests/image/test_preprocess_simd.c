@@ -214,16 +214,23 @@ int main(void) {
     test_outputs_vary();
     CHECK(mnet_image_row_kernels_named("ref") == &mnet_image_row_kernels_ref);
     CHECK(mnet_image_row_kernels_named("no-such-isa") == NULL);
+    /* Ordered from least to most capable: the default must be the last available. */
     const char *isas[] = {"avx2", "avx512"};
+    const mnet_image_row_kernels *most_capable = &mnet_image_row_kernels_ref;
     for (int i = 0; i < 2; i++) {
         const mnet_image_row_kernels *k = mnet_image_row_kernels_named(isas[i]);
         if (!k) {
             printf("%s: not available on this CPU, skipped\n", isas[i]);
             continue;
         }
+        /* A request served by another ISA's table would leave this one untested. */
+        CHECK_MSG(strcmp(k->name, isas[i]) == 0, "request %s got table %s", isas[i], k->name);
+        most_capable = k;
         double worst = compare_table(k, 0x5eed0000u + (uint64_t)i);
         printf("%s (table %s): %d cases, max |diff| vs ref %.3g\n", isas[i], k->name, CASES,
                worst);
     }
+    CHECK_MSG(mnet_image_row_kernels_named(NULL) == most_capable, "default table %s, want %s",
+              mnet_image_row_kernels_named(NULL)->name, most_capable->name);
     TEST_MAIN_END();
 }

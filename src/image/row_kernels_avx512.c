@@ -1,0 +1,446 @@
+/* AVX-512 (F + BW + DQ + VL) row kernels, compiled through target
+ * attributes and selected at run time by row_kernels.c.
+ *
+ * Same plan as row_kernels_avx2.c, 16 floats per vector: a source row is
+ * decoded once per chunk into three planar float arrays (16 pixels per
+ * step), then shrinking filters take one output pixel as a dot product
+ * over its taps under a lane mask (masked lanes are not read, so nothing
+ * past the taps is touched): one 8-lane step for up to 8 taps, else 16 taps
+ * per step, so footprints of 9 to 16 taps (shrinks of about 4x to 8x) take
+ * one step where AVX2 needs two. Enlarging (at most two taps) stays one
+ * output pixel at a time. */
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "image/row_kernels.h"
+
+#define AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")))
+
+/* Source pixels decoded per chunk; an output pixel whose taps span more is
+ * left to the scalar reader (a shrink by more than CHUNK / 2). */
+enum { CHUNK = 1024 };
+
+typedef struct planar_chunk {
+    const float *c[3]; /* R, G, B at source column `first` (GRAY: all one plane) */
+    int first;
+} planar_chunk;
+
+static inline float clamp255(float v) {
+    return v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+}
+
+/* Lanes [0, n) set, n clamped to [0, 16]. */
+static inline __mmask16 first_lanes(int n) {
+    return n >= 16 ? (__mmask16)0xffff : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u));
+}
+
+/* Packed 8-bit formats: R, G, B of columns [x0, x0 + n) as floats, 16
+ * pixels per step. 3 bytes: two halves of 8 pixels, each gathered by byte
+ * shuffles of two overlapping 16-byte loads inside its 24 bytes (VBMI's
+ * cross-lane byte permute is not part of the required set); 4 bytes:
+ * shifts of 32-bit lanes. */
+AVX512 static void decode_packed(const mnet_pixel_source *s, int row, int x0, int n, float *r,
+                                 float *g, float *b) {
+    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] +
+                             (size_t)x0 * (size_t)s->bytes_per_pixel;
+    const int bpp = s->bytes_per_pixel, offsets[3] = {s->r_offset, s->g_offset, s->b_offset};
+    float *out[3] = {r, g, b};
+    int i = 0;
+    if (bpp == 3) {
+        __m128i from_lo[3], from_hi[3];
+        for (int c = 0; c < 3; c++) {
+            unsigned char lo[16], hi[16];
+            memset(lo, 0x80, sizeof lo);
+            memset(hi, 0x80, sizeof hi);
+            for (int j = 0; j < 8; j++) {
+                int at = offsets[c] + 3 * j;
+                if (at < 16)
+                    lo[j] = (unsigned char)at;
+                else
+                    hi[j] = (unsigned char)(at - 8);
+            }
+            from_lo[c] = _mm_loadu_si128((const __m128i *)(const void *)lo);
+            from_hi[c] = _mm_loadu_si128((const __m128i *)(const void *)hi);
+        }
+        for (; i + 16 <= n; i += 16) {
+            const unsigned char *q = p + 3 * (size_t)i;
+            __m128i a_lo = _mm_loadu_si128((const __m128i *)(const void *)q);
+            __m128i a_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 8));
+            __m128i b_lo = _mm_loadu_si128((const __m128i *)(const void *)(q + 24));
+            __m128i b_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 32));
+            for (int c = 0; c < 3; c++) {
+                __m128i first = _mm_or_si128(_mm_shuffle_epi8(a_lo, from_lo[c]),
+                                             _mm_shuffle_epi8(a_hi, from_hi[c]));
+                __m128i second = _mm_or_si128(_mm_shuffle_epi8(b_lo, from_lo[c]),
+                                              _mm_shuffle_epi8(b_hi, from_hi[c]));
+                __m128i bytes = _mm_unpacklo_epi64(first, second);
+                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
+            }
+        }
+    } else if (bpp == 4) {
+        const __m512i byte_mask = _mm512_set1_epi32(0xff);
+        for (; i + 16 <= n; i += 16) {
+            __m512i px = _mm512_loadu_si512((const void *)(p + 4 * (size_t)i));
+            for (int c = 0; c < 3; c++) {
+                __m512i v = _mm512_and_si512(
+                    _mm512_srlv_epi32(px, _mm512_set1_epi32(8 * offsets[c])), byte_mask);
+                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(v));
+            }
+        }
+    }
+    for (; i < n; i++)
+        for (int c = 0; c < 3; c++) out[c][i] = (float)p[(size_t)i * (size_t)bpp + (size_t)offsets[c]];
+}
+
+AVX512 static void decode_gray(const mnet_pixel_source *s, int row, int x0, int n, float *out) {
+    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
+    }
+    for (; i < n; i++) out[i] = (float)p[i];
+}
+
+/* YUV 4:2:0, same siting and arithmetic as the AVX2 decoder (chroma
+ * blended vertically first, then horizontally). x0 is even. */
+AVX512 static void decode_yuv(const mnet_pixel_source *s, int row, int x0, int n, float *r,
+                              float *g, float *b) {
+    /* Chroma samples m0 - 1 .. m_end + 1 (edges replicated), vertically blended. */
+    float cu[CHUNK / 2 + 4], cv[CHUNK / 2 + 4];
+    const int half = row >> 1;
+    int top, bottom;
+    float w_top;
+    if (row & 1) {
+        top = half;
+        bottom = half + 1 < s->chroma_height ? half + 1 : s->chroma_height - 1;
+        w_top = 0.75f;
+    } else {
+        top = half > 0 ? half - 1 : 0;
+        bottom = half;
+        w_top = 0.25f;
+    }
+    const float w_bottom = 1.0f - w_top;
+    const size_t step = (size_t)s->chroma_step;
+    const unsigned char *u_top = s->u_plane + (size_t)top * s->chroma_stride;
+    const unsigned char *u_bot = s->u_plane + (size_t)bottom * s->chroma_stride;
+    const unsigned char *v_top = s->v_plane + (size_t)top * s->chroma_stride;
+    const unsigned char *v_bot = s->v_plane + (size_t)bottom * s->chroma_stride;
+    const int m0 = x0 / 2, m_end = (x0 + n - 1) / 2;
+    const int samples = m_end - m0 + 3;
+    for (int j = 0; j < samples; j++) {
+        int m = m0 - 1 + j;
+        m = m < 0 ? 0 : (m >= s->chroma_width ? s->chroma_width - 1 : m);
+        size_t o = (size_t)m * step;
+        cu[j] = w_top * u_top[o] + w_bottom * u_bot[o] - 128.0f;
+        cv[j] = w_top * v_top[o] + w_bottom * v_bot[o] - 128.0f;
+    }
+    const unsigned char *luma = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
+    const __m512 y_off = _mm512_set1_ps(s->y_offset), y_scale = _mm512_set1_ps(s->y_scale);
+    const __m512 rv = _mm512_set1_ps(s->rv), gu = _mm512_set1_ps(s->gu);
+    const __m512 gv = _mm512_set1_ps(s->gv), bu = _mm512_set1_ps(s->bu);
+    const __m512 zero = _mm512_setzero_ps(), top255 = _mm512_set1_ps(255.0f);
+    const __m256 quarter = _mm256_set1_ps(0.25f), three_quarters = _mm256_set1_ps(0.75f);
+    /* Lane 2k takes even[k], lane 2k + 1 takes odd[k] (index 16 + k). */
+    const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+                                                 22, 7, 23);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        /* Luma columns x0+i .. x0+i+15 (x0 + i even) use chroma samples
+         * j-1 .. j+8 of the buffer, j = i/2 + 1. */
+        const int j = i / 2 + 1;
+        __m512 uv[2];
+        const float *c_arr[2] = {cu, cv};
+        for (int q = 0; q < 2; q++) {
+            __m256 prev = _mm256_loadu_ps(c_arr[q] + j - 1);
+            __m256 cur = _mm256_loadu_ps(c_arr[q] + j);
+            __m256 next = _mm256_loadu_ps(c_arr[q] + j + 1);
+            __m256 even =
+                _mm256_add_ps(_mm256_mul_ps(quarter, prev), _mm256_mul_ps(three_quarters, cur));
+            __m256 odd =
+                _mm256_add_ps(_mm256_mul_ps(three_quarters, cur), _mm256_mul_ps(quarter, next));
+            uv[q] = _mm512_permutex2var_ps(_mm512_castps256_ps512(even), interleave,
+                                           _mm512_castps256_ps512(odd));
+        }
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(luma + i));
+        __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
+        y = _mm512_mul_ps(_mm512_sub_ps(y, y_off), y_scale);
+        __m512 rr = _mm512_fmadd_ps(rv, uv[1], y);
+        __m512 gg = _mm512_fmadd_ps(gv, uv[1], _mm512_fmadd_ps(gu, uv[0], y));
+        __m512 bb = _mm512_fmadd_ps(bu, uv[0], y);
+        _mm512_storeu_ps(r + i, _mm512_min_ps(_mm512_max_ps(rr, zero), top255));
+        _mm512_storeu_ps(g + i, _mm512_min_ps(_mm512_max_ps(gg, zero), top255));
+        _mm512_storeu_ps(b + i, _mm512_min_ps(_mm512_max_ps(bb, zero), top255));
+    }
+    for (; i < n; i++) {
+        const int j = i / 2 + 1;
+        float u, v;
+        if (i & 1) {
+            u = 0.75f * cu[j] + 0.25f * cu[j + 1];
+            v = 0.75f * cv[j] + 0.25f * cv[j + 1];
+        } else {
+            u = 0.25f * cu[j - 1] + 0.75f * cu[j];
+            v = 0.25f * cv[j - 1] + 0.75f * cv[j];
+        }
+        float y = ((float)luma[i] - s->y_offset) * s->y_scale;
+        r[i] = clamp255(y + s->rv * v);
+        g[i] = clamp255(y + s->gu * u + s->gv * v);
+        b[i] = clamp255(y + s->bu * u);
+    }
+}
+
+/* Makes columns [x0, x0 + n) (n <= CHUNK) of source row `row` readable as
+ * planar floats, decoding into buf (3 * (CHUNK + 1) floats) when needed. */
+AVX512 static planar_chunk decode_chunk(const mnet_pixel_source *s, int row, int x0, int n,
+                                        float *buf) {
+    planar_chunk chunk;
+    chunk.first = x0;
+    float *planes[3] = {buf, buf + CHUNK + 1, buf + 2 * (CHUNK + 1)};
+    switch (s->format) {
+    case MNET_PIXEL_RGB_F32_PLANAR:
+        for (int c = 0; c < 3; c++)
+            chunk.c[c] = (const float *)(const void *)(s->planes[c] +
+                                                       (size_t)row * s->strides[c]) + x0;
+        break;
+    case MNET_PIXEL_GRAY:
+        decode_gray(s, row, x0, n, planes[0]);
+        chunk.c[0] = chunk.c[1] = chunk.c[2] = planes[0];
+        break;
+    case MNET_PIXEL_NV12:
+    case MNET_PIXEL_NV21:
+    case MNET_PIXEL_I420:
+    case MNET_PIXEL_YV12: {
+        int even = x0 & ~1, skip = x0 - even;
+        decode_yuv(s, row, even, n + skip, planes[0], planes[1], planes[2]);
+        for (int c = 0; c < 3; c++) chunk.c[c] = planes[c] + skip;
+        break;
+    }
+    default:
+        decode_packed(s, row, x0, n, planes[0], planes[1], planes[2]);
+        for (int c = 0; c < 3; c++) chunk.c[c] = planes[c];
+        break;
+    }
+    return chunk;
+}
+
+AVX512 static inline float horizontal_sum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The eight sums of v[0..7] as one vector (lane j = sum of v[j]). */
+AVX512 static inline __m256 transpose_sum8(const __m256 v[8]) {
+    __m256 b0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    __m256 b1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20),
+                         _mm256_permute2f128_ps(b0, b1, 0x31));
+}
+
+/* The two 8-lane halves of v added together. */
+AVX512 static inline __m256 fold_halves(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
+/* sum[c] = the taps of output pixel k applied to channel c, one 8-lane
+ * vector per channel (lanes still to be added up). Footprints of at most 8
+ * taps (most camera shrinks below 4x) take one 8-lane masked step: a
+ * 16-lane step would be half empty and still need folding. Wider ones go
+ * 16 taps per step and are folded to 8 lanes at the end. */
+AVX512 static inline __attribute__((always_inline)) void dot_taps(const planar_chunk *chunk,
+                                                                   int channels, const float *tap,
+                                                                   __m512 inv, __m256 sum[3]) {
+    const int base = (int)tap[0] - chunk->first, n = (int)tap[1];
+    if (n <= 8) {
+        const __m256 lanes = _mm256_setr_ps(0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f);
+        const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+        /* Same float steps as the scalar tap weight: (t + 0.5) - offset. */
+        __m256 d = _mm256_mul_ps(_mm256_sub_ps(lanes, _mm256_set1_ps(tap[2])),
+                                 _mm512_castps512_ps256(inv));
+        __m256 w = _mm256_max_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(d, abs_mask)),
+                                 _mm256_setzero_ps());
+        const __mmask8 live = (__mmask8)first_lanes(n);
+        for (int c = 0; c < channels; c++)
+            sum[c] = _mm256_mul_ps(w, _mm256_maskz_loadu_ps(live, chunk->c[c] + base));
+        return;
+    }
+    const __m512 lanes = _mm512_setr_ps(0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f, 8.5f,
+                                        9.5f, 10.5f, 11.5f, 12.5f, 13.5f, 14.5f, 15.5f);
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const __m512 offset = _mm512_set1_ps(tap[2]);
+    __m512 wide[3] = {zero, zero, zero};
+    for (int t = 0; t < n; t += 16) {
+        __m512 pos = _mm512_add_ps(_mm512_set1_ps((float)t), lanes);
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(pos, offset), inv);
+        __m512 w = _mm512_max_ps(_mm512_sub_ps(one, _mm512_abs_ps(d)), zero);
+        const __mmask16 live = first_lanes(n - t);
+        for (int c = 0; c < channels; c++) {
+            __m512 px = _mm512_maskz_loadu_ps(live, chunk->c[c] + base + t);
+            wide[c] = _mm512_fmadd_ps(w, px, wide[c]);
+        }
+    }
+    for (int c = 0; c < channels; c++) sum[c] = fold_halves(wide[c]);
+}
+
+/* Output pixels [k0, k1) whose taps all lie in the chunk, eight at a time
+ * so that their sums are added up together. Inlined into the callers below
+ * with a constant channel count, so that the sums stay in registers. */
+AVX512 static inline __attribute__((always_inline)) void filter_chunk(
+    const planar_chunk *chunk, int channels, const float *taps, int k0, int k1, float inv_fs,
+    float weight, float *acc) {
+    const __m512 inv = _mm512_set1_ps(inv_fs);
+    int k = k0;
+    for (; k + 8 <= k1; k += 8) {
+        __m256 sums[3][8];
+        float scale[8], total[3][8];
+        for (int j = 0; j < 8; j++) {
+            const float *tap = taps + (size_t)(k + j) * MNET_TAP_FLOATS;
+            __m256 sum[3];
+            dot_taps(chunk, channels, tap, inv, sum);
+            for (int c = 0; c < channels; c++) sums[c][j] = sum[c];
+            scale[j] = weight * tap[3];
+        }
+        const __m256 scale_v = _mm256_loadu_ps(scale);
+        for (int c = 0; c < channels; c++)
+            _mm256_storeu_ps(total[c], _mm256_mul_ps(scale_v, transpose_sum8(sums[c])));
+        float *a = acc + (size_t)k * 3;
+        for (int j = 0; j < 8; j++)
+            for (int c = 0; c < 3; c++) a[3 * j + c] += total[channels == 1 ? 0 : c][j];
+    }
+    for (; k < k1; k++) {
+        const float *tap = taps + (size_t)k * MNET_TAP_FLOATS;
+        __m256 sum[3];
+        dot_taps(chunk, channels, tap, inv, sum);
+        const float scale = weight * tap[3];
+        float *a = acc + (size_t)k * 3;
+        for (int c = 0; c < 3; c++)
+            a[c] += scale * horizontal_sum(sum[channels == 1 ? 0 : c]);
+    }
+}
+
+AVX512 static void filter_chunk_rgb(const planar_chunk *chunk, const float *taps, int k0,
+                                    int k1, float inv_fs, float weight, float *acc) {
+    filter_chunk(chunk, 3, taps, k0, k1, inv_fs, weight, acc);
+}
+
+AVX512 static void filter_chunk_gray(const planar_chunk *chunk, const float *taps, int k0,
+                                     int k1, float inv_fs, float weight, float *acc) {
+    filter_chunk(chunk, 1, taps, k0, k1, inv_fs, weight, acc);
+}
+
+/* Enlarging: at most two taps per output pixel, so a dot product in
+ * vector registers would be mostly empty lanes. */
+AVX512 static void filter_chunk_narrow(const planar_chunk *chunk, const float *taps, int k0,
+                                       int k1, float inv_fs, float weight, float *acc) {
+    const float *cr = chunk->c[0], *cg = chunk->c[1], *cb = chunk->c[2];
+    for (int k = k0; k < k1; k++) {
+        const float *tap = taps + (size_t)k * MNET_TAP_FLOATS;
+        const int base = (int)tap[0] - chunk->first, n = (int)tap[1];
+        float *a = acc + (size_t)k * 3;
+        if (tap[2] == 0.5f && tap[3] == 1.0f && weight == 1.0f) {
+            /* 1:1 (identity fit): the first tap has weight 1, the next 0 */
+            a[0] += cr[base];
+            a[1] += cg[base];
+            a[2] += cb[base];
+            continue;
+        }
+        float r = 0.0f, g = 0.0f, b = 0.0f;
+        for (int t = 0; t < n; t++) {
+            float w = 1.0f - fabsf(((float)t + 0.5f - tap[2]) * inv_fs);
+            if (w <= 0.0f) continue;
+            r += w * cr[base + t];
+            g += w * cg[base + t];
+            b += w * cb[base + t];
+        }
+        const float scale = weight * tap[3];
+        a[0] += scale * r;
+        a[1] += scale * g;
+        a[2] += scale * b;
+    }
+}
+
+AVX512 static void accumulate_row_avx512(const mnet_pixel_source *s, int row, const float *taps,
+                                         int count, float inv_fs, float weight, float *acc) {
+    float buf[3 * (CHUNK + 1)];
+    const int channels = s->format == MNET_PIXEL_GRAY ? 1 : 3;
+    const int narrow = inv_fs >= 1.0f;
+    int k = 0;
+    while (k < count) {
+        const float *tap = taps + (size_t)k * MNET_TAP_FLOATS;
+        int lo = (int)tap[0], hi = lo + (int)tap[1];
+        if (hi - lo > CHUNK) { /* one enormous footprint: the scalar reader */
+            mnet_pixel_source_accumulate_row(s, row, tap, 1, inv_fs, weight, acc + (size_t)k * 3);
+            k++;
+            continue;
+        }
+        /* Grow the group while the union of its taps fits one chunk (the
+         * union is contiguous: taps move monotonically, either way). */
+        int end = k + 1;
+        for (; end < count; end++) {
+            const float *t = taps + (size_t)end * MNET_TAP_FLOATS;
+            int f = (int)t[0], e = f + (int)t[1];
+            int new_lo = f < lo ? f : lo, new_hi = e > hi ? e : hi;
+            if (new_hi - new_lo > CHUNK) break;
+            lo = new_lo;
+            hi = new_hi;
+        }
+        planar_chunk chunk = decode_chunk(s, row, lo, hi - lo, buf);
+        if (narrow) /* GRAY too: its three planes are one, so R = G = B exactly */
+            filter_chunk_narrow(&chunk, taps, k, end, inv_fs, weight, acc);
+        else if (channels == 3)
+            filter_chunk_rgb(&chunk, taps, k, end, inv_fs, weight, acc);
+        else
+            filter_chunk_gray(&chunk, taps, k, end, inv_fs, weight, acc);
+        k = end;
+    }
+}
+
+/* The tail goes through a lane mask, so every element takes the same fused
+ * multiply-add. */
+AVX512 static void add_scaled_avx512(float *acc, const float *row, float weight, size_t n) {
+    const __m512 w = _mm512_set1_ps(weight);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(acc + i,
+                         _mm512_fmadd_ps(w, _mm512_loadu_ps(row + i), _mm512_loadu_ps(acc + i)));
+    if (i < n) {
+        const __mmask16 live = first_lanes((int)(n - i));
+        __m512 sum = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(live, row + i),
+                                     _mm512_maskz_loadu_ps(live, acc + i));
+        _mm512_mask_storeu_ps(acc + i, live, sum);
+    }
+}
+
+/* 16 pixels = 48 floats = three vectors whose channel pattern repeats with
+ * period 3: vector v, lane l holds channel (16 v + l) mod 3. */
+AVX512 static void normalize_rgb_avx512(const float *rgb, float *out, size_t pixels,
+                                        const float mean[3], const float std[3]) {
+    __m512 m[3], d[3];
+    for (int v = 0; v < 3; v++) {
+        float mv[16], dv[16];
+        for (int l = 0; l < 16; l++) {
+            mv[l] = mean[(v * 16 + l) % 3];
+            dv[l] = std[(v * 16 + l) % 3];
+        }
+        m[v] = _mm512_loadu_ps(mv);
+        d[v] = _mm512_loadu_ps(dv);
+    }
+    size_t k = 0;
+    for (; k + 16 <= pixels; k += 16)
+        for (int v = 0; v < 3; v++) {
+            const float *src = rgb + 3 * k + 16 * (size_t)v;
+            _mm512_storeu_ps(out + 3 * k + 16 * (size_t)v,
+                             _mm512_div_ps(_mm512_sub_ps(_mm512_loadu_ps(src), m[v]), d[v]));
+        }
+    for (; k < pixels; k++)
+        for (int c = 0; c < 3; c++) out[3 * k + c] = (rgb[3 * k + c] - mean[c]) / std[c];
+}
+
+const mnet_image_row_kernels mnet_image_row_kernels_avx512 = {
+    "avx512", accumulate_row_avx512, add_scaled_avx512, normalize_rgb_avx512};
+
+#endif
