@@ -149,26 +149,6 @@ def test_preprocess():
               f"bench --frame {frame}: exit {result.returncode}, expected {EXIT_USAGE}")
 
 
-def test_preprocess_fair():
-    """Both paths of the preprocessing comparison are measured and reported
-    consistently. Whether the fused pass wins, and by how much, is a
-    benchmark result (bench/RESULTS.md), not something a test on a shared
-    machine can assert: under load either side can be slowed at random."""
-    for frame in ("rgb:1280x720", "nv12:1920x1080"):
-        what = f"bench --preprocess --frame {frame}"
-        data = bench_json(["-m", CLASSIFIER, "--runs", "7", "--warmup", "2", "--threads", "1",
-                           "--inflight", "1", "--preprocess", "--frame", frame], what)
-        if data is None:
-            continue
-        fused, naive = data.get("preprocess_fused_ms"), data.get("preprocess_naive_ms")
-        speedup = data.get("preprocess_speedup")
-        check(all(isinstance(v, (int, float)) and v > 0 for v in (fused, naive, speedup)),
-              f"{what}: fused {fused!r}, naive {naive!r}, speed-up {speedup!r}")
-        if all(isinstance(v, (int, float)) and v > 0 for v in (fused, naive, speedup)):
-            check(abs(speedup - naive / fused) <= 0.01 * speedup,
-                  f"{what}: speed-up {speedup} is not naive/fused = {naive / fused}")
-
-
 def test_default_model():
     with tempfile.TemporaryDirectory() as cwd:
         result = run(["bench", "--json", "--runs", "2", "--warmup", "0"], cwd=cwd)
@@ -214,7 +194,6 @@ def main():
             test_json(model)
         test_options()
         test_preprocess()
-        test_preprocess_fair()
         test_default_model()
         test_errors(scratch)
     print(f"{checks - len(failures)} passed, {len(failures)} failed")
