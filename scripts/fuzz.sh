@@ -12,7 +12,8 @@
 # leaks and timeouts are written to tests/fuzz/crashes/<target>-*; every one
 # kept there is replayed by the ctest test_fuzz_regressions. Statistics of
 # each run: build-fuzz/logs/<target>.log, a summary in build-fuzz/summary.txt.
-# FUZZ_BUILD overrides the build folder, FUZZ_JOBS the build parallelism.
+# FUZZ_BUILD overrides the build folder, FUZZ_JOBS the build parallelism,
+# FUZZ_SEED the libFuzzer seed (default 1, reproducible; 0 = random).
 # Exit status: 0 when no target found anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,10 @@ run_one() {
   local rc=0
   # -timeout: one input running longer is a hang; -rss_limit_mb bounds
   # memory (a model or image may not make the library allocate more).
-  "$build/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # -seed: a fixed seed (FUZZ_SEED, default 1; 0 = random) makes a pass
+  # reproducible, so CI fails only on inputs a developer can replay.
+  "$build/fuzz_$target" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="tests/fuzz/crashes/$target-" \
     "${extra[@]}" "$work" "$seeds" >"$log" 2>&1 || rc=$?
   local execs
