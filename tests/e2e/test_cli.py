@@ -17,39 +17,15 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
-MNET = os.path.join(BUILD, "mnet")
-MODELS = os.path.join(SOURCE, "models")
+from cli_harness import (
+    check, run, summary, SOURCE, BUILD, MNET, MODELS, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE,
+    EXIT_BAD_MODEL, EXIT_INTERNAL)
+
 DEFAULT_MODEL = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
-IMAGES = os.path.join(SOURCE, "examples", "images")
 
-EXIT_USAGE, EXIT_BAD_IMAGE, EXIT_BAD_MODEL, EXIT_INTERNAL = 2, 3, 4, 5
 # A model error must be reported at once, not after reading a device forever.
 QUICK_SECONDS = 5.0
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(args, cwd=None, stdout=subprocess.PIPE):
-    started = time.monotonic()
-    result = subprocess.run([MNET] + args, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE,
-                            timeout=120)
-    result.seconds = time.monotonic() - started
-    result.out = result.stdout.decode("utf-8") if result.stdout is not None else ""
-    result.err = result.stderr.decode("utf-8", "replace")
-    return result
 
 
 def read_safetensors_header(path):
@@ -352,8 +328,7 @@ def main():
         test_example_program(images)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -9,39 +9,16 @@ bundled classifier.
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
-MNET = os.path.join(BUILD, "mnet")
-MODELS = os.path.join(SOURCE, "models")
+from cli_harness import check, run, summary, MNET, MODELS, EXIT_USAGE, EXIT_BAD_MODEL
+
 CLASSIFIER = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
 OTHERS = [os.path.join(MODELS, name) for name in ("ssd_mobilenet_v2_coco.safetensors",
                                                   "deeplabv3_mnv2_dm1.0_pascal.safetensors")]
-EXIT_USAGE, EXIT_BAD_MODEL = 2, 4
 REQUIRED = ("min_ms", "median_ms", "mean_ms", "max_ms", "load_ms", "first_ms", "fps",
             "peak_rss_mb", "session_mb")
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(args, cwd=None):
-    result = subprocess.run([MNET] + args, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=600)
-    result.out = result.stdout.decode()
-    result.err = result.stderr.decode("utf-8", "replace")
-    return result
 
 
 def bench_json(args, what):
@@ -196,8 +173,7 @@ def main():
         test_preprocess()
         test_default_model()
         test_errors(scratch)
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

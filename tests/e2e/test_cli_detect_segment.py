@@ -23,41 +23,19 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+from cli_harness import (
+    check, run, summary, SOURCE, BUILD, MNET, MODELS, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE,
+    EXIT_BAD_MODEL)
+
 SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
-MNET = os.path.join(BUILD, "mnet")
-MODELS = os.path.join(SOURCE, "models")
 DETECT_MODEL = os.path.join(MODELS, "ssd_mobilenet_v2_coco.safetensors")
 SEGMENT_MODEL = os.path.join(MODELS, "deeplabv3_mnv2_dm1.0_pascal.safetensors")
 OTHER_SEGMENT_MODELS = [os.path.join(MODELS, name) for name in
                         ("deeplabv3_mnv2_dm0.5_pascal.safetensors",
                          "deeplabv3_mnv2_dm0.5_257_pascal.safetensors")]
 CLASSIFIER = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
-IMAGES = os.path.join(SOURCE, "examples", "images")
 COCO = os.path.join(SHARED, "data", "coco-dev")
 VOC = os.path.join(SHARED, "data", "voc-dev")
-
-EXIT_USAGE, EXIT_BAD_IMAGE, EXIT_BAD_MODEL = 2, 3, 4
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(args, cwd=None):
-    result = subprocess.run([MNET] + args, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=600)
-    result.out = result.stdout.decode("utf-8")
-    result.err = result.stderr.decode("utf-8", "replace")
-    return result
 
 
 def json_lines(result, what):
@@ -619,8 +597,7 @@ def main():
         test_usage_errors(samples[0])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -13,38 +13,15 @@ are validated exactly. Exits 77 without the binary or the classifier.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
 
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
-MNET = os.path.join(BUILD, "mnet")
+from cli_harness import check, run, summary, SOURCE, MNET, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE
+
 MODEL = os.path.join(SOURCE, "models", "mobilenet_v2_1.0_224.safetensors")
-IMAGES = os.path.join(SOURCE, "examples", "images")
-EXIT_USAGE, EXIT_BAD_IMAGE = 2, 3
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def run(args):
-    result = subprocess.run([MNET] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            timeout=300)
-    result.out = result.stdout.decode()
-    result.err = result.stderr.decode("utf-8", "replace")
-    return result
 
 
 def classify(paths, extra=()):
@@ -270,8 +247,7 @@ def main():
             test_yuv_formats(jpeg, rgb, sub)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

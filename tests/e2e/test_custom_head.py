@@ -33,28 +33,16 @@ import tempfile
 import numpy as np
 from PIL import Image
 
+from cli_harness import check, summary, SOURCE, BUILD, IMAGES
+
 SKIPPED = 77
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
 EXAMPLE = os.path.join(BUILD, "custom_head")
 LIBRARY = os.path.join(BUILD, "libmnet.so")
 MODEL = os.path.join(SOURCE, "models", "mobilenet_v2_1.0_224.safetensors")
-IMAGES = os.path.join(SOURCE, "examples", "images")
 TAP = b"block13/expand"
 HIDDEN, OUTPUTS, SEED = 32, 4, 20240611
 TOLERANCE = 1e-4
 MNET_PIXEL_RGB = 1
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 class Error(ctypes.Structure):
@@ -226,8 +214,7 @@ def main():
                              universal_newlines=True, timeout=60)
         check(bad.returncode != 0 and "missing.png" in bad.stderr,
               "a missing image: status %d, %r" % (bad.returncode, bad.stderr))
-    print("%d checks, %d failures" % (checks, len(failures)))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -32,11 +32,10 @@ import tempfile
 
 import numpy as np
 
+from cli_harness import check, summary, BUILD, IMAGES
+
 SKIPPED = 77
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
 VIDEO = os.path.join(BUILD, "video")
-IMAGES = os.path.join(SOURCE, "examples", "images")
 # The executable finds its default models in <dir of executable>/../models.
 DEFAULT_MODELS = os.path.join(os.path.dirname(os.path.abspath(VIDEO)), "..", "models")
 MODELS = {
@@ -45,17 +44,6 @@ MODELS = {
     "segment": "deeplabv3_mnv2_dm1.0_pascal.safetensors",
 }
 LATENCY = re.compile(r"^frame (\d+): (\d+\.\d+) ms")
-
-failures = []
-checks = 0
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(args, timeout=600):
@@ -240,8 +228,7 @@ def main():
         r = run([VIDEO, clip, os.path.join(tmp, "o4.mp4"), "--task", "nonsense"])
         check(r.returncode == 2 and "nonsense" in r.stderr, "bad --task: %r" % r.stderr)
 
-    print("%d checks, %d failures" % (checks, len(failures)))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
