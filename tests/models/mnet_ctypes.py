@@ -2,6 +2,7 @@
 Python tests: load a model, create a session, run a normalized input, read
 output 0; read named taps through mnet_features on a planar float image."""
 
+import contextlib
 import ctypes
 import os
 
@@ -59,6 +60,13 @@ def library_path():
     return os.path.join(build, "libmnet.so")
 
 
+def _as_array(tensor):
+    """A library tensor (h, w, c floats) copied into a float64 array."""
+    count = tensor.height * tensor.width * tensor.channels
+    return np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64).reshape(
+        tensor.height, tensor.width, tensor.channels)
+
+
 class Mnet:
     def __init__(self, path=None):
         self.lib = ctypes.CDLL(path or library_path())
@@ -81,12 +89,10 @@ class Mnet:
                    "mnet_features"):
             getattr(lib, fn).restype = ctypes.c_int
 
-    def run_taps(self, model_path, pixels, taps, normalized=None, isa=None, threads=0):
-        """Runs the model on `pixels` (H, W, 3 floats on the 0..255 scale, the
-        network's own size, given as a planar float image and stretched, i.e.
-        not resized) and returns {tap: array (h, w, c)} for the named taps.
-        With `normalized` (the same input already normalized, H x W x 3),
-        also runs mnet_run on it and returns output 0 under the key None."""
+    @contextlib.contextmanager
+    def session(self, model_path, isa=None, threads=0, taps=()):
+        """Loads the model and creates a session that exports `taps`; both are
+        freed when the block ends. threads 0 = the library's default."""
         lib = self.lib
         options = MnetOptions()
         lib.mnet_options_init(ctypes.byref(options))
@@ -99,19 +105,45 @@ class Mnet:
         if status:
             raise MnetFailure("mnet_model_load(%s): %d %s" % (model_path, status,
                                                               error.message.decode()))
-        names = (ctypes.c_char_p * len(taps))(*[t.encode() for t in taps])
-        session_options = MnetSessionOptions(names, len(taps))
         try:
-            status = lib.mnet_session_create(model, ctypes.byref(session_options),
-                                             ctypes.byref(session), ctypes.byref(error))
+            session_options = None
+            if taps:
+                names = (ctypes.c_char_p * len(taps))(*[t.encode() for t in taps])
+                session_options = ctypes.byref(MnetSessionOptions(names, len(taps)))
+            status = lib.mnet_session_create(model, session_options, ctypes.byref(session),
+                                             ctypes.byref(error))
             if status:
                 raise MnetFailure("mnet_session_create: %d %s" % (status, error.message.decode()))
             try:
-                return self._taps(session, pixels, taps, normalized)
+                yield session
             finally:
                 lib.mnet_session_destroy(session)
         finally:
             lib.mnet_model_destroy(model)
+
+    def _check(self, status, what, session):
+        if status:
+            raise MnetFailure("%s: %d %s" % (what, status,
+                                             self.lib.mnet_session_error(session).decode()))
+
+    def _run_output0(self, session, nhwc_input):
+        """mnet_run on the input, then output 0 as float64 (h, w, c)."""
+        lib = self.lib
+        data = np.ascontiguousarray(nhwc_input, np.float32)
+        self._check(lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                 data.size), "mnet_run", session)
+        tensor = MnetTensor()
+        self._check(lib.mnet_output(session, 0, ctypes.byref(tensor)), "mnet_output", session)
+        return _as_array(tensor)
+
+    def run_taps(self, model_path, pixels, taps, normalized=None, isa=None, threads=0):
+        """Runs the model on `pixels` (H, W, 3 floats on the 0..255 scale, the
+        network's own size, given as a planar float image and stretched, i.e.
+        not resized) and returns {tap: array (h, w, c)} for the named taps.
+        With `normalized` (the same input already normalized, H x W x 3),
+        also runs mnet_run on it and returns output 0 under the key None."""
+        with self.session(model_path, isa, threads, taps) as session:
+            return self._taps(session, pixels, taps, normalized)
 
     def _taps(self, session, pixels, taps, normalized):
         lib = self.lib
@@ -126,66 +158,16 @@ class Mnet:
         lib.mnet_preprocess_init(ctypes.byref(pre))
         pre.fit = FIT_STRETCH
         tensors = (MnetTensor * len(taps))()
-        status = lib.mnet_features(session, ctypes.byref(image), ctypes.byref(pre), tensors)
-        if status:
-            raise MnetFailure("mnet_features: %d %s" % (status,
-                                                        lib.mnet_session_error(session).decode()))
-        out = {}
-        for name, t in zip(taps, tensors):
-            count = t.height * t.width * t.channels
-            out[name] = np.ctypeslib.as_array(t.data, (count,)).astype(np.float64).reshape(
-                t.height, t.width, t.channels)
+        self._check(lib.mnet_features(session, ctypes.byref(image), ctypes.byref(pre), tensors),
+                    "mnet_features", session)
+        out = {name: _as_array(t) for name, t in zip(taps, tensors)}
         if normalized is not None:
-            data = np.ascontiguousarray(normalized, np.float32)
-            status = lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                  data.size)
-            if status:
-                raise MnetFailure("mnet_run: %d %s" % (status,
-                                                       lib.mnet_session_error(session).decode()))
-            tensor = MnetTensor()
-            status = lib.mnet_output(session, 0, ctypes.byref(tensor))
-            if status:
-                raise MnetFailure("mnet_output: %d" % status)
-            count = tensor.height * tensor.width * tensor.channels
-            out[None] = np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64).reshape(
-                tensor.height, tensor.width, tensor.channels)
+            out[None] = self._run_output0(session, normalized)
         return out
 
     def run_model(self, model_path, nhwc_input, isa=None, threads=0):
         """Loads, runs once on nhwc_input (H, W, C floats), returns output 0
         as a float64 vector; everything is freed before returning.
         threads 0 = the library's default (all CPUs)."""
-        lib = self.lib
-        options = MnetOptions()
-        lib.mnet_options_init(ctypes.byref(options))
-        if isa:
-            options.isa = isa.encode()
-        options.threads = threads
-        model, session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
-        status = lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
-                                     ctypes.byref(model), ctypes.byref(error))
-        if status:
-            raise MnetFailure("mnet_model_load(%s): %d %s" % (model_path, status,
-                                                              error.message.decode()))
-        try:
-            status = lib.mnet_session_create(model, None, ctypes.byref(session), ctypes.byref(error))
-            if status:
-                raise MnetFailure("mnet_session_create: %d %s" % (status, error.message.decode()))
-            try:
-                data = np.ascontiguousarray(nhwc_input, np.float32)
-                status = lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                      data.size)
-                if status:
-                    raise MnetFailure("mnet_run: %d %s" % (status,
-                                                           lib.mnet_session_error(session).decode()))
-                tensor = MnetTensor()
-                status = lib.mnet_output(session, 0, ctypes.byref(tensor))
-                if status:
-                    raise MnetFailure("mnet_output: %d %s" % (status,
-                                                              lib.mnet_session_error(session).decode()))
-                count = tensor.height * tensor.width * tensor.channels
-                return np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64)
-            finally:
-                lib.mnet_session_destroy(session)
-        finally:
-            lib.mnet_model_destroy(model)
+        with self.session(model_path, isa, threads) as session:
+            return self._run_output0(session, nhwc_input).reshape(-1)

@@ -16,7 +16,6 @@ fp32 files: error <= 1e-4; fp16 files: error <= 1e-2."""
 
 import os
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,7 +28,6 @@ except ImportError:
     print("SKIP: torch is not available")
     sys.exit(SKIPPED)
 
-import mnet_ctypes  # noqa: E402
 import torch_case  # noqa: E402
 import torch_deeplab  # noqa: E402
 import torch_mobilenet  # noqa: E402
@@ -63,21 +61,7 @@ def converter_args(output_stride, kwargs):
     return args
 
 
-class DeeplabVsTorchTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.mnet = mnet_ctypes.Mnet()
-        except OSError as exc:
-            print("SKIP: libmnet.so not loadable (%s)" % exc)
-            raise SystemExit(SKIPPED)
-        cls.isa = os.environ.get("MNET_ISA") or None
-        cls.tmp = tempfile.TemporaryDirectory()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
+class DeeplabVsTorchTest(torch_case.MnetTorchCase):
     def test_logits_match_torch(self):
         report = []
         for dm, divisor, size, padding, output_stride, kwargs, seed in CASES:

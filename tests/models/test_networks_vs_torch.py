@@ -21,7 +21,6 @@ MNET_ISA, when set, is passed on as the kernel set."""
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -39,7 +38,7 @@ except ImportError:
     print("SKIP: torch is not available")
     sys.exit(SKIPPED)
 
-import mnet_ctypes  # noqa: E402
+import torch_case  # noqa: E402
 import torch_mobilenet  # noqa: E402
 
 FP32_TOLERANCE = 1e-4
@@ -66,21 +65,7 @@ def build_module(family, dm, padding, classes):
     return torch_mobilenet.MobileNetV2(dm, classes, padding=padding, eps=eps), eps
 
 
-class NetworksVsTorchTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.mnet = mnet_ctypes.Mnet()
-        except OSError as exc:
-            print("SKIP: libmnet.so not loadable (%s)" % exc)
-            raise SystemExit(SKIPPED)
-        cls.isa = os.environ.get("MNET_ISA") or None
-        cls.tmp = tempfile.TemporaryDirectory()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
+class NetworksVsTorchTest(torch_case.MnetTorchCase):
     def test_logits_match_torch(self):
         report = []
         for family, dm, size, padding, seed in CASES:

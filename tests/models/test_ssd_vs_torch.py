@@ -19,7 +19,6 @@ fp16 rounding of the stored weights)."""
 
 import os
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,7 +31,6 @@ except ImportError:
     print("SKIP: torch is not available")
     sys.exit(SKIPPED)
 
-import mnet_ctypes  # noqa: E402
 import torch_case  # noqa: E402
 import torch_mobilenet  # noqa: E402
 import torch_ssd  # noqa: E402
@@ -49,21 +47,7 @@ CASES = [
 ]
 
 
-class SsdVsTorchTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.mnet = mnet_ctypes.Mnet()
-        except OSError as exc:
-            print("SKIP: libmnet.so not loadable (%s)" % exc)
-            raise SystemExit(SKIPPED)
-        cls.isa = os.environ.get("MNET_ISA") or None
-        cls.tmp = tempfile.TemporaryDirectory()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
+class SsdVsTorchTest(torch_case.MnetTorchCase):
     def test_predictor_outputs_match_torch(self):
         report = []
         for family, dm, size, padding, predictor, lite, extras, seed in CASES:

@@ -5,9 +5,13 @@ normalization is exact in float32, and the relative error measure."""
 import os
 import subprocess
 import sys
+import tempfile
+import unittest
 
 import numpy as np
 import torch
+
+import mnet_ctypes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
@@ -18,6 +22,26 @@ CONVERTER = os.path.join(SOURCE, "tools", "convert", "mnet_convert.py")
 MEAN, STD = 128.0, 64.0
 FP32_TOLERANCE = 1e-4
 FP16_TOLERANCE = 1e-2
+SKIPPED = 77  # CTest's skip code
+
+
+class MnetTorchCase(unittest.TestCase):
+    """Loads libmnet once per test class (the whole script is skipped when it
+    cannot be loaded), reads MNET_ISA, and keeps a scratch folder."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.mnet = mnet_ctypes.Mnet()
+        except OSError as exc:
+            print("SKIP: libmnet.so not loadable (%s)" % exc)
+            raise SystemExit(SKIPPED)
+        cls.isa = os.environ.get("MNET_ISA") or None
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
 
 def random_pixels(generator, height, width):
