@@ -11,7 +11,14 @@ Reported: min and median per engine, and mnet's ratios to ONNX Runtime.
 A sanity check compares each engine's output with PyTorch eager.
 
     bench/compare.py [--models NAME ...] [--threads 1] [--rounds 20 --block 5]
-                     [--engines mnet ort torch_jit] [--write-results]
+                     [--engines mnet mnet_int8 ort torch_jit] [--write-results]
+
+The engine mnet_int8 (classifier rows whose original quantized model is
+bundled in models/: MobileNet V1 1.0 and V2 1.0 224) times mnet's uint8 path
+on that model (same architecture, the original TFLite quantization; ONNX
+Runtime's fp32 time of the random-weight network is the honest reference
+since the work per inference does not depend on the weights); it is
+reported as int8/ORT against the int8 goals (0.35 / 0.30).
 
 For the detection and segmentation rows mnet is timed on its whole task
 (mnet_detect / mnet_segment on an 8-bit image of the network's size:
@@ -90,6 +97,10 @@ NETWORKS = {
 }
 CLASSIFIERS = [n for n, v in NETWORKS.items() if v.task == "run"]
 
+# Rows with a bundled quantized model for mnet_int8, and the issue's goals
+# for int8 time / ONNX Runtime fp32 time.
+INT8_MODELS = {"mobilenet_v1_1.0_224": 0.35, "mobilenet_v2_1.0_224": 0.30}
+
 
 class MnetLib:
     """The few public entry points of libmnet.so the benchmark needs."""
@@ -121,8 +132,9 @@ class MnetLib:
         self.lib.mnet_session_create.argtypes = [ctypes.c_void_p] * 4
         self.lib.mnet_output.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
 
-    def open(self, model_path, threads):
-        opts = self.Options(threads, None, 1, 0)
+    def open(self, model_path, threads, precision=1):
+        """precision: 1 = fp32 (mnet_precision), 2 = int8."""
+        opts = self.Options(threads, None, precision, 0)
         err = self.Error()
         model = ctypes.c_void_p()
         if self.lib.mnet_model_load(model_path.encode(), ctypes.byref(opts), ctypes.byref(model),
@@ -254,7 +266,7 @@ def summarize(ms):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", nargs="*", default=list(NETWORKS))
-    ap.add_argument("--engines", nargs="*", default=["mnet", "ort", "torch_jit"])
+    ap.add_argument("--engines", nargs="*", default=["mnet", "mnet_int8", "ort", "torch_jit"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=20)
@@ -285,6 +297,11 @@ def main():
                                                       net.task, net.side)
             engines["mnet"] = timed
             outputs["mnet"] = output
+        int8_path = os.path.join(ROOT, "models", name + ".safetensors")
+        if "mnet_int8" in args.engines and name in INT8_MODELS and os.path.exists(int8_path):
+            _, session8 = mnet.open(int8_path, args.threads, precision=2)
+            timed8, _, _ = mnet.runner(session8, x.permute(0, 2, 3, 1).numpy(), "run", net.side)
+            engines["mnet_int8"] = timed8
         if ort:
             ort.call(cmd="load", key=name, path=onnx_path, threads=args.threads, input=raw,
                      dims=list(x.shape))
@@ -330,6 +347,12 @@ def main():
             row["ratio_min"] = row["engines"]["mnet"]["min_ms"] / row["engines"]["ort"]["min_ms"]
             row["ratio_median"] = (row["engines"]["mnet"]["median_ms"] /
                                    row["engines"]["ort"]["median_ms"])
+        if "mnet_int8" in times and "ort" in times:
+            row["int8_ratio_min"] = (row["engines"]["mnet_int8"]["min_ms"] /
+                                     row["engines"]["ort"]["min_ms"])
+            row["int8_ratio_median"] = (row["engines"]["mnet_int8"]["median_ms"] /
+                                        row["engines"]["ort"]["median_ms"])
+            row["int8_goal"] = INT8_MODELS[name]
         rows.append(row)
         print(json.dumps(row), flush=True)
     if ort:
@@ -359,10 +382,14 @@ def machine_description():
 
 
 def markdown_table(meta, rows):
-    engines = [e for e in ("mnet", "ort", "torch_jit") if any(e in r["engines"] for r in rows)]
+    engines = [e for e in ("mnet", "mnet_int8", "ort", "torch_jit")
+               if any(e in r["engines"] for r in rows)]
+    int8 = any("int8_ratio_min" in r for r in rows)
     head = "| network | " + " | ".join("%s min / median ms" % e for e in engines)
-    head += " | mnet/ORT min | mnet/ORT median | goal |\n"
-    head += "|---" * (len(engines) + 4) + "|\n"
+    head += " | mnet/ORT min | mnet/ORT median | goal |"
+    if int8:
+        head += " int8/ORT min | int8/ORT median | int8 goal |"
+    head += "\n" + "|---" * (len(engines) + 4 + (3 if int8 else 0)) + "|\n"
     lines = []
     for r in rows:
         cells = []
@@ -379,8 +406,15 @@ def markdown_table(meta, rows):
         if r.get("mnet_task", "run") != "run":
             name += " (mnet: whole %s, post-processing %.0f %%)" % (
                 r["mnet_task"], 100 * r.get("mnet_post_share", 0))
-        lines.append("| %s | %s | %s | %s | %s |" % (name, " | ".join(cells), ratio[0], ratio[1],
-                                                     goal))
+        line = "| %s | %s | %s | %s | %s |" % (name, " | ".join(cells), ratio[0], ratio[1], goal)
+        if int8:
+            if "int8_ratio_min" in r:
+                met = "met" if r["int8_ratio_min"] <= r["int8_goal"] else "missed"
+                line += " %.2f | %.2f | ≤ %.2f (%s) |" % (r["int8_ratio_min"],
+                                                         r["int8_ratio_median"], r["int8_goal"], met)
+            else:
+                line += " - | - | - |"
+        lines.append(line)
     note = ("%s, %s, %d thread(s), %d rounds x %d runs per engine, interleaved; torch %s" %
             (meta["date"], meta["machine"], meta["threads"], meta["rounds"], meta["block"],
              meta["torch"]))

@@ -149,6 +149,8 @@ typedef struct mnet_model_info {
     int64_t macs;              /* multiply-accumulates of one inference */
     const char *provenance;    /* JSON text from the metadata, may be "" */
     const char *weights_dtype; /* dtype of the stored weights: "f16", ... */
+    const char *precision;     /* what the model runs at: "int8" (the uint8
+                                  plan) or "fp32", after AUTO is resolved */
 } mnet_model_info;
 
 mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info);
@@ -315,8 +317,9 @@ mnet_status mnet_session_tap(const mnet_session *session, int index, mnet_tensor
 /* The raw outputs of the last run: for a classifier, output 0 is the
  * logits (1 x 1 x num_classes); for DeepLab the low-resolution logits; for
  * an SSD the class scores of its last feature map (the box and class heads
- * of every map are the taps "head<l>/box" and "head<l>/class"). Returns the
- * number of outputs. */
+ * of every map are the taps "head<l>/box" and "head<l>/class"; a TFLite SSD
+ * running int8 gives its own quantized sigmoid scores there, not logits).
+ * Returns the number of outputs. */
 int mnet_output_count(const mnet_session *session);
 mnet_status mnet_output(const mnet_session *session, int index,
                         mnet_tensor *tensor);

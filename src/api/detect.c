@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/model_internal.h"
+#include "int8/q8_plan.h" /* int8 hook */
 
 void mnet_detect_options_init(mnet_detect_options *options) {
     if (!options) return;
@@ -51,6 +52,8 @@ mnet_status mnet_detect(mnet_session *session, const mnet_image *image,
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
                                  "detections/count NULL or negative capacity");
     mnet_nms_params nms = m->config.ssd.nms;
+    /* int8 hook: the uint8 run exports the model's own quantized sigmoid */
+    if (session->q8 && m->q8->scores_activated) nms.activation = MNET_SCORE_IDENTITY;
     if (options) {
         if (!(options->score_threshold <= 1.0f) || !(options->iou_threshold <= 1.0f) ||
             options->max_detections < 0)

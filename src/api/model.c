@@ -168,6 +168,7 @@ mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info) 
     info->macs = model->plan.macs;
     info->provenance = c->provenance ? c->provenance : "";
     info->weights_dtype = model->weights_dtype;
+    info->precision = model->q8 ? "int8" : "fp32"; /* int8 hook */
     return MNET_OK;
 }
 

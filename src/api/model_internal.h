@@ -59,6 +59,11 @@ int mnet_model_find_tap(const mnet_model *model, const char *name);
 mnet_status mnet_session_fail(mnet_session *s, mnet_status status, const char *fmt, ...)
     MNET_PRINTF(3, 4);
 
+/* int8 hook: the uint8 probabilities of the last run of an int8 classifier
+ * session (the original model's SOFTMAX output, scale 1/256, zero point 0),
+ * for mnet_classify, tests and tools; NULL (count 0) otherwise. */
+const uint8_t *mnet_session_q8_probabilities(const mnet_session *s, size_t *count);
+
 /* Preprocesses image into the plan's input tensor and runs the plan. */
 mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
                                    const mnet_preprocess *preprocess,

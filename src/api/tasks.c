@@ -2,7 +2,13 @@
 #include <string.h>
 
 #include "api/model_internal.h"
+#include "int8/q8_session.h" /* int8 hook */
 #include "post/topk.h"
+
+const uint8_t *mnet_session_q8_probabilities(const mnet_session *s, size_t *count) {
+    if (count) *count = 0;
+    return s && s->q8 ? mnet_q8_session_probabilities(s->q8, count) : NULL;
+}
 
 mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
                           const mnet_preprocess *preprocess, int k, mnet_class *top,
@@ -26,7 +32,12 @@ mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
     if (status != MNET_OK) return status;
     const mnet_plan *plan = &m->plan;
     const float *logits = session->arena + session->offsets[plan->output];
-    mnet_ref_softmax_f32((size_t)classes, logits, session->scores);
+    size_t quantized_count = 0;
+    const uint8_t *quantized = mnet_session_q8_probabilities(session, &quantized_count);
+    if (quantized && quantized_count == (size_t)classes) /* int8 hook: the model's uint8 softmax */
+        for (int i = 0; i < classes; i++) session->scores[i] = (float)quantized[i] / 256.0f;
+    else
+        mnet_ref_softmax_f32((size_t)classes, logits, session->scores);
     int n = mnet_topk(session->scores, classes, k, session->order);
     for (int i = 0; i < n; i++) {
         int idx = session->order[i];

@@ -30,12 +30,30 @@ typedef struct mnet_q8_kernels {
     void (*depthwise)(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                       const uint8_t *in, const void *packed, const int32_t *packed_bias,
                       uint8_t *out, int row_begin, int row_end);
+
+    /* Elementwise residual ADD (as mnet_q8_ref_add). */
+    void (*add)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b, uint8_t *out,
+                size_t count);
+
+    /* float -> uint8 as TFLite's QUANTIZE: round(x / scale) (halves away
+     * from zero) + zero_point, clamped to 0..255 (NaN -> 0). */
+    void (*quantize)(const float *in, size_t count, float scale, int32_t zero_point,
+                     uint8_t *out);
 } mnet_q8_kernels;
+
+/* The reference twins of add / quantize (NULL table entries mean these). */
+void mnet_q8_ref_quantize(const float *in, size_t count, float scale, int32_t zero_point,
+                          uint8_t *out);
 
 extern const mnet_q8_kernels mnet_q8_kernels_ref;
 
 /* NULL or "" = best for this CPU; "ref" = reference only; an x86 name
- * ("avx512", "avx2") = the best uint8 kernels that ISA level allows. */
+ * ("avx512", "avx2") = the best uint8 kernels that ISA level allows:
+ * avx512 -> AVX-512 VNNI when the CPU has it (else as avx2), avx2 ->
+ * AVX-VNNI when present, else plain AVX2. Unknown name: NULL. */
 const mnet_q8_kernels *mnet_q8_kernels_select(const char *isa);
+
+/* Every table this CPU can run, best first, the reference last (tests). */
+int mnet_q8_kernels_available(const mnet_q8_kernels **out, int max);
 
 #endif

@@ -20,6 +20,27 @@ int mnet_q8_weight_prefix(const mnet_model_config *config, const char *tap, char
         snprintf(out, size, "%s", arch == MNET_ARCH_DEEPLAB_V3 ? "logits" : "classifier");
         return 0;
     }
+    /* SSD extra layers and predictors, DeepLab's ASPP (see ssd.c, deeplab.c) */
+    if (sscanf(tap, "extra%d/%47s%n", &block, part, &used) == 2 && tap[used] == '\0') {
+        const char *layer = strcmp(part, "reduce") == 0      ? "reduce"
+                            : strcmp(part, "depthwise") == 0 ? "dw"
+                            : strcmp(part, "output") != 0    ? NULL
+                            : config->ssd.extra_depthwise    ? "pw"
+                                                             : "conv";
+        if (!layer) return -1;
+        snprintf(out, size, "extras.%d.%s", block, layer);
+        return 0;
+    }
+    if (sscanf(tap, "head%d/%47s%n", &block, part, &used) == 2 && tap[used] == '\0') {
+        snprintf(out, size, "heads.%d.%s", block, part);
+        return 0;
+    }
+    if (strcmp(tap, "aspp/pool_conv") == 0 || strcmp(tap, "aspp/conv0") == 0 ||
+        strcmp(tap, "aspp/output") == 0) {
+        snprintf(out, size, "aspp.%s",
+                 tap[5] == 'p' ? "pool" : tap[5] == 'c' ? "conv0" : "project");
+        return 0;
+    }
     if (sscanf(tap, "block%d/%47s%n", &block, part, &used) == 2 && tap[used] == '\0') {
         const char *layer = NULL;
         if (strcmp(part, "expand") == 0) layer = "expand";

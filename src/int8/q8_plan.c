@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "int8/q8_plan_ops.h"
 
 typedef struct q8_builder {
     mnet_q8_plan *q;
@@ -14,6 +15,10 @@ typedef struct q8_builder {
     const mnet_model_config *config;
     const mnet_json *tensors, *activations;
     mnet_error *error;
+    /* 128 for the int8_per_channel scheme: int8 activations run as uint8
+     * (values and zero points + 128), which leaves q - zero_point unchanged */
+    int32_t zero_point_offset;
+    int pool_is_mean; /* the global pooling is TFLite's MEAN */
 } q8_builder;
 
 static void *own(q8_builder *b, size_t bytes) {
@@ -34,13 +39,15 @@ static int read_quant(q8_builder *b, const mnet_json *node, const char *what, mn
     int ok_s = 0, ok_z = 0;
     double scale = mnet_json_number(mnet_json_get(node, "scale"), &ok_s);
     double zp = mnet_json_number(mnet_json_get(node, "zero_point"), &ok_z);
-    if (!node || !ok_s || !ok_z || !(scale > 0) || zp < 0 || zp > 255 || zp != (int)zp) {
+    double lo = -b->zero_point_offset, hi = 255 - b->zero_point_offset;
+    if (!node || !ok_s || !ok_z || !(scale > 0) || zp < lo || zp > hi || zp != (int)zp) {
         mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
-                  "mnet.quantization: %s has no valid uint8 scale and zero_point", what);
+                  "mnet.quantization: %s has no valid %s scale and zero_point", what,
+                  b->zero_point_offset ? "int8" : "uint8");
         return -1;
     }
     out->scale = (float)scale; /* the file's scales are float32 values */
-    out->zero_point = (int32_t)zp;
+    out->zero_point = (int32_t)zp + b->zero_point_offset;
     return 0;
 }
 
@@ -51,47 +58,84 @@ static int activation_quant(q8_builder *b, const char *key, mnet_q8_quant *out) 
     return read_quant(b, node, what, out);
 }
 
-/* The raw tensor `<prefix>.<kind>` with its per-tensor parameters. */
+/* The raw tensor `<prefix>.<kind>` and its parameters: one scale, or one per
+ * output channel (`channels` of them, axis 0). Weights are U8 with a zero
+ * point in 0..255, or I8 symmetric (zero point 0, returned as 128: they run
+ * as uint8 w + 128); biases I32 with zero point 0. *scales receives the JSON
+ * array of scales and *num_scales its size. */
 static const mnet_st_tensor *raw_tensor(q8_builder *b, const char *prefix, const char *kind,
-                                        mnet_dtype dtype, int64_t count, mnet_q8_quant *quant) {
+                                        int is_weight, int64_t count, int channels,
+                                        mnet_q8_quant *quant, const mnet_json **scales,
+                                        int *num_scales) {
     char key[MNET_NAME_MAX + 16];
     snprintf(key, sizeof key, "%s.%s", prefix, kind);
     const mnet_json *entry = mnet_json_get(b->tensors, key);
     const mnet_json *raw = mnet_json_get(entry, "raw");
-    const mnet_json *scales = mnet_json_get(entry, "scale");
+    *scales = mnet_json_get(entry, "scale");
     const mnet_json *zps = mnet_json_get(entry, "zero_point");
+    size_t n = mnet_json_size(*scales);
     if (!raw || mnet_json_type_of(raw) != MNET_JSON_STRING ||
-        mnet_json_type_of(scales) != MNET_JSON_ARRAY || mnet_json_size(scales) != 1 ||
-        mnet_json_type_of(zps) != MNET_JSON_ARRAY || mnet_json_size(zps) != 1) {
+        mnet_json_type_of(*scales) != MNET_JSON_ARRAY ||
+        mnet_json_type_of(zps) != MNET_JSON_ARRAY || mnet_json_size(zps) != n ||
+        (n != 1 && n != (size_t)channels)) {
         mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
                   "mnet.quantization: tensor '%s' lacks a raw tensor with one scale and zero "
-                  "point (per-tensor uint8)", key);
+                  "point, or one per output channel (%d)", key, channels);
         return NULL;
     }
-    int ok_s = 0, ok_z = 0;
-    double scale = mnet_json_number(mnet_json_at(scales, 0), &ok_s);
-    double zp = mnet_json_number(mnet_json_at(zps, 0), &ok_z);
-    int zp_ok = dtype == MNET_DTYPE_U8 ? (zp >= 0 && zp <= 255) : zp == 0;
-    if (!ok_s || !ok_z || !(scale > 0) || !zp_ok || zp != (int)zp) {
-        mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
-                  "mnet.quantization: tensor '%s' has an invalid scale or zero point", key);
-        return NULL;
-    }
-    quant->scale = (float)scale;
-    quant->zero_point = (int32_t)zp;
+    *num_scales = (int)n;
     const char *raw_name = mnet_json_string(raw);
     const mnet_st_tensor *t = mnet_st_find(b->st, raw_name);
+    mnet_dtype dtype = !is_weight ? MNET_DTYPE_I32
+                       : (t && t->dtype == MNET_DTYPE_I8) ? MNET_DTYPE_I8 : MNET_DTYPE_U8;
     if (!t || t->dtype != dtype || t->count != count) {
         mnet_fail(b->error, MNET_ERR_FORMAT,
                   "raw tensor '%s': expected %s with %lld values, found %s", raw_name,
-                  mnet_dtype_name(dtype), (long long)count,
+                  is_weight ? "U8 or I8" : "I32", (long long)count,
                   t ? mnet_dtype_name(t->dtype) : "nothing");
         if (t) snprintf(b->error->message + strlen(b->error->message),
                         sizeof b->error->message - strlen(b->error->message),
                         " with %lld values", (long long)t->count);
         return NULL;
     }
+    /* Per-channel weights must share one zero point (only the multiplier
+     * varies per channel); I8 weights and all biases are symmetric. */
+    int ok_z = 0;
+    double zp0 = mnet_json_number(mnet_json_at(zps, 0), &ok_z);
+    for (size_t i = 0; i < n && ok_z; i++) {
+        int ok_s = 0, ok = 0;
+        double scale = mnet_json_number(mnet_json_at(*scales, i), &ok_s);
+        double zp = mnet_json_number(mnet_json_at(zps, i), &ok);
+        int zp_ok = dtype == MNET_DTYPE_U8 ? (zp >= 0 && zp <= 255 && zp == (int)zp) : zp == 0;
+        if (!ok_s || !ok || !(scale > 0) || !zp_ok || zp != zp0) ok_z = 0;
+    }
+    if (!ok_z) {
+        mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
+                  "mnet.quantization: tensor '%s' has an invalid scale or zero point (%s)", key,
+                  dtype == MNET_DTYPE_U8 ? "uint8: one zero point in 0..255"
+                                         : "symmetric: zero point 0");
+        return NULL;
+    }
+    int ok_s = 0;
+    quant->scale = (float)mnet_json_number(mnet_json_at(*scales, 0), &ok_s);
+    quant->zero_point = dtype == MNET_DTYPE_I8 ? 128 : (int32_t)zp0;
     return t;
+}
+
+/* Per output channel multipliers input_scale * weight_scale[c] /
+ * output_scale, computed in double from the float32 scales as TFLite's
+ * PopulateConvolutionQuantizationParams does for per-channel weights. */
+static const mnet_requant *channel_requants(q8_builder *b, const mnet_json *scales, int channels,
+                                            float input_scale, float output_scale) {
+    mnet_requant *r = own(b, (size_t)channels * sizeof *r);
+    if (!r) return NULL;
+    for (int c = 0; c < channels; c++) {
+        int ok = 0;
+        float weight_scale = (float)mnet_json_number(mnet_json_at(scales, (size_t)c), &ok);
+        r[c] = mnet_requant_from_real((double)input_scale * (double)weight_scale /
+                                      (double)output_scale);
+    }
+    return r;
 }
 
 static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) {
@@ -106,9 +150,13 @@ static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) 
     const mnet_conv_geometry *g = &s->geom;
     int64_t wcount = (int64_t)g->out_c * g->kernel_h * g->kernel_w * (g->in_c / g->groups);
     mnet_q8_quant wq, bq;
-    const mnet_st_tensor *w = raw_tensor(b, prefix, "weight", MNET_DTYPE_U8, wcount, &wq);
+    const mnet_json *wscales, *bscales;
+    int num_wscales, num_bscales;
+    const mnet_st_tensor *w = raw_tensor(b, prefix, "weight", 1, wcount, g->out_c, &wq,
+                                         &wscales, &num_wscales);
     if (!w) return -1;
-    const mnet_st_tensor *bias = raw_tensor(b, prefix, "bias", MNET_DTYPE_I32, g->out_c, &bq);
+    const mnet_st_tensor *bias = raw_tensor(b, prefix, "bias", 0, g->out_c, g->out_c, &bq,
+                                            &bscales, &num_bscales);
     if (!bias) return -1;
     uint8_t *wcopy = own(b, (size_t)wcount);
     int32_t *bcopy = own(b, (size_t)g->out_c * sizeof(int32_t));
@@ -116,7 +164,12 @@ static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) 
         mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory for int8 weights");
         return -1;
     }
-    memcpy(wcopy, w->data, (size_t)wcount);
+    if (w->dtype == MNET_DTYPE_I8) { /* symmetric int8 -> uint8 w + 128, zero point 128 */
+        const int8_t *src = w->data;
+        for (int64_t i = 0; i < wcount; i++) wcopy[i] = (uint8_t)(src[i] + 128);
+    } else {
+        memcpy(wcopy, w->data, (size_t)wcount);
+    }
     memcpy(bcopy, bias->data, (size_t)g->out_c * sizeof(int32_t)); /* file is little-endian */
     qs->weights = wcopy;
     qs->bias = bcopy;
@@ -142,6 +195,10 @@ static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) 
     }
     qs->conv = mnet_q8_conv_params_init(in.scale, in.zero_point, wq.scale, wq.zero_point,
                                         out.scale, out.zero_point, s->act);
+    if (num_wscales > 1) {
+        qs->conv.channel_requant = channel_requants(b, wscales, g->out_c, in.scale, out.scale);
+        if (!qs->conv.channel_requant) goto oom;
+    }
 
     const mnet_q8_kernels *k = q->kernels;
     int is_pointwise = s->kind == MNET_STEP_POINTWISE || s->kind == MNET_STEP_FC;
@@ -189,6 +246,12 @@ static int build_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) {
         return build_conv_step(b, s, qs);
     case MNET_STEP_GLOBAL_POOL: {
         mnet_q8_quant in = q->quant[s->input], out = q->quant[s->output];
+        if (b->pool_is_mean) {
+            qs->pool_is_mean = 1;
+            qs->mean = mnet_q8_mean_params_init(in.scale, in.zero_point, out.scale,
+                                                out.zero_point);
+            return 0;
+        }
         if (in.scale != out.scale || in.zero_point != out.zero_point) {
             mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
                       "int8: global pooling '%s' changes quantization (%g, %d) -> (%g, %d)",
@@ -199,6 +262,10 @@ static int build_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) {
         mnet_q8_activation_range(s->act, out.scale, out.zero_point, &qs->out_min, &qs->out_max);
         return 0;
     }
+    case MNET_STEP_CONCAT: /* q8_plan_ops.c */
+        return mnet_q8_build_concat(q, b->plan, s, qs, b->error);
+    case MNET_STEP_RESIZE:
+        return mnet_q8_build_resize(q, b->plan, s, qs, b->error);
     default:
         mnet_fail(b->error, MNET_ERR_UNSUPPORTED, "int8: step '%s' (kind %d) is not supported yet",
                   b->plan->tensors[s->output].name, (int)s->kind);
@@ -219,6 +286,25 @@ static int load_tensor_quant(q8_builder *b, const mnet_json *root) {
     return 0;
 }
 
+/* A classifier's final uint8 SOFTMAX ("probabilities" in the metadata) on
+ * the plan output. Only the form TFLite produces (scale 1/256, zero point 0
+ * once in the uint8 domain, beta 1 as in every bundled model) is taken;
+ * anything else leaves the probabilities to the float softmax of the API. */
+static void build_softmax(q8_builder *b, const mnet_json *node) {
+    const mnet_model_config *c = b->config;
+    if (!node || c->num_classes <= 0 || c->arch != c->backbone) return;
+    int ok_s = 0, ok_z = 0;
+    double scale = mnet_json_number(mnet_json_get(node, "scale"), &ok_s);
+    double zp = mnet_json_number(mnet_json_get(node, "zero_point"), &ok_z);
+    const mnet_plan_tensor *t = &b->plan->tensors[b->plan->output];
+    size_t n = (size_t)t->h * (size_t)t->w * (size_t)t->c;
+    mnet_q8_quant in = b->q->quant[b->plan->output];
+    if (ok_s && ok_z && (float)scale == 1.0f / 256.0f && zp + b->zero_point_offset == 0 &&
+        n == (size_t)c->num_classes && n <= MNET_Q8_SOFTMAX_MAX_ROW &&
+        mnet_q8_softmax_params_init(in.scale, in.zero_point, 1.0f, &b->q->softmax) == 0)
+        b->q->has_softmax = 1;
+}
+
 static mnet_status build(q8_builder *b, const char *text) {
     mnet_json_doc *doc = NULL;
     mnet_status status = mnet_json_parse(text, strlen(text), &doc, b->error);
@@ -230,10 +316,17 @@ static mnet_status build(q8_builder *b, const char *text) {
     const char *scheme = mnet_json_string(mnet_json_get(root, "scheme"));
     b->tensors = mnet_json_get(root, "tensors");
     b->activations = mnet_json_get(root, "activations");
-    if (!scheme || strcmp(scheme, "uint8_asymmetric") != 0) {
+    const char *pool_op = mnet_json_string(mnet_json_get(root, "pool_op"));
+    b->pool_is_mean = pool_op && strcmp(pool_op, "mean") == 0;
+    if (scheme && strcmp(scheme, "int8_per_channel") == 0) b->zero_point_offset = 128;
+    if (!scheme || (strcmp(scheme, "uint8_asymmetric") != 0 && !b->zero_point_offset)) {
         status = mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
-                           "int8: quantization scheme '%s' is not supported (uint8_asymmetric is)",
-                           scheme ? scheme : "(none)");
+                           "int8: quantization scheme '%s' is not supported (uint8_asymmetric and "
+                           "int8_per_channel are)", scheme ? scheme : "(none)");
+    } else if (pool_op && !b->pool_is_mean && strcmp(pool_op, "average_pool") != 0) {
+        status = mnet_fail(b->error, MNET_ERR_UNSUPPORTED,
+                           "mnet.quantization: pool_op '%s' is not 'mean' or 'average_pool'",
+                           pool_op);
     } else if (mnet_json_type_of(b->tensors) != MNET_JSON_OBJECT ||
                mnet_json_type_of(b->activations) != MNET_JSON_OBJECT) {
         status = mnet_fail(b->error, MNET_ERR_FORMAT,
@@ -243,6 +336,10 @@ static mnet_status build(q8_builder *b, const char *text) {
     } else {
         for (int i = 0; i < b->plan->num_steps && status == MNET_OK; i++)
             if (build_step(b, &b->plan->steps[i], &b->q->steps[i]) != 0) status = b->error->status;
+        if (status == MNET_OK &&
+            mnet_q8_build_ssd_exports(b->q, b->plan, b->activations, b->error) != 0)
+            status = b->error->status;
+        if (status == MNET_OK) build_softmax(b, mnet_json_get(root, "probabilities"));
     }
     mnet_json_free(doc);
     return status;
@@ -272,7 +369,7 @@ mnet_status mnet_q8_plan_build(const mnet_plan *plan, const mnet_safetensors *st
         mnet_q8_plan_free(q);
         return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    q8_builder b = {q, plan, st, config, NULL, NULL, error};
+    q8_builder b = {q, plan, st, config, NULL, NULL, error, 0, 0};
     mnet_status status = build(&b, text);
     if (status != MNET_OK) {
         mnet_q8_plan_free(q);
@@ -280,6 +377,12 @@ mnet_status mnet_q8_plan_build(const mnet_plan *plan, const mnet_safetensors *st
     }
     *out = q;
     return MNET_OK;
+}
+
+void *mnet_q8_plan_own(mnet_q8_plan *q, size_t bytes) {
+    q8_builder b = {0};
+    b.q = q;
+    return own(&b, bytes);
 }
 
 void mnet_q8_plan_free(mnet_q8_plan *q) {

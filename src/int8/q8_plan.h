@@ -12,6 +12,9 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "int8/q8_kernels.h"
+#include "int8/q8_mean.h"
+#include "int8/q8_ops.h"
+#include "int8/q8_softmax.h"
 #include "models/plan.h"
 
 typedef struct mnet_q8_quant {
@@ -30,6 +33,9 @@ typedef struct mnet_q8_step {
     const int32_t *packed_bias;
     mnet_q8_add_params add;        /* POINTWISE with residual: conv output + residual */
     int32_t out_min, out_max;      /* GLOBAL_POOL */
+    int pool_is_mean;              /* GLOBAL_POOL as TFLite's MEAN (own output scale) */
+    mnet_q8_mean_params mean;
+    const mnet_q8_op *op;          /* CONCAT, RESIZE (q8_ops.h) */
     int64_t macs;
 } mnet_q8_step;
 
@@ -41,6 +47,15 @@ typedef struct mnet_q8_plan {
     size_t preadd_bytes;           /* largest conv output feeding a residual add */
     size_t patch_bytes;            /* one output row of patches of a packed CONV */
     const mnet_q8_kernels *kernels;
+    /* per float plan tensor: q -> float written at export instead of the
+     * plain dequantization (SSD heads: the requantization of the original
+     * model's concatenation, and its quantized sigmoid); NULL = plain */
+    const float **export_table;
+    int scores_activated;          /* SSD class tensors export probabilities */
+    /* classifiers: the original model's final uint8 SOFTMAX (metadata
+     * "probabilities"), applied to the plan output after a run */
+    int has_softmax;
+    mnet_q8_softmax_params softmax;
     void **owned;                  /* weights, biases, packed copies */
     int num_owned, cap_owned;
 } mnet_q8_plan;

@@ -32,6 +32,7 @@ mnet_q8_conv_params mnet_q8_conv_params_init(float input_scale, int32_t input_ze
     p.output_zero_point = output_zero_point;
     double product = (double)input_scale * (double)weight_scale;
     p.requant = mnet_requant_from_real(product / (double)output_scale);
+    p.channel_requant = NULL;
     mnet_q8_activation_range(act, output_scale, output_zero_point, &p.out_min, &p.out_max);
     return p;
 }
@@ -78,7 +79,7 @@ void mnet_q8_ref_conv(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                                    ((int32_t)wk[ic] - p->weight_zero_point);
                     }
                 }
-                out[((size_t)oy * g->out_w + ox) * g->out_c + oc] = mnet_q8_output(acc, p);
+                out[((size_t)oy * g->out_w + ox) * g->out_c + oc] = mnet_q8_output_channel(acc, p, oc);
             }
 }
 
@@ -93,7 +94,7 @@ void mnet_q8_ref_pointwise(int in_c, int out_c, const mnet_q8_conv_params *p, co
             for (int ic = 0; ic < in_c; ic++)
                 acc += ((int32_t)x[ic] - p->input_zero_point) *
                        ((int32_t)wr[ic] - p->weight_zero_point);
-            out[(size_t)px * out_c + oc] = mnet_q8_output(acc, p);
+            out[(size_t)px * out_c + oc] = mnet_q8_output_channel(acc, p, oc);
         }
     }
 }

@@ -15,6 +15,12 @@
 typedef struct mnet_q8_conv_params {
     int32_t input_zero_point, weight_zero_point, output_zero_point;
     mnet_requant requant; /* input_scale * weight_scale / output_scale */
+    /* out_c entries (one per output channel), or NULL: `requant` for all.
+     * Per-channel int8 weights are symmetric, stored as uint8 w + 128 with
+     * weight_zero_point 128, so only the multiplier varies per channel.
+     * The array is owned by whoever builds the params; fast kernels copy it
+     * into their packed weights at pack time. */
+    const mnet_requant *channel_requant;
     int32_t out_min, out_max; /* activation range, inside 0..255 */
 } mnet_q8_conv_params;
 
@@ -44,9 +50,21 @@ mnet_q8_add_params mnet_q8_add_params_init(float a_scale, int32_t a_zero_point, 
                                            int32_t b_zero_point, float output_scale,
                                            int32_t output_zero_point, mnet_activation act);
 
-/* Requantizes one int32 accumulator (bias included) to uint8. */
+/* The requantization of output channel oc. */
+static inline mnet_requant mnet_q8_channel_requant(const mnet_q8_conv_params *p, int oc) {
+    return p->channel_requant ? p->channel_requant[oc] : p->requant;
+}
+
+/* Requantizes one int32 accumulator (bias included) to uint8 with the
+ * per-tensor multiplier (p->requant). */
 static inline uint8_t mnet_q8_output(int32_t acc, const mnet_q8_conv_params *p) {
     int32_t v = mnet_requant_apply(acc, p->requant) + p->output_zero_point;
+    return (uint8_t)mnet_clamp_i32(v, p->out_min, p->out_max);
+}
+
+/* The same for output channel oc (honours channel_requant). */
+static inline uint8_t mnet_q8_output_channel(int32_t acc, const mnet_q8_conv_params *p, int oc) {
+    int32_t v = mnet_requant_apply(acc, mnet_q8_channel_requant(p, oc)) + p->output_zero_point;
     return (uint8_t)mnet_clamp_i32(v, p->out_min, p->out_max);
 }
 

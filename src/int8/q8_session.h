@@ -28,6 +28,16 @@ size_t mnet_q8_session_bytes(const mnet_q8_session *s);
 void mnet_q8_session_run(mnet_q8_session *s, float *float_base, const size_t *float_offsets,
                          mnet_threadpool *pool);
 
+/* Runs step `step` of the plan alone on the session's current uint8
+ * tensors (mnet_q8_session_run does all of them in order; profiling tools
+ * time them one by one after a full run). */
+void mnet_q8_session_run_step(mnet_q8_session *s, int step, mnet_threadpool *pool);
+
+/* A classifier's uint8 probabilities after a run (the original model's
+ * SOFTMAX output: scale 1/256, zero point 0) and their count; NULL (count
+ * 0) when the plan has no output softmax. */
+const uint8_t *mnet_q8_session_probabilities(const mnet_q8_session *s, size_t *count);
+
 /* The uint8 data of float plan tensor t after a run (tests, tools); NULL if
  * the tensor was not kept. */
 const uint8_t *mnet_q8_session_tensor(const mnet_q8_session *s, int t);

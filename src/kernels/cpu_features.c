@@ -34,6 +34,7 @@ mnet_cpu_features mnet_cpu_features_detect(void) {
         f.avx512vl = (ebx >> 31) & 1;
         f.avx512vnni = (ecx >> 11) & 1;
     }
+    if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avxvnni = (eax >> 4) & 1;
     return f;
 }
 

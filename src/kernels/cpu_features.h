@@ -15,6 +15,7 @@ typedef struct mnet_cpu_features {
     bool os_zmm;      /* XCR0 also enables opmask + ZMM state */
     bool avx2, fma, f16c;
     bool avx512f, avx512bw, avx512dq, avx512vl, avx512vnni;
+    bool avxvnni;     /* VEX-encoded vpdpbusd (needs only YMM state) */
 } mnet_cpu_features;
 
 /* All false on non-x86 processors. */

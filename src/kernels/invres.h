@@ -3,8 +3,9 @@
  * MobileNet V1 block (depthwise + pointwise, each with its activation), fused
  * over tiles of output rows, on top of any kernel table: the expanded tensor,
  * six times wider than the block's input and output, never leaves the cache.
- * Expanded rows shared by consecutive tiles are kept (moved to the front of
- * the buffer), not recomputed. */
+ * Expanded rows shared by consecutive tiles are kept (in a window about
+ * twice the live rows, moved to its front only when it is full), not
+ * recomputed. */
 #ifndef MNET_KERNELS_INVRES_H
 #define MNET_KERNELS_INVRES_H
 

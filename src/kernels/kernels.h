@@ -49,6 +49,10 @@ typedef struct mnet_kernels {
      * the reference's bits (per channel, pixels summed in order, one
      * division). */
     void (*global_avgpool)(int h, int w, int c, const float *in, float *out);
+
+    /* One row of a segmentation mask from low-resolution logits (see
+     * mnet_mask_row); every table gives the reference's bits. */
+    void (*mask_row)(const mnet_mask_row *r, unsigned char *out);
 } mnet_kernels;
 
 /* name NULL or "" = best for this CPU (respecting MNET_ISA when set by the

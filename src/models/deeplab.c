@@ -47,16 +47,18 @@ static int aspp(mnet_plan_builder *b, int features) {
     mnet_resize_mode mode = d->align_corners ? MNET_RESIZE_ALIGN_CORNERS : MNET_RESIZE_HALF_PIXEL;
     int branches[2 + MNET_DEEPLAB_MAX_RATES];
     int n = 0;
+    /* the 1x1 branch first, so that the broadcast, the concatenation and
+     * the projection are consecutive steps (a pooled projection block) */
+    int conv0 = mnet_plan_add_conv(b, "aspp/conv0", "aspp.conv0", features, ch, 1, 1, 1, 1,
+                                   d->activation, -1);
+    if (conv0 < 0) return -1;
     int x = mnet_plan_add_global_pool(b, "aspp/pool", features);
     if (x >= 0) x = mnet_plan_add_conv(b, "aspp/pool_conv", "aspp.pool", x, ch, 1, 1, 1, 1,
                                        d->activation, -1);
-    if (x >= 0) x = mnet_plan_add_resize(b, "aspp/pool_broadcast", x, fh, fw, mode);
     if (x < 0) return -1;
-    branches[n++] = x;
-    x = mnet_plan_add_conv(b, "aspp/conv0", "aspp.conv0", features, ch, 1, 1, 1, 1, d->activation,
-                           -1);
-    if (x < 0) return -1;
-    branches[n++] = x;
+    int pooled = x;
+    branches[n++] = -1; /* the broadcast, added last */
+    branches[n++] = conv0;
     for (int i = 0; d->full_aspp && i < d->num_rates; i++) {
         char tap[MNET_NAME_MAX], prefix[64];
         snprintf(tap, sizeof tap, "aspp/atrous%d", i);
@@ -65,10 +67,14 @@ static int aspp(mnet_plan_builder *b, int features) {
         if (x < 0) return -1;
         branches[n++] = x;
     }
+    branches[0] = mnet_plan_add_resize(b, "aspp/pool_broadcast", pooled, fh, fw, mode);
+    if (branches[0] < 0) return -1;
     x = mnet_plan_add_concat(b, "aspp/concat", branches, n);
     if (x < 0) return -1;
-    return mnet_plan_add_conv(b, "aspp/output", "aspp.project", x, ch, 1, 1, 1, 1, d->activation,
-                              -1);
+    x = mnet_plan_add_conv(b, "aspp/output", "aspp.project", x, ch, 1, 1, 1, 1, d->activation,
+                           -1);
+    if (x < 0 || mnet_plan_mark_pooled_projection(b, "aspp.project") != 0) return -1;
+    return x;
 }
 
 static int decoder(mnet_plan_builder *b, int x) {

@@ -121,9 +121,34 @@ static void run_step_rows(const step_job *job, int thread, int begin, int end) {
     }
 }
 
+/* Pooled projection (see mnet_block_kind): the pooled vector's share of
+ * the projection plus the bias, then the 1x1 over the other branch with
+ * that as its bias. Each thread computes the (small) shared part itself. */
+static void run_pooled_projection(const step_job *job, int thread, int begin, int end) {
+    const mnet_plan *plan = job->plan;
+    const mnet_fused_block *blk = job->block;
+    const mnet_step *resize = &plan->steps[blk->first_step];
+    const mnet_step *concat = resize + 1, *proj = resize + 2;
+    const mnet_kernels *k = plan->kernels;
+    float *base = job->ctx->base;
+    const size_t *offsets = job->ctx->offsets;
+    int pooled_c = plan->tensors[resize->input].c, out_c = proj->geom.out_c;
+    float *bias = job->ctx->scratch + (size_t)thread * job->ctx->scratch_stride;
+    k->pointwise(pooled_c, out_c, base + offsets[resize->input],
+                 plan->weights + blk->pooled_weights_offset, plan->weights + proj->bias_offset,
+                 NULL, MNET_ACT_NONE, bias, 0, 1);
+    k->pointwise(proj->geom.in_c - pooled_c, out_c, base + offsets[concat->inputs[1]],
+                 plan->weights + blk->rest_weights_offset, bias, NULL, proj->act,
+                 base + offsets[proj->output], begin, end);
+}
+
 static void run_block_rows(const step_job *job, int thread, int begin, int end) {
     const mnet_plan *plan = job->plan;
     const mnet_fused_block *blk = job->block;
+    if (blk->kind == MNET_BLOCK_POOLED_PROJECTION) {
+        run_pooled_projection(job, thread, begin, end);
+        return;
+    }
     const mnet_step *first = &plan->steps[blk->first_step];
     const mnet_step *last = &plan->steps[blk->first_step + blk->num_steps - 1];
     mnet_invres b = blk->geometry;
@@ -150,7 +175,10 @@ static void run_block_rows(const step_job *job, int thread, int begin, int end) 
 }
 
 static int job_rows(const step_job *job) {
-    return job->block ? job->block->geometry.project.out_h : step_rows(job->step);
+    if (!job->block) return step_rows(job->step);
+    if (job->block->kind == MNET_BLOCK_POOLED_PROJECTION)
+        return step_rows(&job->plan->steps[job->block->first_step + 2]);
+    return job->block->geometry.project.out_h;
 }
 
 static void run_slice(void *arg, int thread, int threads) {
@@ -180,7 +208,10 @@ static void run_job(const step_job *job, int64_t macs) {
 size_t mnet_plan_scratch_floats(const mnet_plan *plan) {
     size_t most = 0;
     for (int i = 0; i < plan->num_blocks; i++) {
-        size_t n = mnet_invres_scratch_floats(&plan->blocks[i].geometry);
+        const mnet_fused_block *blk = &plan->blocks[i];
+        size_t n = blk->kind == MNET_BLOCK_POOLED_PROJECTION
+                       ? (size_t)plan->steps[blk->first_step + 2].geom.out_c
+                       : mnet_invres_scratch_floats(&blk->geometry);
         if (n > most) most = n;
     }
     for (int i = 0; i < plan->num_steps; i++) {

@@ -28,7 +28,8 @@ int mnet_build_v1_backbone(mnet_plan_builder *b) {
         snprintf(tap, sizeof tap, "block%d/output", i);
         snprintf(prefix, sizeof prefix, "blocks.%d.pw", i);
         x = mnet_plan_add_conv(b, tap, prefix, x, c, 1, 1, 1, 1, MNET_ACT_RELU6, -1);
-        if (x < 0) return -1;
+        /* run fused over row tiles: the depthwise rows feed the 1x1 from cache */
+        if (x < 0 || mnet_plan_mark_block(b, 2) != 0) return -1;
     }
     return x;
 }

@@ -397,6 +397,60 @@ int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps) {
     return 0;
 }
 
+int mnet_plan_mark_pooled_projection(mnet_plan_builder *b, const char *prefix) {
+    mnet_plan *p = b->plan;
+    if (p->num_steps < 3) return 0;
+    const mnet_step *resize = &p->steps[p->num_steps - 3];
+    const mnet_step *concat = resize + 1, *proj = resize + 2;
+    if (resize->kind != MNET_STEP_RESIZE || concat->kind != MNET_STEP_CONCAT ||
+        proj->kind != MNET_STEP_POINTWISE || proj->residual >= 0 || concat->num_inputs != 2 ||
+        concat->inputs[0] != resize->output || proj->input != concat->output)
+        return 0;
+    const mnet_plan_tensor *pooled = &p->tensors[resize->input];
+    if (pooled->h != 1 || pooled->w != 1) return 0;
+    int in_c = proj->geom.in_c, out_c = proj->geom.out_c, pooled_c = pooled->c;
+    int rest_c = in_c - pooled_c;
+    char name[128];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    int64_t shape[4] = {out_c, 1, 1, in_c};
+    float *w = mnet_plan_load_tensor(b, name, shape, 4);
+    if (!w) return -1;
+    const mnet_kernels *k = p->kernels;
+    size_t n = (size_t)out_c * (size_t)(pooled_c > rest_c ? pooled_c : rest_c);
+    float *part = malloc(n * sizeof(float));
+    size_t poff = reserve_weights(b, k->pointwise_packed_size(pooled_c, out_c));
+    size_t roff = poff == SIZE_MAX ? SIZE_MAX
+                                   : reserve_weights(b, k->pointwise_packed_size(rest_c, out_c));
+    if (!part || roff == SIZE_MAX) {
+        free(w);
+        free(part);
+        if (!part) mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+        return -1;
+    }
+    for (int o = 0; o < out_c; o++)
+        memcpy(part + (size_t)o * pooled_c, w + (size_t)o * in_c, (size_t)pooled_c * sizeof(float));
+    k->pointwise_pack(pooled_c, out_c, part, p->weights + poff);
+    for (int o = 0; o < out_c; o++)
+        memcpy(part + (size_t)o * rest_c, w + (size_t)o * in_c + pooled_c,
+               (size_t)rest_c * sizeof(float));
+    k->pointwise_pack(rest_c, out_c, part, p->weights + roff);
+    free(w);
+    free(part);
+    if (grow((void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks)) {
+        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+        return -1;
+    }
+    mnet_fused_block *blk = &p->blocks[p->num_blocks];
+    memset(blk, 0, sizeof *blk);
+    blk->first_step = p->num_steps - 3;
+    blk->num_steps = 3;
+    blk->kind = MNET_BLOCK_POOLED_PROJECTION;
+    blk->pooled_weights_offset = poff;
+    blk->rest_weights_offset = roff;
+    p->num_blocks++;
+    return 0;
+}
+
 int mnet_plan_add_classifier(mnet_plan_builder *b, int features) {
     b->plan->output = features;
     if (b->config->num_classes <= 0) return 0;

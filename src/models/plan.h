@@ -57,12 +57,28 @@ typedef struct mnet_step {
     int64_t macs, parameters;
 } mnet_step;
 
+/* What a fused block computes. */
+typedef enum mnet_block_kind {
+    MNET_BLOCK_INVRES = 0,        /* inverted residual (or V1) block */
+    /* DeepLab's ASPP projection: [RESIZE of a 1x1 pooled vector to the map,
+     * CONCAT(that broadcast, one branch), 1x1 POINTWISE]. The broadcast
+     * part of every pixel's input is the same vector, so its share of the
+     * projection is a constant that joins the bias: the 1x1 runs over the
+     * branch alone (half the MACs) and the broadcast and the concatenation
+     * are never written. */
+    MNET_BLOCK_POOLED_PROJECTION
+} mnet_block_kind;
+
 /* Consecutive steps [first_step, first_step + num_steps) forming one
  * inverted residual block (expand?, depthwise, project), which a session may
  * run fused when it keeps none of the block's inner tensors. */
 typedef struct mnet_fused_block {
     int first_step, num_steps;
     mnet_invres geometry;         /* weight pointers unset: plan.weights moves */
+    mnet_block_kind kind;
+    /* POOLED_PROJECTION: the projection's weights split by input channel,
+     * each packed as a pointwise: [out_c][pooled channels], [out_c][rest] */
+    size_t pooled_weights_offset, rest_weights_offset;
 } mnet_fused_block;
 
 /* An SSD's heads: per feature map the box-encoding and class-score tensors
@@ -133,6 +149,12 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
 
 /* Marks the last num_steps steps (2 or 3) as one inverted residual block. */
 int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps);
+
+/* Marks the last three steps (RESIZE of a 1x1 tensor, CONCAT of its output
+ * and one more tensor, POINTWISE with weights `<prefix>.weight`) as a
+ * pooled projection block. Does nothing (returns 0) when they have another
+ * form; -1 on errors. */
+int mnet_plan_mark_pooled_projection(mnet_plan_builder *b, const char *prefix);
 
 void mnet_plan_free(mnet_plan *plan);
 

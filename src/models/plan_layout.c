@@ -16,13 +16,23 @@ static size_t tensor_floats(const mnet_plan_tensor *t) {
            MNET_TENSOR_ALIGN_FLOATS;
 }
 
-/* A fused block reads its input until its last step, so that input lives
- * until then even when its last reader in the plan is the block's first. */
+static int step_reads(const mnet_step *s, int tensor) {
+    if (s->input == tensor || s->residual == tensor) return 1;
+    for (int j = 0; s->kind == MNET_STEP_CONCAT && j < s->num_inputs; j++)
+        if (s->inputs[j] == tensor) return 1;
+    return 0;
+}
+
+/* A fused block reads its inputs until it writes its output (its last
+ * step), so they live until then even when their last reader in the plan
+ * is an earlier step of the block. */
 static int fused_end(const mnet_plan *plan, const unsigned char *fuse, int i, int end) {
     for (int b = 0; fuse && b < plan->num_blocks; b++) {
         const mnet_fused_block *blk = &plan->blocks[b];
         int last = blk->first_step + blk->num_steps - 1;
-        if (fuse[b] && plan->steps[blk->first_step].input == i && last > end) end = last;
+        if (!fuse[b] || last <= end) continue;
+        for (int s = blk->first_step; s <= last; s++)
+            if (step_reads(&plan->steps[s], i)) end = last;
     }
     return end;
 }

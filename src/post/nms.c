@@ -45,3 +45,46 @@ int mnet_nms_greedy(const mnet_nms_candidate *sorted, size_t n, const float *box
     }
     return count;
 }
+
+/* a goes before b in mnet_nms_sort's order */
+static int ranks_before(const mnet_nms_candidate *a, const mnet_nms_candidate *b) {
+    if (a->score != b->score) return a->score > b->score;
+    if (a->anchor != b->anchor) return a->anchor < b->anchor;
+    return a->class_index < b->class_index;
+}
+
+/* Restores the heap (best candidate at the root) below node i of c[0, n). */
+static void sift_down(mnet_nms_candidate *c, size_t n, size_t i) {
+    mnet_nms_candidate x = c[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && ranks_before(&c[child + 1], &c[child])) child++;
+        if (!ranks_before(&c[child], &x)) break;
+        c[i] = c[child];
+        i = child;
+    }
+    c[i] = x;
+}
+
+static int suppressed_by(const mnet_nms_candidate *kept, int count, const float *boxes,
+                         const float *box, float iou_threshold) {
+    for (int k = 0; k < count; k++)
+        if (mnet_box_iou(boxes + 4 * (size_t)kept[k].anchor, box) > iou_threshold) return 1;
+    return 0;
+}
+
+int mnet_nms_greedy_unsorted(mnet_nms_candidate *c, size_t n, const float *boxes,
+                             float iou_threshold, int max_keep, mnet_nms_candidate *kept) {
+    int count = 0;
+    if (max_keep <= 0) return 0;
+    for (size_t i = n / 2; i-- > 0;) sift_down(c, n, i);
+    while (n > 0 && count < max_keep) {
+        mnet_nms_candidate best = c[0];
+        c[0] = c[--n];
+        if (n > 0) sift_down(c, n, 0);
+        if (!suppressed_by(kept, count, boxes, boxes + 4 * (size_t)best.anchor, iou_threshold))
+            kept[count++] = best;
+    }
+    return count;
+}

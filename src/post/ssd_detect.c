@@ -181,8 +181,8 @@ static int detect_fast(const detect_inputs *in, size_t num_anchors, const float 
             cands[n].class_index = 0;
             n++;
         }
-    mnet_nms_sort(cands, n);
-    int boxes_kept = mnet_nms_greedy(cands, n, boxes, p->iou_threshold, p->max_detections, kept);
+    int boxes_kept =
+        mnet_nms_greedy_unsorted(cands, n, boxes, p->iou_threshold, p->max_detections, kept);
     int per_box = classes_per_box(p), count = 0;
     for (int i = 0; i < boxes_kept && count < p->max_detections; i++) {
         /* Re-activating the few kept rows is cheaper than storing the top
@@ -219,9 +219,8 @@ static int detect_regular(const detect_inputs *in, const float *best, const floa
             }
         }
         if (n == 0) continue;
-        mnet_nms_sort(cands, n);
-        merged_count += mnet_nms_greedy(cands, n, boxes, p->iou_threshold, limit,
-                                        merged + merged_count);
+        merged_count += mnet_nms_greedy_unsorted(cands, n, boxes, p->iou_threshold, limit,
+                                                 merged + merged_count);
         mnet_nms_sort(merged, (size_t)merged_count);
         if (merged_count > p->max_detections) merged_count = p->max_detections;
     }

@@ -20,7 +20,7 @@ import np_mobilenet
 import st_read
 
 BUNDLED = ["mobilenet_v1_1.0_224.safetensors", "mobilenet_v2_1.0_224.safetensors",
-           "mobilenet_v1_0.75_224.safetensors"]
+           "mobilenet_v1_0.75_224.safetensors", "mobilenet_v2_1.0_224_ptq.safetensors"]
 HEADS = ["ssd_mobilenet_v1_coco.safetensors", "ssd_mobilenet_v2_coco.safetensors",
          "ssd_mobilenet_v2_oidv4.safetensors", "deeplabv3_mnv2_dm1.0_pascal.safetensors",
          "deeplabv3_mnv2_dm0.5_pascal.safetensors", "deeplabv3_mnv2_dm0.5_257_pascal.safetensors"]

@@ -219,6 +219,7 @@ class PretrainedTFLiteTest(unittest.TestCase):
             self.assertIn("block%d/output" % i, q["activations"])
         self.assertIn("block13/expand", q["activations"])
         self.assertIn("conv_last", q["activations"])
+        self.assertNotIn("pool_op", q)  # AVERAGE_POOL_2D: the default
         self.check_against_file(tensors, meta, [V2_QUANT])
 
     def test_v2_int8_per_channel(self):
@@ -229,6 +230,11 @@ class PretrainedTFLiteTest(unittest.TestCase):
         self.assertEqual(tensors["blocks.3.dw.weight.q"].dtype, np.int8)
         self.assertEqual(len(q["tensors"]["blocks.3.dw.weight"]["scale"]), 144)
         self.assertEqual(q["model_input"]["zero_point"], 127)
+        # global pooling is a MEAN with its own output scale: the int8 path
+        # must use MEAN's requantization, not AVERAGE_POOL_2D's
+        self.assertEqual(q["pool_op"], "mean")
+        self.assertNotEqual(q["activations"]["pool"]["scale"], q["activations"]["conv_last"]["scale"])
+        self.assertIn("block15/project", q["activations"])
         config = meta["mnet.config"]
         self.assertEqual(config["input"]["mean"], [127.0] * 3)
         self.assertEqual(config["input"]["std"], [127.5] * 3)

@@ -26,7 +26,9 @@ MODEL = os.path.join(SOURCE, "models", "mobilenet_v2_1.0_224.safetensors")
 
 def classify(paths, extra=()):
     """Top-10 lists, one per path, or None when the command failed."""
-    result = run(["classify", "--json", "-k", "10", "-m", MODEL] + list(extra) + list(paths))
+    # fp32: small input changes must show in the scores (int8's are 1/256 steps)
+    result = run(["classify", "--json", "-k", "10", "--precision", "fp32", "-m", MODEL] +
+                 list(extra) + list(paths))
     if result.returncode != 0:
         check(False, f"classify {list(extra)}: exit {result.returncode}: {result.err.strip()}")
         return None

@@ -36,8 +36,9 @@ def iou(a, b):
 
 
 def run_mnet(model, files):
+    # fp32 explicitly: the int8 path is compared in tests/int8
     out = subprocess.run([os.path.join(BUILD, "mnet"), "detect", "-m", model, "--threshold", "0",
-                          "--json"] + [os.path.join(COCO, "images", f) for f in files],
+                          "--precision", "fp32", "--json"] + [os.path.join(COCO, "images", f) for f in files],
                          capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         raise RuntimeError("mnet detect failed: %s" % out.stderr.strip())

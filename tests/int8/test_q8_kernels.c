@@ -2,6 +2,7 @@
  * every fast table this CPU can run against the reference, bit for bit, on
  * random shapes with channel and pixel tails, random zero points, shifts and
  * activation ranges. */
+#include <math.h>
 #include <string.h>
 
 #include "int8/q8_kernels.h"
@@ -27,9 +28,23 @@ static mnet_q8_conv_params random_params(test_rng *r) {
                                     acts[test_rng_int(r, 0, 2)]);
 }
 
-static uint8_t def_output(int64_t acc, const mnet_q8_conv_params *p) {
-    int64_t v = def_requant((int32_t)acc, p->requant.multiplier, p->requant.shift) +
-                p->output_zero_point;
+/* Per-channel multipliers and shifts for out_c channels (written to rq):
+ * random reals around the per-tensor one, including multipliers > 1 (left
+ * shifts), so that shifts differ between channels. */
+static const mnet_requant *random_channel_requant(test_rng *r, mnet_q8_conv_params *p,
+                                                  mnet_requant *rq, int out_c) {
+    for (int c = 0; c < out_c; c++) {
+        double real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, -20, 3));
+        if (c % 7 == 3) real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, 1, 6));
+        rq[c] = mnet_requant_from_real(real);
+    }
+    p->channel_requant = rq;
+    return rq;
+}
+
+static uint8_t def_output(int64_t acc, const mnet_q8_conv_params *p, int oc) {
+    mnet_requant rq = p->channel_requant ? p->channel_requant[oc] : p->requant;
+    int64_t v = def_requant((int32_t)acc, rq.multiplier, rq.shift) + p->output_zero_point;
     return (uint8_t)(v < p->out_min ? p->out_min : v > p->out_max ? p->out_max : v);
 }
 
@@ -43,6 +58,8 @@ static void check_ref_conv(test_rng *r) {
     mnet_conv_geometry_init(&g, test_rng_int(r, 3, 9), test_rng_int(r, 3, 9), in_c, out_c, k,
                             stride, dil, groups_dw ? in_c : 1, MNET_PAD_TF_SAME);
     mnet_q8_conv_params p = random_params(r);
+    mnet_requant rq[12];
+    if (test_rng_int(r, 0, 1)) random_channel_requant(r, &p, rq, out_c);
     int ipg = in_c / g.groups, opg = out_c / g.groups;
     size_t nin = (size_t)g.in_h * g.in_w * in_c, nw = (size_t)out_c * k * k * ipg;
     size_t nout = (size_t)g.out_h * g.out_w * out_c;
@@ -69,9 +86,10 @@ static void check_ref_conv(test_rng *r) {
                                    ((int64_t)w[(((size_t)oc * k + ky) * k + kx) * ipg + ic] -
                                     p.weight_zero_point);
                         }
-                bad += out[((size_t)oy * g.out_w + ox) * out_c + oc] != def_output(acc, &p);
+                bad += out[((size_t)oy * g.out_w + ox) * out_c + oc] != def_output(acc, &p, oc);
             }
-    CHECK_MSG(bad == 0, "ref conv: %d values differ (k %d, groups %d)", bad, k, g.groups);
+    CHECK_MSG(bad == 0, "ref conv: %d values differ (k %d, groups %d, per-channel %d)", bad, k,
+              g.groups, p.channel_requant != NULL);
     /* a 1x1 conv and the pointwise kernel agree */
     if (k == 1 && stride == 1 && g.groups == 1) {
         uint8_t *pw = malloc(nout);
@@ -131,6 +149,9 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         int pixels = test_rng_int(r, 1, 23);
         if (t < 4) in_c = 960, out_c = 160 + t, pixels = 49;
         mnet_q8_conv_params p = random_params(r);
+        mnet_requant *rq = malloc((size_t)out_c * sizeof *rq);
+        if (t % 2) random_channel_requant(r, &p, rq, out_c);
+        if (t % 5 == 2) p.weight_zero_point = 128; /* symmetric int8 weights stored + 128 */
         uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
         uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
         int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
@@ -138,25 +159,35 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         fill_u8(r, in, (size_t)pixels * in_c);
         fill_u8(r, w, (size_t)in_c * out_c);
         fill_i32(r, bias, (size_t)out_c, 50000);
+        if (t >= 4 && t < 14) { /* extreme accumulators (|acc| ~ 2^30, few inputs) */
+            in_c = in_c % 4 + 1;
+            for (int o = 0; o < out_c; o++) bias[o] = (int32_t)(uint32_t)test_rng_next(r) / 2;
+        }
         k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
         mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
         memset(b, 0xA5, (size_t)pixels * out_c);
         int split = test_rng_int(r, 0, pixels);
         k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
         k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
-        CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0, "%s pointwise %d->%d x %d px",
-                  k->isa, in_c, out_c, pixels);
-        free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+        CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
+                  "%s pointwise %d->%d x %d px, per-channel %d", k->isa, in_c, out_c, pixels,
+                  p.channel_requant != NULL);
+        free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
     }
-    /* depthwise: 3x3 strides 1/2, dilation, channel tails */
-    for (int t = 0; t < 40; t++) {
+    /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
+     * (more taps than a kernel gathers at once) */
+    for (int t = 0; t < 60; t++) {
         mnet_conv_geometry g;
-        int c = test_rng_int(r, 1, 70), kk = t % 5 == 4 ? 5 : 3;
+        int c = test_rng_int(r, 1, 140), kk = t % 5 == 4 ? 5 : t == 7 ? 9 : 3;
+        if (t < 16 && t != 7) c = t % 2 ? 32 : 16; /* several pixels per 64-lane block */
+        if (t == 7) c = 300; /* 9x9: more taps and channels than one pass holds */
         mnet_conv_geometry_init(&g, test_rng_int(r, 1, 15), test_rng_int(r, 1, 15), c, c, kk,
                                 test_rng_int(r, 1, 2), test_rng_int(r, 1, 2), c,
                                 t % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC);
         if (g.out_h <= 0 || g.out_w <= 0) continue;
         mnet_q8_conv_params p = random_params(r);
+        mnet_requant rq[300];
+        if (t % 3 != 0) random_channel_requant(r, &p, rq, c);
         size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
         uint8_t *in = malloc(nin), *w = malloc((size_t)c * kk * kk), *a = malloc(nout),
                 *b = malloc(nout);
@@ -171,9 +202,48 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         int split = test_rng_int(r, 0, g.out_h);
         k->depthwise(&g, &p, in, packed, pb, b, 0, split);
         k->depthwise(&g, &p, in, packed, pb, b, split, g.out_h);
-        CHECK_MSG(memcmp(a, b, nout) == 0, "%s depthwise c %d %dx%d s%d d%d", k->isa, c, g.in_h,
-                  g.in_w, g.stride_h, g.dilation_h);
+        CHECK_MSG(memcmp(a, b, nout) == 0, "%s depthwise c %d %dx%d s%d d%d, per-channel %d",
+                  k->isa, c, g.in_h, g.in_w, g.stride_h, g.dilation_h, p.channel_requant != NULL);
         free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    }
+}
+
+static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
+    for (int t = 0; t < 100; t++) {
+        size_t n = (size_t)test_rng_int(r, 1, 300);
+        float sa = test_rng_float(r, 0.01f, 0.5f), sb = test_rng_float(r, 0.01f, 0.5f);
+        float so = test_rng_float(r, 0.005f, 0.8f);
+        mnet_activation act = t % 3 == 0 ? MNET_ACT_RELU6 : MNET_ACT_NONE;
+        mnet_q8_add_params p =
+            mnet_q8_add_params_init(sa, test_rng_int(r, 0, 255), sb, test_rng_int(r, 0, 255), so,
+                                    test_rng_int(r, 0, 255), act);
+        uint8_t a[300], b[300], want[300], got[300];
+        fill_u8(r, a, n);
+        fill_u8(r, b, n);
+        mnet_q8_ref_add(&p, a, b, want, n);
+        memset(got, 0x3C, sizeof got);
+        k->add(&p, a, b, got, n);
+        CHECK_MSG(memcmp(want, got, n) == 0, "%s add n %zu", k->isa, n);
+        CHECK_MSG(got[n < 300 ? n : 299] == (n < 300 ? 0x3C : got[299]), "%s add wrote past n",
+                  k->isa);
+    }
+    for (int t = 0; t < 50; t++) {
+        size_t n = (size_t)test_rng_int(r, 1, 400);
+        float in[400];
+        float scale = test_rng_float(r, 0.002f, 0.1f);
+        int32_t zp = test_rng_int(r, 0, 255);
+        for (size_t i = 0; i < n; i++) in[i] = test_rng_float(r, -4.0f, 4.0f);
+        /* exact halves, both signs, huge values and NaN */
+        for (size_t i = 0; i + 4 < n; i += 7) {
+            in[i] = ((float)test_rng_int(r, -300, 300) + 0.5f) * scale;
+            in[i + 1] = (float)test_rng_int(r, -300, 300) * scale;
+            in[i + 2] = i % 2 ? 3e9f : -3e9f;
+        }
+        if (n > 3) in[3] = NAN;
+        uint8_t want[400], got[400];
+        mnet_q8_ref_quantize(in, n, scale, zp, want);
+        k->quantize(in, n, scale, zp, got);
+        CHECK_MSG(memcmp(want, got, n) == 0, "%s quantize n %zu", k->isa, n);
     }
 }
 
@@ -181,11 +251,30 @@ int main(void) {
     test_rng rng = {0x2545F4914F6CDD1Dull};
     for (int i = 0; i < 200; i++) check_ref_conv(&rng);
     for (int i = 0; i < 100; i++) check_ref_add_pool(&rng);
-    mnet_cpu_features f = mnet_cpu_features_detect();
-    if (mnet_cpu_can_run_avx512(&f) && f.avx512vnni && mnet_q8_kernels_avx512vnni.pointwise)
-        check_fast(&mnet_q8_kernels_avx512vnni, &rng);
-    else
-        printf("avx512vnni: not available on this CPU, not tested\n");
+    /* every fast table this CPU runs, each explicitly (plain AVX2 too on a
+     * VNNI CPU) */
+    const mnet_q8_kernels *sets[8];
+    int n = mnet_q8_kernels_available(sets, 8);
+    for (int i = 0; i < n; i++) {
+        if (sets[i] == &mnet_q8_kernels_ref) continue;
+        printf("testing %s\n", sets[i]->isa);
+        check_fast(sets[i], &rng);
+        if (sets[i]->add && sets[i]->quantize) check_fast_add_quantize(sets[i], &rng);
+        else CHECK_MSG(0, "%s lacks add or quantize", sets[i]->isa);
+    }
+    const mnet_q8_kernels *x86[3] = {&mnet_q8_kernels_avx512vnni, &mnet_q8_kernels_avxvnni,
+                                     &mnet_q8_kernels_avx2};
+    for (int i = 0; i < 3; i++) {
+        int found = 0;
+        for (int j = 0; j < n; j++) found |= sets[j] == x86[i];
+        if (!found) printf("%s: not available on this CPU, not tested\n", x86[i]->isa);
+    }
     CHECK(mnet_q8_kernels_select("ref") == &mnet_q8_kernels_ref);
+    CHECK(mnet_q8_kernels_select("sse9") == NULL);
+    CHECK(mnet_q8_kernels_select(NULL) == sets[0]);
+    CHECK(mnet_q8_kernels_select("avx512") == sets[0]);
+    mnet_cpu_features f = mnet_cpu_features_detect();
+    if (mnet_cpu_can_run_avx2(&f) && f.avxvnni && mnet_q8_kernels_avxvnni.pointwise)
+        CHECK(mnet_q8_kernels_select("avx2") == &mnet_q8_kernels_avxvnni);
     TEST_MAIN_END();
 }

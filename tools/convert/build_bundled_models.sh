@@ -26,6 +26,13 @@ $convert tflite "$shared/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite" \
     --origin "google-coral/test_data@104342d2d3480b3e66203073dac24f4e2dbb4c41 (TF-slim mobilenet_v2_1.0_224_quant)" \
     -o "$out/mobilenet_v2_1.0_224.safetensors"
 
+$convert tflite "$shared/mobilenet_v2/tf2_mobilenet_v2_1.0_224_ptq.tflite" \
+    --labels "$shared/mobilenet_v2/imagenet_labels_1001.txt" \
+    --name "MobileNet V2 1.0 224 (ImageNet, TFLite int8 per-channel PTQ of the TF2 Keras model, dequantized)" \
+    --license Apache-2.0 \
+    --origin "google-coral/test_data@104342d2d3480b3e66203073dac24f4e2dbb4c41 (tf2_mobilenet_v2_1.0_224_ptq)" \
+    -o "$out/mobilenet_v2_1.0_224_ptq.safetensors"
+
 $convert tfjs "$shared/mobilenet_v1/tfjs_keras_mobilenet_v1_0.75_224" \
     --labels "$shared/mobilenet_v1/imagenet_labels_1001.txt" \
     --name "MobileNet V1 0.75 224 (ImageNet, Keras float32 via TF.js, BN folded)" \

@@ -14,7 +14,12 @@ segmenters into an mnet .safetensors file.
                   --atrous-rates, --low-level-tap, --decoder-concat,
                   --activation, --align-corners)
 
-Common options: --dtype f16|f32 (stored weights, default f16), --labels FILE,
+  mnet_convert.py quantize --calibration DIR [--images N] IN.safetensors OUT.safetensors
+                  (post-training quantization of a float MobileNet V1/V2
+                  classifier, SSD or DeepLabv3 to int8 per-channel, calibrated
+                  with mnet's float path on the images in DIR; --library)
+
+Common options of the converters: --dtype f16|f32 (stored weights, default f16), --labels FILE,
 --name, --license, --origin, --mean R G B, --std R G B, --crop-fraction,
 --fit center_crop|stretch|letterbox, --fill R G B."""
 
@@ -109,6 +114,16 @@ def _convert(args):
              model.input_width, model.num_classes, args.dtype, size))
 
 
+def _quantize(args):
+    import post_training_quant
+    import mnet_library
+    try:
+        post_training_quant.quantize_model(args.input, args.output, args.calibration,
+                                           args.images, args.library)
+    except mnet_library.LibraryError as exc:
+        raise ValueError(str(exc))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="mnet_convert.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -153,13 +168,24 @@ def build_parser():
                            default="aspp_first")
             p.add_argument("--activation", choices=("relu", "relu6"), default="relu")
             p.add_argument("--align-corners", choices=("true", "false"), default="true")
+    q = sub.add_parser("quantize", help="post-training int8 quantization of a float mnet model")
+    q.add_argument("input", help="float mnet model (.safetensors, fp32 or fp16 weights)")
+    q.add_argument("output", help="the int8 per-channel model to write")
+    q.add_argument("--calibration", required=True, help="folder of .jpg/.png images")
+    q.add_argument("--images", type=int, default=0,
+                   help="use the first N images of the folder, sorted by name (0 = all)")
+    q.add_argument("--library", help="libmnet.so to calibrate with (default: $MNET_LIBRARY, "
+                   "$MNET_BUILD_DIR/libmnet.so or build/libmnet.so)")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        _convert(args)
+        if args.command == "quantize":
+            _quantize(args)
+        else:
+            _convert(args)
     except (arch_spec.ArchitectureError, tflite_reader.TFLiteFormatError, ValueError,
             OSError) as exc:
         print("mnet_convert.py: error: %s" % exc, file=sys.stderr)

@@ -139,6 +139,8 @@ def convert_graph(graph, name=None, mean=None, std=None):
             "tensors": qtensors,
             "activations": activations,
         }
+        if graph.pool_op == "MEAN":
+            quantization["pool_op"] = "mean"
         if graph.first is not graph.input:
             quantization["model_input"] = _activation(graph.input)
         if graph.logits is not None:

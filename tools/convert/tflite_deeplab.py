@@ -29,6 +29,9 @@ class DeeplabGraph:
     activation: str           # "relu" or "relu6"
     align_corners: bool
     logits: object
+    # uint8 parameters of the ASPP tensors that are not layer outputs, keyed
+    # by mnet tap (global pool, broadcast before any QUANTIZE, concatenation)
+    aspp_tensors: dict = dataclasses.field(default_factory=dict)
 
 
 def is_deeplab(model):
@@ -67,7 +70,7 @@ def recognize_deeplab(model):
     conventions = []
 
     pooled = _global_pool(w, features)
-    pool = w.layer(pooled, "conv", "aspp.pool", "aspp/pool", 1, 1, None,
+    pool = w.layer(pooled, "conv", "aspp.pool", "aspp/pool_conv", 1, 1, None,
                    "the 1x1 convolution of the ASPP image pooling")
     resize = w.next_op(pool.output, ("RESIZE_BILINEAR",), "the broadcast of the pooled features")
     conventions.append(_resize_convention(w, resize))
@@ -91,7 +94,7 @@ def recognize_deeplab(model):
                                                   [w.tensor(i).describe() for i in concat.inputs],
                                                   branch.describe(), conv0.output.describe()))
     merged = w.tensor(concat.outputs[0])
-    project = w.layer(merged, "conv", "aspp.project", "aspp/project", 1, 1, None,
+    project = w.layer(merged, "conv", "aspp.project", "aspp/output", 1, 1, None,
                       "the ASPP projection")
     logits = w.layer(project.output, "conv", "logits", "logits", 1, 1, "NONE", "the logits")
 
@@ -113,8 +116,10 @@ def recognize_deeplab(model):
         raise RecognitionError("%s: the RESIZE_BILINEAR operators disagree on align_corners"
                                % model.path)
     tflite_graph._check_all_visited(w)
+    aspp_tensors = {"aspp/pool": pooled, "aspp/pool_broadcast": w.tensor(resize.outputs[0]),
+                    "aspp/concat": merged}
     return DeeplabGraph(body, graph_input, first, [pool, conv0, project, logits],
-                        acts.pop().lower(), conventions[0], logits.output)
+                        acts.pop().lower(), conventions[0], logits.output, aspp_tensors)
 
 
 def convert_deeplab(graph, name=None, mean=None, std=None, fill=None):
@@ -130,6 +135,8 @@ def convert_deeplab(graph, name=None, mean=None, std=None, fill=None):
             # the projection before the residual add keeps its own parameters
             activations["block%d/project" % block] = activations["block%d/output" % block]
             activations["block%d/output" % block] = tflite_convert._activation(tensor)
+        for tap, tensor in graph.aspp_tensors.items():
+            activations[tap] = tflite_convert._activation(tensor)
         quantization = {"scheme": "int8_per_channel" if per_channel else "uint8_asymmetric",
                         "input": tflite_convert._activation(graph.first),
                         "tensors": qtensors, "activations": activations,

@@ -39,6 +39,7 @@ class Graph:
     logits: object           # output tensor of the classifier, or None
     probabilities: object    # softmax output, or None
     widths: dict             # "stem", "blocks" (list of outputs), "last"
+    pool_op: str = "AVERAGE_POOL_2D"  # or "MEAN" (its int8 arithmetic differs)
 
 
 @dataclasses.dataclass
@@ -420,7 +421,7 @@ def recognize(model, head=None):
         layers.append(classifier)
         _check_all_visited(hw)
     return Graph(architecture, graph_input, first, layers, residual, pool, logits,
-                 probabilities, widths)
+                 probabilities, widths, w.producer[pool.index].opcode)
 
 
 def _check_seam(pool, seam, model_path, head_path):

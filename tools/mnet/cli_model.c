@@ -53,6 +53,13 @@ int cli_load_model_or(const char *path, const char *default_name,
     mnet_error error;
     memset(&error, 0, sizeof error);
     mnet_status status = mnet_model_load(used_path, options, model, &error);
+    if (status != MNET_OK && status == MNET_ERR_UNSUPPORTED && options &&
+        options->precision == MNET_PRECISION_INT8) {
+        *model = NULL;
+        cli_error("--precision int8 is not available: %s",
+                  error.message[0] ? error.message : mnet_status_string(status));
+        return CLI_EXIT_PRECISION;
+    }
     if (status != MNET_OK) {
         *model = NULL;
         cli_file_error(used_path, error.message[0] ? error.message

@@ -6,6 +6,7 @@
 #include "cli_args.h"
 #include "cli_exit.h"
 #include "cli_model.h"
+#include "cli_precision.h"
 #include "cli_report.h"
 
 /* 1 matched, 0 not, -1 error: the options every task command has. */
@@ -18,6 +19,7 @@ static int common_option(int argc, char **argv, int *i, const char *command,
         return 1;
     }
     if ((matched = cli_input_option(argc, argv, i, &args->input)) != 0) return matched;
+    if ((matched = cli_precision_option(argc, argv, i, &args->precision)) != 0) return matched;
     if ((matched = cli_option_value(argc, argv, i, "-m", "--model", &value)) != 0) {
         if (matched > 0) args->model_path = value;
         return matched;
@@ -80,6 +82,7 @@ int cli_task_load_model(const cli_task_args *args, const char *default_model, mn
     mnet_options options;
     mnet_options_init(&options);
     options.threads = args->threads;
+    options.precision = args->precision;
     return cli_load_model_or(args->model_path, default_model, &options, model, used_path,
                              used_path_size);
 }

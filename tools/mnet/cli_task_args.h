@@ -14,6 +14,7 @@ typedef struct cli_task_args {
     int json;
     const char *output_dir; /* NULL: no pictures written */
     int threads;
+    mnet_precision precision; /* --precision; AUTO when not given */
     cli_input_options input;
     char **images;
     int num_images;

@@ -20,6 +20,7 @@
 #include "cli_args.h"
 #include "cli_exit.h"
 #include "cli_model.h"
+#include "cli_precision.h"
 #include "cli_report.h"
 #include "commands.h"
 #include "json_out.h"
@@ -58,7 +59,7 @@ typedef struct bench_result {
 void bench_usage(FILE *out) {
     fprintf(out,
             "usage: mnet bench [-m MODEL] [--threads N] [--runs N] [--warmup N]\n"
-            "                  [--inflight N] [--precision fp32] [--isa ISA] [--json]\n"
+            "                  [--inflight N] [--precision P] [--isa ISA] [--json]\n"
             "                  [--preprocess [--frame FORMAT:WxH]]\n"
             "\n"
             "Times the network on a fixed random input (no image decoding or\n"
@@ -72,7 +73,7 @@ void bench_usage(FILE *out) {
             "      --warmup N     untimed runs before them (default 10)\n"
             "      --inflight N   frames in flight for the throughput (default 3); the\n"
             "                     threads are shared out among them, at least one each\n"
-            "      --precision P  fp32 or auto (int8 is not supported yet)\n"
+            CLI_PRECISION_USAGE
             "      --isa ISA      kernel set: ref, avx2, avx512, ... (default: best)\n"
             "      --preprocess   also time preprocessing a camera frame to the model's\n"
             "                     input (--runs times): the fused pass against converting\n"
@@ -86,18 +87,8 @@ void bench_usage(FILE *out) {
 }
 
 static int parse_precision(const char *value, bench_args *args) {
-    if (strcmp(value, "fp32") == 0) {
-        args->precision = MNET_PRECISION_FP32;
-    } else if (strcmp(value, "auto") == 0) {
-        args->precision = MNET_PRECISION_AUTO;
-    } else if (strcmp(value, "int8") == 0) {
-        cli_error("--precision int8 is not supported yet (use fp32)");
-        return 0;
-    } else {
-        cli_error("--precision must be fp32 or auto, not '%s'", value);
-        return 0;
-    }
-    args->precision_name = value;
+    if (!cli_parse_precision(value, &args->precision)) return 0;
+    args->precision_name = cli_precision_name(args->precision);
     return 1;
 }
 
@@ -119,8 +110,8 @@ static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) 
     args->runs = 100;
     args->warmup = 10;
     args->inflight = 3;
-    args->precision = MNET_PRECISION_FP32;
-    args->precision_name = "fp32";
+    args->precision = MNET_PRECISION_AUTO; /* the library's choice, as the other commands */
+    args->precision_name = "auto";
     *help = 0;
     const char *frame = DEFAULT_FRAME;
     for (int i = 1; i < argc; i++) {
@@ -378,6 +369,9 @@ static void print_json(const bench_args *args, const char *path, const mnet_mode
     json_write_string(stdout, info->architecture ? info->architecture : "");
     printf(", \"input\": [%d, %d, %d], \"macs\": %lld, \"precision\": ", info->input_height,
            info->input_width, info->input_channels, (long long)info->macs);
+    /* what ran, and what --precision asked for ("auto" without the flag) */
+    json_write_string(stdout, info->precision ? info->precision : "fp32");
+    fputs(", \"requested_precision\": ", stdout);
     json_write_string(stdout, args->precision_name);
     fputs(", \"isa\": ", stdout);
     json_write_string(stdout, args->isa ? args->isa : "auto");
@@ -421,8 +415,9 @@ static void print_plain(const bench_args *args, const char *path, const mnet_mod
     printf("model       %s (%s, %dx%d, %.0f M MACs)\n", path,
            info->architecture ? info->architecture : "?", info->input_width,
            info->input_height, (double)info->macs / 1e6);
-    printf("settings    %d thread%s, precision %s, isa %s\n", r->threads,
-           r->threads == 1 ? "" : "s", args->precision_name, args->isa ? args->isa : "auto");
+    printf("settings    %d thread%s, precision %s (requested %s), isa %s\n", r->threads,
+           r->threads == 1 ? "" : "s", info->precision ? info->precision : "fp32",
+           args->precision_name, args->isa ? args->isa : "auto");
     printf("load        %.2f ms\n", r->load_ms);
     printf("first run   %.2f ms\n", r->first_ms);
     printf("warm runs   %d after %d warm-up: min %.2f ms, median %.2f ms, mean %.2f ms, "

@@ -7,6 +7,7 @@
 #include "cli_exit.h"
 #include "cli_input.h"
 #include "cli_model.h"
+#include "cli_precision.h"
 #include "cli_report.h"
 #include "commands.h"
 #include "json_out.h"
@@ -19,6 +20,7 @@ typedef struct classify_args {
     int k;
     int json;
     int threads;
+    mnet_precision precision; /* AUTO unless --precision */
     cli_input_options input;
     char **images;
     int num_images;
@@ -27,7 +29,7 @@ typedef struct classify_args {
 void classify_usage(FILE *out) {
     fprintf(out,
             "usage: mnet classify [-m MODEL] [-k K] [--json] [--threads N]\n"
-            "                     [--raw FORMAT:WxH] IMAGE...\n"
+            "                     [--precision P] [--raw FORMAT:WxH] IMAGE...\n"
             "\n"
             "Prints the K most likely classes of each JPEG or PNG image (or raw frame).\n"
             "\n"
@@ -35,7 +37,8 @@ void classify_usage(FILE *out) {
             "                     looked up next to the mnet executable)\n"
             "  -k, --top K        number of classes per image (default 5)\n"
             "      --json         one JSON object per image (JSON Lines)\n"
-            "      --threads N    worker threads, 0 = all CPUs (default 0)\n",
+            "      --threads N    worker threads, 0 = all CPUs (default 0)\n"
+            CLI_PRECISION_USAGE,
             CLI_DEFAULT_MODEL);
     cli_input_usage(out);
     fprintf(out, "  -h, --help         this help\n");
@@ -88,6 +91,10 @@ static int parse_classify_args(int argc, char **argv, classify_args *args, int *
                 cli_error("--threads needs a number from 0 to 1024, not '%s'", value);
                 return CLI_EXIT_USAGE;
             }
+            continue;
+        }
+        if ((matched = cli_precision_option(argc, argv, &i, &args->precision)) != 0) {
+            if (matched < 0) return CLI_EXIT_USAGE;
             continue;
         }
         cli_error("classify: unknown option '%s' (see mnet classify --help)", arg);
@@ -158,6 +165,7 @@ int cmd_classify(int argc, char **argv) {
     mnet_options options;
     mnet_options_init(&options);
     options.threads = args.threads;
+    options.precision = args.precision;
     mnet_model *model;
     char model_path[MAX_PATH_TEXT];
     code = cli_load_model(args.model_path, &options, &model, model_path,

@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "cli_exit.h"
 #include "cli_model.h"
+#include "cli_precision.h"
 #include "cli_output.h"
 #include "cli_report.h"
 #include "cli_task_args.h"
@@ -39,7 +40,7 @@ typedef struct detect_job {
 void detect_usage(FILE *out) {
     fprintf(out,
             "usage: mnet detect [-m MODEL] [--threshold T] [--max N] [--json] [-o OUTDIR]\n"
-            "                   [--threads N] [--raw FORMAT:WxH] IMAGE...\n"
+            "                   [--threads N] [--precision P] [--raw FORMAT:WxH] IMAGE...\n"
             "\n"
             "Finds objects with an SSD model: class, score and box (x0, y0, x1, y1 in\n"
             "pixels of the original image) of each detection, best first.\n"
@@ -52,7 +53,8 @@ void detect_usage(FILE *out) {
             "                     maximum)\n"
             "      --json         one JSON object per image (JSON Lines)\n"
             "  -o, --output DIR   also write DIR/<name>_detect.png with the boxes drawn\n"
-            "      --threads N    worker threads, 0 = all CPUs (default 0)\n",
+            "      --threads N    worker threads, 0 = all CPUs (default 0)\n"
+            CLI_PRECISION_USAGE,
             CLI_DEFAULT_DETECT_MODEL, DEFAULT_THRESHOLD);
     cli_input_usage(out);
     fprintf(out, "  -h, --help         this help\n");

@@ -105,6 +105,8 @@ static void print_info_plain(const char *path, const mnet_model *model,
     printf("parameters    %" PRId64 " (%s)\n", info->parameters, parameters);
     printf("MACs          %" PRId64 " (%s)\n", info->macs, macs);
     printf("weights       %s\n", text_or_empty(info->weights_dtype));
+    printf("precision     %s (what runs by default; --precision of the task commands)\n",
+           text_or_empty(info->precision));
     printf("session       %.1f MB per session (arena, scratch, outputs; 1 thread)\n",
            (double)mnet_model_session_bytes(model, NULL) / 1e6);
     printf("provenance    %s\n", info->provenance && info->provenance[0] ? info->provenance : "-");
@@ -155,6 +157,7 @@ static void print_info_json(const char *path, const mnet_model *model,
     printf(", \"num_classes\": %d, \"parameters\": %" PRId64 ", \"macs\": %" PRId64,
            info->num_classes, info->parameters, info->macs);
     print_json_key_string("weights_dtype", info->weights_dtype);
+    print_json_key_string("precision", info->precision);
     printf(", \"session_bytes\": %zu", mnet_model_session_bytes(model, NULL));
     /* Kept as the metadata's JSON text: the CLI does not re-parse it. */
     print_json_key_string("provenance", info->provenance);

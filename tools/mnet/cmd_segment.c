@@ -8,6 +8,7 @@
 #include "annotate.h"
 #include "cli_exit.h"
 #include "cli_model.h"
+#include "cli_precision.h"
 #include "cli_output.h"
 #include "cli_report.h"
 #include "cli_task_args.h"
@@ -37,7 +38,7 @@ typedef struct class_counts {
 void segment_usage(FILE *out) {
     fprintf(out,
             "usage: mnet segment [-m MODEL] [--json] [-o OUTDIR] [--threads N]\n"
-            "                    [--raw FORMAT:WxH] IMAGE...\n"
+            "                    [--precision P] [--raw FORMAT:WxH] IMAGE...\n"
             "\n"
             "Labels every pixel with a DeepLab model and prints the classes present\n"
             "with their pixel counts.\n"
@@ -48,7 +49,8 @@ void segment_usage(FILE *out) {
             "  -o, --output DIR   also write DIR/<name>_mask.png (8-bit palette PNG, pixel\n"
             "                     value = class id, PASCAL VOC colours) and\n"
             "                     DIR/<name>_overlay.png (the mask blended over the image)\n"
-            "      --threads N    worker threads, 0 = all CPUs (default 0)\n",
+            "      --threads N    worker threads, 0 = all CPUs (default 0)\n"
+            CLI_PRECISION_USAGE,
             CLI_DEFAULT_SEGMENT_MODEL);
     cli_input_usage(out);
     fprintf(out, "  -h, --help         this help\n");

@@ -6,6 +6,8 @@ outputs as small JSON test fixtures under tests/fixtures/armnn/.
 Sub-commands, one per model family (run them one at a time: CpuRef is slow):
   mnv2      MobileNet V2 1.0/224 uint8 on imagenet-dev
   mnv1      MobileNet V1 1.0/224 uint8, embedding extractor -> head layers
+  mnv2ptq   MobileNet V2 1.0/224 int8 per-channel PTQ (TF2), first 40 imagenet-dev
+            images: uint8 output and the int8 logits before the softmax
   ssd       SSD MobileNet V1 and V2 COCO (post-processed outputs) on coco-dev
   deeplab   the three DeepLabv3 files on voc-dev/images_513
 
@@ -268,6 +270,93 @@ def cmd_mnv1(args):
                    args.work_dir, args.limit)
 
 
+# ---------------------------------------------------------------- int8 PTQ MobileNet V2
+
+PTQ_MODEL = "mobilenet_v2/tf2_mobilenet_v2_1.0_224_ptq.tflite"
+PTQ_IMAGES = 40
+
+
+def truncate_graph(src, dst, keep_ops, output_tensor):
+    """Writes a copy of a one-subgraph, one-output TFLite file that keeps only
+    its first `keep_ops` operators and outputs tensor `output_tensor` instead
+    (in-place flatbuffer edit: shrink the operators vector, overwrite the
+    one-element outputs vector)."""
+    import struct
+    buf = bytearray(open(src, "rb").read())
+    model = _fb_table(buf, struct.unpack_from("<I", buf, 0)[0])
+    subgraphs_start, _, nsub = _fb_vector(model, 2)
+    if nsub != 1:
+        raise RuntimeError("expected 1 subgraph, found %d" % nsub)
+    sg = _fb_table(buf, model.Indirect(subgraphs_start))
+    _, ops_len_pos, nops = _fb_vector(sg, 3)
+    out_start, _, nout = _fb_vector(sg, 2)
+    if nout != 1 or not 0 < keep_ops <= nops:
+        raise RuntimeError("cannot truncate %s to %d of %d operators" % (src, keep_ops, nops))
+    struct.pack_into("<i", buf, out_start, output_tensor)
+    struct.pack_into("<I", buf, ops_len_pos, keep_ops)
+    with open(dst, "wb") as f:
+        f.write(buf)
+
+
+def ptq_logits_operator(path):
+    """(index, output tensor) of the RESHAPE feeding the final SOFTMAX."""
+    sys.path.insert(0, os.path.join(REPO, "tools", "convert"))
+    import tflite_reader
+    graph = tflite_reader.read_tflite(path)
+    softmax = [op for op in graph.operators if op.opcode == "SOFTMAX"]
+    if len(softmax) != 1:
+        raise RuntimeError("%s: expected one SOFTMAX" % path)
+    source = [op for op in graph.operators if softmax[0].inputs[0] in op.outputs][0]
+    return source.index, source.outputs[0], graph.tensors[source.outputs[0]].quantization
+
+
+def cmd_mnv2ptq(args):
+    fixture_name = "mobilenet_v2_1.0_224_ptq"
+    src = os.path.join(SHARED, "models", PTQ_MODEL)
+    op_index, logits_tensor, logits_q = ptq_logits_operator(src)
+    truncated = os.path.join(args.work_dir, fixture_name + "_logits.tflite")
+    truncate_graph(src, truncated, op_index + 1, logits_tensor)
+    data_dir, files, labels = imagenet_images()
+    files = files[:args.limit or PTQ_IMAGES]
+    full, logits_model = ArmnnModel(src), ArmnnModel(truncated)
+    work = WorkLog(os.path.join(args.work_dir, fixture_name + ".jsonl"))
+    for n, fname in enumerate(files):
+        if fname in work.done:
+            continue
+        t0 = time.time()
+        x = classification_input(os.path.join(data_dir, fname))[None]
+        if n < INPUT_SAMPLES:
+            write_input_sample("imagenet_224_%s.bin" % os.path.splitext(fname)[0], x)
+        out = full.run(x)[0].reshape(-1).astype(np.uint8)
+        logits = logits_model.run(x)[0].reshape(-1).astype(np.int8)
+        rec = {"file": fname, "input_sha256": sha256_bytes(x.tobytes()),
+               "output_uint8_b64": b64(out.tobytes()), "logits_int8_b64": b64(logits.tobytes()),
+               "top5": top_k(out), "label": labels[fname]}
+        work.add(rec)
+        log("%s %d/%d %s top1=%d label=%d %.1fs" % (fixture_name, n + 1, len(files), fname,
+                                                    rec["top5"][0], labels[fname], time.time() - t0))
+    records = [work.done[f] for f in files]
+    header = common_header(PTQ_MODEL, data_dir, CLASSIFICATION_PREPROCESSING)
+    header["models"] = [{"model": PTQ_MODEL, "sha256": sha256_file(src), **full.io_description()}]
+    header["logits"] = {**logits_model.io_description()["outputs"][0],
+                        "note": "a temporary copy (never stored) truncated after operator %d "
+                                "(the RESHAPE before SOFTMAX), its output made the graph output"
+                                % op_index,
+                        "file_scale": float(logits_q.scale[0]),
+                        "file_zero_point": int(logits_q.zero_point[0])}
+    header["input_samples"] = ["inputs/imagenet_224_%s.bin" % os.path.splitext(f)[0]
+                               for f in files[:INPUT_SAMPLES]]
+    header["output_encoding"] = ("output_uint8_b64: base64 of the raw uint8 model output (1001 values, "
+                                 "index 0 = background); logits_int8_b64: base64 of the int8 logits")
+    header["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
+    header["accuracy"] = {"images": len(records),
+                          "top1": sum(r["top5"][0] == r["label"] for r in records) / len(records),
+                          "top5": sum(r["label"] in r["top5"] for r in records) / len(records),
+                          "labels": "labels.csv column class_index_1001_with_background"}
+    header["images"] = records
+    write_fixture(fixture_name + ".json", header)
+
+
 # ---------------------------------------------------------------- SSD
 
 SSD_MODELS = {
@@ -467,7 +556,7 @@ def main():
     args.fn(args)
 
 
-COMMANDS = {"mnv2": cmd_mnv2, "mnv1": cmd_mnv1, "ssd": cmd_ssd, "deeplab": cmd_deeplab}
+COMMANDS = {"mnv2": cmd_mnv2, "mnv1": cmd_mnv1, "mnv2ptq": cmd_mnv2ptq, "ssd": cmd_ssd, "deeplab": cmd_deeplab}
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 run() { /usr/bin/python3 tools/oracle/armnn_fixtures.py "$@"; }
 run mnv2
 run mnv1
+run mnv2ptq
 run --limit 20 ssd
 run deeplab
 run ssd

@@ -66,6 +66,26 @@ static inline float mnet_ref_activate(float x, mnet_activation act) {
 void mnet_ref_avgpool_f32(const mnet_conv_geometry *g, int count_pad, const float *in,
                           float *out);
 
+/* One output row of a segmentation mask from low-resolution logits: each
+ * pixel's class is the argmax of the logits interpolated bilinearly between
+ * two cells of the top and two of the bottom logit row,
+ *   t = fma(A1 - A0, fx, A0), u = fma(B1 - B0, fx, B0), v = fma(u - t, fy, t)
+ * (the first class wins ties; NaN never wins; 0 if nothing beats -inf).
+ * Where the four cells' own best classes agree, that class is the answer
+ * without interpolating (a convex combination keeps their common order).
+ * Exact FMAs make every ISA's table give the reference's bits. */
+typedef struct mnet_mask_row {
+    int classes;                  /* 1..256: floats per logit cell */
+    int width;                    /* output pixels */
+    const float *top, *bottom;    /* the two logit rows, cells x classes */
+    const unsigned char *best_top, *best_bottom; /* argmax of each cell */
+    const int *x0, *x1;           /* left and right cell of each output pixel */
+    const float *fx;              /* weight of the right cell, per pixel */
+    float fy;                     /* weight of the bottom row */
+} mnet_mask_row;
+
+void mnet_ref_mask_row_f32(const mnet_mask_row *r, unsigned char *out);
+
 /* Mean over H and W: out[c]. */
 void mnet_ref_global_avgpool_f32(int h, int w, int c, const float *in, float *out);
 

@@ -34,4 +34,5 @@ const mnet_kernels mnet_kernels_ref = {
     .pointwise_pack = ref_pointwise_pack,
     .pointwise = mnet_ref_pointwise_f32,
     .global_avgpool = mnet_ref_global_avgpool_f32,
+    .mask_row = mnet_ref_mask_row_f32,
 };

@@ -169,8 +169,12 @@ void X86_FN(mnet_f32_pointwise)(int in_c, int out_c, const float *in, const floa
     a.in = in;
     a.lo = act_lower_bound(act);
     a.hi = act_upper_bound(act);
-    for (int p0 = pixel_begin; p0 < pixel_end; p0 += chunk) {
-        const int p1 = min_int(pixel_end, p0 + chunk);
+    for (int p0 = pixel_begin, p1; p0 < pixel_end; p0 = p1) {
+        p1 = min_int(pixel_end, p0 + chunk);
+        /* A short tail joins this chunk: another pass over all the weights
+         * (MBs for SSD heads and 1024-channel layers at 10x10) costs more
+         * than the inputs overflowing L2 a little. */
+        if (pixel_end - p1 < chunk / 2) p1 = pixel_end;
         const float *w = packed;
         for (int ob = 0; ob < out_c;) {
             const int nrv = pw_block_vectors(out_c, ob);

@@ -13,4 +13,5 @@ const mnet_kernels mnet_kernels_avx512 = {
     .pointwise_pack = mnet_f32_pointwise_pack__avx512,
     .pointwise = mnet_f32_pointwise__avx512,
     .global_avgpool = mnet_f32_global_avgpool__avx512,
+    .mask_row = mnet_f32_mask_row__avx512,
 };

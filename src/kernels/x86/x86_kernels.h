@@ -41,7 +41,8 @@ extern const mnet_kernels mnet_kernels_avx512;
                                    const float *residual, mnet_activation act, float *out,  \
                                    int pixel_begin, int pixel_end);                 \
     void mnet_f32_global_avgpool__##isa(int h, int w, int c, const float *in,               \
-                                        float *out);
+                                        float *out);                                        \
+    void mnet_f32_mask_row__##isa(const mnet_mask_row *r, unsigned char *out);
 
 MNET_X86_DECLARE_KERNELS(avx2)
 MNET_X86_DECLARE_KERNELS(avx512)

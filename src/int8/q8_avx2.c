@@ -1,0 +1,60 @@
+/* 256-bit uint8 kernel tables: AVX2 + AVX-VNNI, and plain AVX2. Both come
+ * from q8_avx2_template.h; this file holds what they share. */
+#include "int8/q8_x86.h"
+
+#include "int8/q8_rqtable.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+#include <string.h>
+
+enum { Q8_HEADER_BYTES = 64 };
+
+static int round_up8(int v) { return (v + 7) / 8 * 8; }
+
+/* The channel at packed position pos: blocks of 32 in lane order (vector j,
+ * 128-bit lane i, element k = channel 16 i + 4 j + k), then channel order. */
+static int pos_channel8(int pos, int out_c) {
+    int full = out_c / 32 * 32;
+    if (pos >= full) return pos;
+    int r = pos % 32, j = r / 8, i = (r % 8) / 4, k = r % 4;
+    return pos - r + 16 * i + 4 * j + k;
+}
+
+static int fill_table8(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
+    int any_left = 0;
+    for (int pos = 0; pos < padded; pos++) {
+        int c = pos_channel8(pos, out_c);
+        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : (mnet_requant){0, 0};
+        mnet_q8_rqtable_set(table, padded, pos, r);
+        any_left |= r.shift > 0;
+    }
+    return any_left;
+}
+
+#define Q8_TARGET "avx2,fma,avxvnni"
+#define Q8_VNNI 1
+#define Q8_NAME(x) avxvnni_##x
+#define Q8_TABLE mnet_q8_kernels_avxvnni
+#define Q8_ISA "avxvnni"
+#include "int8/q8_avx2_template.h"
+#undef Q8_TARGET
+#undef Q8_VNNI
+#undef Q8_NAME
+#undef Q8_TABLE
+#undef Q8_ISA
+
+#define Q8_TARGET "avx2,fma"
+#define Q8_VNNI 0
+#define Q8_NAME(x) avx2_##x
+#define Q8_TABLE mnet_q8_kernels_avx2
+#define Q8_ISA "avx2"
+#include "int8/q8_avx2_template.h"
+
+#else
+
+const mnet_q8_kernels mnet_q8_kernels_avxvnni = {.isa = "avxvnni"};
+const mnet_q8_kernels mnet_q8_kernels_avx2 = {.isa = "avx2"};
+
+#endif

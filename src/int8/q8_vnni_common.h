@@ -1,0 +1,247 @@
+/* AVX-512 VNNI uint8 kernels, bit-identical to q8_ref.c: what the
+ * pointwise (q8_vnni_pointwise.c), depthwise (q8_vnni_depthwise.c) and
+ * elementwise (q8_vnni.c) files share.
+ *
+ * Channel order. Output channels go in blocks of 64 (four 16-lane int32
+ * vectors). Inside a full block the vectors hold channels in "lane order":
+ * vector j, 128-bit lane i, element k = channel 16 i + 4 j + k. Then the
+ * saturating packs (int32 -> int16 -> uint8, which work per 128-bit lane)
+ * give the 64 bytes in channel order with no permute, and the depthwise
+ * byte unpacks (also per 128-bit lane) produce exactly this order. The
+ * channels after the last full block go in 32-blocks and a last vector of
+ * 16 (pos_channel), with masked stores. Weights, biases and the
+ * requantization table are packed in that order.
+ *
+ * Pointwise: vpdpbusd multiplies unsigned activations by signed weights, so
+ * weights are stored as w - 128 (int8). With x the input, zx / zw the zero
+ * points and n = in_c:
+ *   sum (x - zx)(w - zw) = sum x (w - 128) + (128 - zw) sum x
+ *                          - zx sum w + n zx zw
+ * The last two terms go into the packed bias; (128 - zw) sum x is added per
+ * pixel (sum x by vpsadbw; not needed for symmetric weights, zw = 128).
+ * Tiles of 6 pixels x 64 channels keep 24 accumulators in registers; the
+ * dot products are inline asm so that GCC accumulates in place.
+ * A dense convolution runs as this kernel over gathered patches.
+ *
+ * Depthwise: taps in pairs through vpdpwssd (int16 pairs into int32): the
+ * lane of a channel holds (x_a, x_b) and (w_a - zw, w_b - zw). Padded taps
+ * read the input zero point, whose contribution -zx sum (w - zw) is folded
+ * into the bias, so every output pixel runs the same code. With 16 or 32
+ * channels, 4 or 2 adjacent output pixels share one 64-lane block.
+ *
+ * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
+ *
+ * Requantization: q8_rqtable.h's arithmetic (floor form of the doubling
+ * high multiply, overflow-free rounding division), ~15 operations per 16
+ * values, then packs with saturation, zero point and clamp on bytes. A
+ * 64-bit form with fewer operations (srav_epi64, permutes) measured no
+ * faster on this core. */
+#ifndef MNET_INT8_Q8_VNNI_COMMON_H
+#define MNET_INT8_Q8_VNNI_COMMON_H
+
+#include "int8/q8_kernels.h"
+#include "int8/q8_rqtable.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define INLINE_VNNI MNET_VNNI static inline __attribute__((always_inline))
+
+enum { HEADER_BYTES = 64, BLOCK = 64 };
+
+static inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+/* The channel at packed position pos (pos < round_up(out_c, 16)). Full
+ * blocks of 64: lane order (top comment). The rest: blocks of 32 in which
+ * vector j, lane l holds channel 16 (l / 8) + 8 j + l % 8 (the order of a
+ * 256-bit byte unpack widened to int16 pairs), then at most one vector of
+ * 16 in channel order. */
+static inline int pos_channel(int pos, int out_c) {
+    int full = out_c / BLOCK * BLOCK;
+    if (pos < full) {
+        int r = pos % BLOCK, j = r / 16, i = (r % 16) / 4, k = r % 4;
+        return pos - r + 16 * i + 4 * j + k;
+    }
+    int tail32 = (round_up(out_c, 16) - full) / 32 * 32;
+    int r = pos - full;
+    if (r >= tail32) return pos;
+    int q = r % 32, j = q / 16, l = q % 16;
+    return full + r - q + 16 * (l / 8) + 8 * j + l % 8;
+}
+
+/* Vectors of the tail [full, cp) that form 32-blocks (the rest: one
+ * channel-ordered vector). */
+static inline int tail32_vectors(int out_c) {
+    int full = out_c / BLOCK * BLOCK;
+    return (round_up(out_c, 16) - full) / 32 * 2;
+}
+
+/* Packed blob: HEADER_BYTES (int32 any_left), the weights, the table. */
+static inline int fill_table(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
+    int any_left = 0;
+    for (int pos = 0; pos < padded; pos++) {
+        int c = pos_channel(pos, out_c);
+        /* padding positions: 0, or the per-tensor constants (which the
+         * uniform path loads from any position) */
+        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c)
+                         : p->channel_requant ? (mnet_requant){0, 0} : p->requant;
+        mnet_q8_rqtable_set(table, padded, pos, r);
+        any_left |= r.shift > 0;
+    }
+    return any_left;
+}
+
+static inline int32_t read_any_left(const void *packed) {
+    int32_t v;
+    memcpy(&v, packed, sizeof v);
+    return v;
+}
+
+/* --- requantization -------------------------------------------------------- */
+
+typedef struct rq_ctx {
+    const int32_t *table;
+    int padded, any_left;
+    int uniform; /* one requantization for all channels (no channel_requant) */
+    int32_t zero_point, out_min, out_max;
+} rq_ctx;
+
+/* The constants of 16 positions, in registers. */
+typedef struct rq_vec {
+    __m512i mult, left, mask, thr, right;
+} rq_vec;
+
+INLINE_VNNI rq_vec rq_load(const rq_ctx *v, int pos) {
+    const int32_t *t = v->table + pos;
+    rq_vec r;
+    r.mult = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * v->padded);
+    r.left = v->any_left ? _mm512_loadu_si512(t + MNET_Q8_RQ_LEFT * v->padded)
+                         : _mm512_setzero_si512();
+    r.mask = _mm512_loadu_si512(t + MNET_Q8_RQ_MASK * v->padded);
+    r.thr = _mm512_loadu_si512(t + MNET_Q8_RQ_THR * v->padded);
+    r.right = _mm512_loadu_si512(t + MNET_Q8_RQ_RIGHT * v->padded);
+    return r;
+}
+
+/* Accumulators -> requantized int32 (no zero point) with constants r. */
+INLINE_VNNI __m512i requant_r(__m512i acc, const rq_vec *r, int any_left) {
+    __m512i x = acc;
+    if (any_left) x = _mm512_sllv_epi32(x, r->left);
+    __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
+    /* floor((x * mult + 2^30) / 2^31): even lanes from the low halves of the
+     * 64-bit products, odd lanes from the high halves */
+    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, r->mult), round), 31);
+    __m512i odd = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->mult, 32)),
+                         round),
+        1);
+    __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+    /* rounding division by 2^right, halves away from zero */
+    __m512i frac = _mm512_and_si512(h, r->mask);
+    __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_add_epi32(frac, _mm512_srai_epi32(h, 31)), r->thr);
+    __m512i q = _mm512_srav_epi32(h, r->right);
+    return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+}
+
+/* Positions [pos, pos + 16): accumulators -> requantized int32 (no zero
+ * point); requant_r's arithmetic with the constants loaded from the table. */
+INLINE_VNNI __m512i requant16(__m512i acc, const rq_ctx *v, int pos) {
+    const int32_t *t = v->table + pos;
+    __m512i mult = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * v->padded);
+    __m512i x = acc;
+    if (v->any_left) x = _mm512_sllv_epi32(x, _mm512_loadu_si512(t + MNET_Q8_RQ_LEFT * v->padded));
+    __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
+    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), round), 31);
+    __m512i odd = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)),
+                         round),
+        1);
+    __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+    __m512i frac = _mm512_and_si512(h, _mm512_loadu_si512(t + MNET_Q8_RQ_MASK * v->padded));
+    __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_add_epi32(frac, _mm512_srai_epi32(h, 31)),
+                                           _mm512_loadu_si512(t + MNET_Q8_RQ_THR * v->padded));
+    __m512i q = _mm512_srav_epi32(h, _mm512_loadu_si512(t + MNET_Q8_RQ_RIGHT * v->padded));
+    return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+}
+
+/* 4 requantized vectors (lane ordered) -> 64 bytes in channel order. */
+INLINE_VNNI void pack_store64(uint8_t *dst, __m512i q0, __m512i q1, __m512i q2, __m512i q3,
+                              const rq_ctx *v) {
+    __m512i zp = _mm512_set1_epi16((int16_t)v->zero_point);
+    __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp);
+    __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q2, q3), zp);
+    __m512i b = _mm512_packus_epi16(w01, w23);
+    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
+    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
+    _mm512_storeu_si512(dst, b);
+}
+
+/* A full block with one set of constants for all 64 channels (uniform). */
+INLINE_VNNI void store_block64_u(uint8_t *dst, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
+                                 const rq_vec *r, const rq_ctx *v) {
+    pack_store64(dst, requant_r(a0, r, v->any_left), requant_r(a1, r, v->any_left),
+                 requant_r(a2, r, v->any_left), requant_r(a3, r, v->any_left), v);
+}
+
+/* A full lane-ordered block: 4 vectors -> 64 bytes in channel order. */
+INLINE_VNNI void store_block64(uint8_t *dst, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
+                               const rq_ctx *v, int pos) {
+    __m512i q0 = requant16(a0, v, pos), q1 = requant16(a1, v, pos + 16);
+    __m512i q2 = requant16(a2, v, pos + 32), q3 = requant16(a3, v, pos + 48);
+    __m512i zp = _mm512_set1_epi16((int16_t)v->zero_point);
+    __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp);
+    __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q2, q3), zp);
+    __m512i b = _mm512_packus_epi16(w01, w23);
+    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
+    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
+    _mm512_storeu_si512(dst, b);
+}
+
+static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* A channel-ordered vector of 16 (n of them valid). */
+INLINE_VNNI void store_vec16(uint8_t *dst, __m512i acc, const rq_ctx *v, int pos, int n) {
+    __m512i q = _mm512_add_epi32(requant16(acc, v, pos), _mm512_set1_epi32(v->zero_point));
+    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(v->out_min)),
+                         _mm512_set1_epi32(v->out_max));
+    _mm_mask_storeu_epi8(dst, tail_mask(n), _mm512_cvtepi32_epi8(q));
+}
+
+/* A 32-block (see pos_channel): 2 vectors -> 32 bytes, n of them valid. */
+INLINE_VNNI void store_block32(uint8_t *dst, __m512i a0, __m512i a1, const rq_ctx *v, int pos,
+                               int n) {
+    __m512i zp = _mm512_set1_epi32(v->zero_point);
+    __m512i lo = _mm512_set1_epi32(v->out_min), hi = _mm512_set1_epi32(v->out_max);
+    __m512i q0 = _mm512_add_epi32(requant16(a0, v, pos), zp);
+    __m512i q1 = _mm512_add_epi32(requant16(a1, v, pos + 16), zp);
+    __m128i b0 = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q0, lo), hi));
+    __m128i b1 = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q1, lo), hi));
+    /* b0: channels 0-7, 16-23; b1: 8-15, 24-31 */
+    _mm_mask_storeu_epi8(dst, tail_mask(n), _mm_unpacklo_epi64(b0, b1));
+    _mm_mask_storeu_epi8(dst + 16, tail_mask(n - 16), _mm_unpackhi_epi64(b0, b1));
+}
+
+
+/* The kernels q8_vnni.c's table points at. */
+size_t mnet_q8_vnni_pw_pack_bytes(int in_c, int out_c);
+void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *w_oi,
+                          const int32_t *bias, void *packed, int32_t *packed_bias);
+void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *in,
+                         const void *packed, const int32_t *packed_bias, uint8_t *out,
+                         int pixel_begin, int pixel_end);
+size_t mnet_q8_vnni_dw_pack_bytes(const mnet_conv_geometry *g);
+void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                          const uint8_t *w_ohwi, const int32_t *bias, void *packed,
+                          int32_t *packed_bias);
+void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                         const uint8_t *in, const void *packed, const int32_t *packed_bias,
+                         uint8_t *out, int row_begin, int row_end);
+
+#endif
+
+#endif

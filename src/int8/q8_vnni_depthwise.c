@@ -1,0 +1,420 @@
+/* AVX-512 VNNI depthwise convolution (any kernel, stride, dilation); the
+ * arithmetic and layouts are in q8_vnni_common.h. */
+#include "int8/q8_vnni_common.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+/* Weights: per block of up to 64 positions (nv vectors), per tap pair,
+ * nv vectors of 16 int32 lanes = int16 (w_a - zw, w_b - zw); the second
+ * tap of an odd last pair is 0. */
+static int dw_pairs(const mnet_conv_geometry *g) { return (g->kernel_h * g->kernel_w + 1) / 2; }
+
+/* 16 or 32 channels: several output pixels share one 64-lane block (their
+ * bytes are adjacent in the output), with the channels' weights repeated:
+ * this many pixels per block, or 1. */
+static int dw_pixels_per_block(const mnet_conv_geometry *g) {
+    int taps = g->kernel_h * g->kernel_w;
+    return (g->out_c == 16 || g->out_c == 32) && taps <= 64 ? BLOCK / g->out_c : 1;
+}
+
+/* Packed positions: channels rounded up to 16, or one 64-block. */
+static int dw_padded(const mnet_conv_geometry *g) {
+    return dw_pixels_per_block(g) > 1 ? BLOCK : round_up(g->out_c, 16);
+}
+
+static size_t dw_weight_bytes(const mnet_conv_geometry *g) {
+    return (size_t)dw_pairs(g) * dw_padded(g) * 4;
+}
+
+size_t mnet_q8_vnni_dw_pack_bytes(const mnet_conv_geometry *g) {
+    return HEADER_BYTES + dw_weight_bytes(g) + mnet_q8_rqtable_bytes(dw_padded(g));
+}
+
+void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                    const uint8_t *w_ohwi, const int32_t *bias, void *packed,
+                    int32_t *packed_bias) {
+    int c = g->out_c, taps = g->kernel_h * g->kernel_w, pairs = dw_pairs(g);
+    int ppb = dw_pixels_per_block(g), cp = dw_padded(g);
+    memset(packed, 0, mnet_q8_vnni_dw_pack_bytes(g));
+    int16_t *dst = (int16_t *)((uint8_t *)packed + HEADER_BYTES);
+    int32_t *table = (int32_t *)((uint8_t *)dst + dw_weight_bytes(g));
+    int32_t any_left = fill_table(table, cp, c, p);
+    if (ppb > 1) /* the block's positions hold channel pos_channel(pos, 64) % c */
+        for (int pos = 0; pos < BLOCK; pos++)
+            mnet_q8_rqtable_set(table, cp, pos, mnet_q8_channel_requant(p, pos_channel(pos, BLOCK) % c));
+    memcpy(packed, &any_left, sizeof any_left);
+    int full = ppb > 1 ? BLOCK : c / BLOCK * BLOCK, tail32 = tail32_vectors(c) * 16;
+    for (int pos = 0; pos < cp; pos++) {
+        int ch = ppb > 1 ? pos_channel(pos, BLOCK) % c : pos_channel(pos, c);
+        /* the sub-block of pos: a 64-block, a 32-block or the last 16 */
+        int start = pos < full ? pos / BLOCK * BLOCK
+                    : pos - full < tail32 ? full + (pos - full) / 32 * 32 : pos / 16 * 16;
+        int nv = pos < full ? 4 : pos - full < tail32 ? 2 : 1;
+        int v = (pos - start) / 16, l = pos % 16;
+        int64_t wsum = 0;
+        for (int t = 0; t < taps && ch < c; t++) {
+            int w = (int)w_ohwi[(size_t)ch * taps + t] - p->weight_zero_point;
+            wsum += w;
+            size_t lane = (size_t)start * pairs + ((size_t)(t / 2) * nv + v) * 16 + l;
+            dst[lane * 2 + t % 2] = (int16_t)w;
+        }
+        /* padded taps read zx: their -zx * (w - zw) is in every pixel's sum */
+        int64_t b = ch < c ? (int64_t)(bias ? bias[ch] : 0) - (int64_t)p->input_zero_point * wsum : 0;
+        packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)b;
+    }
+}
+
+/* Input pointer of tap t of output pixel (oy, ox), or NULL in the padding. */
+static inline const uint8_t *tap_ptr(const mnet_conv_geometry *g, const uint8_t *in, int oy,
+                                     int ox, int ky, int kx) {
+    int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+    int ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+    if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) return NULL;
+    return in + ((size_t)iy * g->in_w + ix) * g->in_c;
+}
+
+/* vpdpwssd accumulating in place (see DPBUSD in q8_vnni_pointwise.c) */
+#define DPWSSD(acc, x, w) __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(x), "vm"(w))
+
+/* Tap pointers are gathered per output pixel in chunks of DW_CHUNK taps
+ * (even, so that pairs never straddle chunks). */
+enum { DW_CHUNK = 64 };
+
+typedef struct dw_ctx {
+    const mnet_conv_geometry *g;
+    const uint8_t *in;
+    const int16_t *wp;
+    const int32_t *bias;
+    rq_ctx rq;
+    __m512i zx8;
+    int pairs;
+} dw_ctx;
+
+/* One 64-block of one output pixel: taps [0, taps) from tp (NULL = the
+ * zero point), accumulated onto *acc (4 vectors). Two taps' bytes are
+ * interleaved and widened to int16 pairs by per-lane unpacks, which give
+ * the lane order directly. */
+INLINE_VNNI void dw_acc64(const uint8_t *const *tp, int taps, int c0, const __m512i *w,
+                          __m512i zx8, __m512i *acc) {
+    __m512i a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    __m512i zero = _mm512_setzero_si512();
+    int t = 0;
+    for (; t + 1 < taps; t += 2, w += 4) {
+        __m512i a = tp[t] ? _mm512_loadu_si512(tp[t] + c0) : zx8;
+        __m512i b = tp[t + 1] ? _mm512_loadu_si512(tp[t + 1] + c0) : zx8;
+        __m512i lo = _mm512_unpacklo_epi8(a, b), hi = _mm512_unpackhi_epi8(a, b);
+        DPWSSD(a0, _mm512_unpacklo_epi8(lo, zero), w[0]);
+        DPWSSD(a1, _mm512_unpackhi_epi8(lo, zero), w[1]);
+        DPWSSD(a2, _mm512_unpacklo_epi8(hi, zero), w[2]);
+        DPWSSD(a3, _mm512_unpackhi_epi8(hi, zero), w[3]);
+    }
+    if (t < taps) { /* odd last tap: pairs (x, 0) */
+        __m512i a = tp[t] ? _mm512_loadu_si512(tp[t] + c0) : zx8;
+        __m512i lo = _mm512_unpacklo_epi8(a, zero), hi = _mm512_unpackhi_epi8(a, zero);
+        DPWSSD(a0, _mm512_unpacklo_epi16(lo, zero), w[0]);
+        DPWSSD(a1, _mm512_unpackhi_epi16(lo, zero), w[1]);
+        DPWSSD(a2, _mm512_unpacklo_epi16(hi, zero), w[2]);
+        DPWSSD(a3, _mm512_unpackhi_epi16(hi, zero), w[3]);
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* A 32-block of the tail (n channels valid): 256-bit unpacks widened to
+ * 512 bits give the 32-block order of pos_channel. */
+INLINE_VNNI void dw_acc32(const uint8_t *const *tp, int taps, int c0, const __m512i *w,
+                          __m512i zx8, int n, __m512i *acc) {
+    __m512i a0 = acc[0], a1 = acc[1];
+    __mmask32 m = n >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << n) - 1);
+    __m256i z8 = _mm512_castsi512_si256(zx8), zero = _mm256_setzero_si256();
+    for (int t = 0; t < taps; t += 2, w += 2) {
+        __m256i a = tp[t] ? _mm256_maskz_loadu_epi8(m, tp[t] + c0) : z8;
+        __m256i b = t + 1 >= taps ? zero : tp[t + 1] ? _mm256_maskz_loadu_epi8(m, tp[t + 1] + c0) : z8;
+        DPWSSD(a0, _mm512_cvtepu8_epi16(_mm256_unpacklo_epi8(a, b)), w[0]);
+        DPWSSD(a1, _mm512_cvtepu8_epi16(_mm256_unpackhi_epi8(a, b)), w[1]);
+    }
+    acc[0] = a0, acc[1] = a1;
+}
+
+/* The last channel-ordered vector of 16 (n valid). */
+INLINE_VNNI void dw_acc16(const uint8_t *const *tp, int taps, int c0, const __m512i *w,
+                          __m512i zx8, int n, __m512i *acc) {
+    __m512i a0 = acc[0];
+    __mmask16 m = tail_mask(n);
+    __m128i z8 = _mm512_castsi512_si128(zx8), zero = _mm_setzero_si128();
+    for (int t = 0; t < taps; t += 2, w += 1) {
+        __m128i a = tp[t] ? _mm_maskz_loadu_epi8(m, tp[t] + c0) : z8;
+        __m128i b = t + 1 >= taps ? zero : tp[t + 1] ? _mm_maskz_loadu_epi8(m, tp[t + 1] + c0) : z8;
+        __m256i ab = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(a, b)),
+                                             _mm_unpackhi_epi8(a, b), 1);
+        DPWSSD(a0, _mm512_cvtepu8_epi16(ab), w[0]);
+    }
+    acc[0] = a0;
+}
+
+/* Taps [0, taps) of one output pixel for all channel blocks, accumulated
+ * onto acc (per block, its vectors at acc + pos / 16). */
+INLINE_VNNI void dw_taps(const dw_ctx *d, const uint8_t *const *tp, int taps, int pair0,
+                         __m512i *acc) {
+    int c = d->g->out_c, cp = round_up(c, 16), full = c / BLOCK * BLOCK;
+    int block = 0;
+    for (; block < full; block += BLOCK) {
+        const __m512i *w = (const __m512i *)(const void *)(d->wp + (size_t)block * d->pairs * 2) +
+                           (size_t)pair0 * 4;
+        dw_acc64(tp, taps, block, w, d->zx8, acc + block / 16);
+    }
+    for (; block + 32 <= cp; block += 32) {
+        const __m512i *w = (const __m512i *)(const void *)(d->wp + (size_t)block * d->pairs * 2) +
+                           (size_t)pair0 * 2;
+        dw_acc32(tp, taps, block, w, d->zx8, c - block, acc + block / 16);
+    }
+    if (block < cp) {
+        const __m512i *w = (const __m512i *)(const void *)(d->wp + (size_t)block * d->pairs * 2) +
+                           pair0;
+        dw_acc16(tp, taps, block, w, d->zx8, c - block, acc + block / 16);
+    }
+}
+
+MNET_VNNI static void dw_store(const dw_ctx *d, const __m512i *acc, uint8_t *dst) {
+    int c = d->g->out_c, cp = round_up(c, 16), full = c / BLOCK * BLOCK;
+    int block = 0;
+    for (; block < full; block += BLOCK) {
+        const __m512i *a = acc + block / 16;
+        store_block64(dst + block, a[0], a[1], a[2], a[3], &d->rq, block);
+    }
+    for (; block + 32 <= cp; block += 32)
+        store_block32(dst + block, acc[block / 16], acc[block / 16 + 1], &d->rq, block, c - block);
+    if (block < cp) store_vec16(dst + block, acc[block / 16], &d->rq, block, c - block);
+}
+
+/* Channels per pass over a pixel's taps: the accumulators of this many
+ * channels live in a stack array between the taps and the store. */
+enum { DW_PASS = 256 };
+
+/* Any kernel size: taps in chunks, channels in passes, accumulators in a
+ * stack array. */
+MNET_VNNI static void dw_run_general(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                                     const uint8_t *in, const void *packed,
+                                     const int32_t *packed_bias, uint8_t *out, int row_begin,
+                                     int row_end) {
+    const int16_t *wp = (const int16_t *)((const uint8_t *)packed + HEADER_BYTES);
+    int c = g->out_c, cp = round_up(c, 16);
+    int taps = g->kernel_h * g->kernel_w;
+    dw_ctx d = {g, in, wp, packed_bias,
+                {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), cp,
+                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 p->out_max},
+                _mm512_set1_epi8((char)p->input_zero_point), dw_pairs(g)};
+    const uint8_t *tp[DW_CHUNK];
+    __m512i acc[DW_PASS / 16];
+    for (int oy = row_begin; oy < row_end; oy++)
+        for (int ox = 0; ox < g->out_w; ox++) {
+            uint8_t *dst = out + ((size_t)oy * g->out_w + ox) * c;
+            /* channel passes of DW_PASS (a multiple of 64): each a sub-view
+             * of the channels with its own full/tail split */
+            for (int c0 = 0; c0 < cp; c0 += DW_PASS) {
+                int cn = c - c0 < DW_PASS ? c - c0 : DW_PASS;
+                mnet_conv_geometry sub = *g;
+                sub.out_c = cn;
+                dw_ctx ds = d;
+                ds.g = &sub;
+                ds.wp = wp + (size_t)c0 * d.pairs * 2;
+                ds.bias = packed_bias + c0;
+                ds.rq.table = d.rq.table + c0;
+                int np = round_up(cn, 16) / 16;
+                for (int v = 0; v < np; v++) acc[v] = _mm512_loadu_si512(ds.bias + v * 16);
+                for (int t0 = 0; t0 < taps; t0 += DW_CHUNK) {
+                    int n = taps - t0 < DW_CHUNK ? taps - t0 : DW_CHUNK;
+                    for (int t = 0; t < n; t++)
+                        tp[t] = tap_ptr(g, in, oy, ox, (t0 + t) / g->kernel_w,
+                                        (t0 + t) % g->kernel_w);
+                    if (c0 > 0)
+                        for (int t = 0; t < n; t++)
+                            if (tp[t]) tp[t] += c0;
+                    dw_taps(&ds, tp, n, t0 / 2, acc);
+                }
+                dw_store(&ds, acc, dst + c0);
+            }
+        }
+}
+/* The input rows of output row oy's taps (NULL: padding rows). */
+static inline void dw_row_bases(const mnet_conv_geometry *g, const uint8_t *in, int oy,
+                                const uint8_t **rows) {
+    for (int ky = 0; ky < g->kernel_h; ky++) {
+        int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+        rows[ky] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * g->in_w * g->in_c : NULL;
+    }
+}
+
+/* The tap pointers of output pixel ox (NULL: padding). */
+static inline void dw_pixel_taps(const mnet_conv_geometry *g, const uint8_t *const *rows, int ox,
+                                 const uint8_t **tp) {
+    int ix0 = ox * g->stride_w - g->pad_left;
+    for (int ky = 0, t = 0; ky < g->kernel_h; ky++)
+        for (int kx = 0; kx < g->kernel_w; kx++, t++) {
+            int ix = ix0 + kx * g->dilation_w;
+            tp[t] = rows[ky] && ix >= 0 && ix < g->in_w ? rows[ky] + (size_t)ix * g->in_c : NULL;
+        }
+}
+
+/* Two taps' 64-byte vectors (one channel each per byte) onto the four
+ * lane-ordered accumulators. */
+#define DW_PAIR(va, vb, w)                                                        \
+    {                                                                             \
+        __m512i lo_ = _mm512_unpacklo_epi8(va, vb), hi_ = _mm512_unpackhi_epi8(va, vb); \
+        DPWSSD(a0, _mm512_unpacklo_epi8(lo_, zero), (w)[0]);                     \
+        DPWSSD(a1, _mm512_unpackhi_epi8(lo_, zero), (w)[1]);                     \
+        DPWSSD(a2, _mm512_unpacklo_epi8(hi_, zero), (w)[2]);                     \
+        DPWSSD(a3, _mm512_unpackhi_epi8(hi_, zero), (w)[3]);                     \
+    }
+
+/* 16 or 32 channels (dw_pixels_per_block): ppb output pixels per 64-lane
+ * block. A tap's vector is one 64-byte load when the pixels' taps are
+ * adjacent and inside (stride 1), else assembled from per-pixel pieces. */
+MNET_VNNI static void dw_run_grouped(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                                     const uint8_t *in, const void *packed,
+                                     const int32_t *packed_bias, uint8_t *out, int row_begin,
+                                     int row_end) {
+    const __m512i *wp = (const __m512i *)(const void *)((const uint8_t *)packed + HEADER_BYTES);
+    int c = g->out_c, ppb = BLOCK / c, taps = g->kernel_h * g->kernel_w;
+    rq_ctx rq = {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), BLOCK,
+                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 p->out_max};
+    __m512i zx8 = _mm512_set1_epi8((char)p->input_zero_point), zero = _mm512_setzero_si512();
+    __m256i zx32 = _mm512_castsi512_si256(zx8);
+    __m128i zx16 = _mm512_castsi512_si128(zx8);
+    __m512i b0 = _mm512_loadu_si512(packed_bias), b1 = _mm512_loadu_si512(packed_bias + 16);
+    __m512i b2 = _mm512_loadu_si512(packed_bias + 32), b3 = _mm512_loadu_si512(packed_bias + 48);
+    int span = (g->kernel_w - 1) * g->dilation_w;
+    int ox_lo = (g->pad_left + g->stride_w - 1) / g->stride_w;
+    int ox_hi = g->in_w - 1 - span + g->pad_left >= 0
+                    ? (g->in_w - 1 - span + g->pad_left) / g->stride_w + 1 : 0;
+    const uint8_t *tp[4][DW_CHUNK];
+    __m512i tv[DW_CHUNK + 1];
+    const uint8_t *rows[DW_CHUNK];
+    for (int oy = row_begin; oy < row_end; oy++) {
+        dw_row_bases(g, in, oy, rows);
+        for (int ox0 = 0; ox0 < g->out_w; ox0 += ppb) {
+            int n = g->out_w - ox0 < ppb ? g->out_w - ox0 : ppb;
+            int inside = n == ppb && ox0 >= ox_lo && ox0 + ppb - 1 < ox_hi;
+            int adjacent = inside && g->stride_w == 1; /* the pixels' taps: one 64-byte load */
+            int gathered = adjacent ? 1 : n;
+            for (int j = 0; j < gathered; j++) dw_pixel_taps(g, rows, ox0 + j, tp[j]);
+            if (adjacent) {
+                __m512i acc[4] = {b0, b1, b2, b3};
+                dw_acc64(tp[0], taps, 0, wp, zx8, acc);
+                store_block64(out + ((size_t)oy * g->out_w + ox0) * c, acc[0], acc[1], acc[2],
+                              acc[3], &rq, 0);
+                continue;
+            }
+            for (int t = 0; t < taps; t++) {
+                if (c == 32) {
+                    __m256i q0 = tp[0][t] ? _mm256_loadu_si256((const __m256i *)tp[0][t]) : zx32;
+                    __m256i q1 = n > 1 && tp[1][t] ? _mm256_loadu_si256((const __m256i *)tp[1][t]) : zx32;
+                    tv[t] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+                } else {
+                    __m128i q[4];
+                    for (int j = 0; j < 4; j++)
+                        q[j] = j < n && tp[j][t] ? _mm_loadu_si128((const __m128i *)tp[j][t]) : zx16;
+                    __m512i v = _mm512_castsi128_si512(q[0]);
+                    v = _mm512_inserti32x4(v, q[1], 1);
+                    v = _mm512_inserti32x4(v, q[2], 2);
+                    tv[t] = _mm512_inserti32x4(v, q[3], 3);
+                }
+            }
+            tv[taps] = zero;
+            __m512i a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+            const __m512i *w = wp;
+            int t = 0;
+            for (; t + 1 < taps; t += 2, w += 4) DW_PAIR(tv[t], tv[t + 1], w)
+            if (t < taps) { /* odd last tap: pairs (x, 0) */
+                __m512i lo = _mm512_unpacklo_epi8(tv[t], zero), hi = _mm512_unpackhi_epi8(tv[t], zero);
+                DPWSSD(a0, _mm512_unpacklo_epi16(lo, zero), w[0]);
+                DPWSSD(a1, _mm512_unpackhi_epi16(lo, zero), w[1]);
+                DPWSSD(a2, _mm512_unpacklo_epi16(hi, zero), w[2]);
+                DPWSSD(a3, _mm512_unpackhi_epi16(hi, zero), w[3]);
+            }
+            uint8_t *dst = out + ((size_t)oy * g->out_w + ox0) * c;
+            if (n == ppb) {
+                store_block64(dst, a0, a1, a2, a3, &rq, 0);
+            } else {
+                uint8_t tmp[BLOCK];
+                store_block64(tmp, a0, a1, a2, a3, &rq, 0);
+                memcpy(dst, tmp, (size_t)n * c);
+            }
+        }
+    }
+}
+#undef DW_PAIR
+
+/* Kernels of up to DW_CHUNK taps: tap pointers stepped along the row,
+ * every block's accumulators in registers from bias to store. */
+MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                             const uint8_t *in, const void *packed, const int32_t *packed_bias,
+                             uint8_t *out, int row_begin, int row_end) {
+    int taps = g->kernel_h * g->kernel_w;
+    if (taps > DW_CHUNK) {
+        dw_run_general(g, p, in, packed, packed_bias, out, row_begin, row_end);
+        return;
+    }
+    if (dw_pixels_per_block(g) > 1) {
+        dw_run_grouped(g, p, in, packed, packed_bias, out, row_begin, row_end);
+        return;
+    }
+    const int16_t *wp = (const int16_t *)((const uint8_t *)packed + HEADER_BYTES);
+    int c = g->out_c, cp = round_up(c, 16), full = c / BLOCK * BLOCK, pairs = dw_pairs(g);
+    rq_ctx rq = {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), cp,
+                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 p->out_max};
+    rq_vec ru = rq_load(&rq, 0); /* the constants when uniform */
+    __m512i zx8 = _mm512_set1_epi8((char)p->input_zero_point);
+    /* output columns whose taps are all inside the input horizontally */
+    int span = (g->kernel_w - 1) * g->dilation_w;
+    int ox_lo = (g->pad_left + g->stride_w - 1) / g->stride_w;
+    int ox_hi = g->in_w - 1 - span + g->pad_left >= 0
+                    ? (g->in_w - 1 - span + g->pad_left) / g->stride_w + 1 : 0;
+    size_t step = (size_t)g->stride_w * c;
+    const uint8_t *tp[DW_CHUNK];
+    const uint8_t *rows[DW_CHUNK];
+    for (int oy = row_begin; oy < row_end; oy++) {
+        int prev_interior = 0;
+        dw_row_bases(g, in, oy, rows);
+        for (int ox = 0; ox < g->out_w; ox++) {
+            int interior = ox >= ox_lo && ox < ox_hi;
+            if (interior && prev_interior) {
+                for (int t = 0; t < taps; t++)
+                    if (tp[t]) tp[t] += step;
+            } else {
+                dw_pixel_taps(g, rows, ox, tp);
+            }
+            prev_interior = interior;
+            uint8_t *dst = out + ((size_t)oy * g->out_w + ox) * c;
+            int block = 0;
+            for (; block < full; block += BLOCK) {
+                const __m512i *w = (const __m512i *)(const void *)(wp + (size_t)block * pairs * 2);
+                __m512i acc[4];
+                for (int v = 0; v < 4; v++) acc[v] = _mm512_loadu_si512(packed_bias + block + v * 16);
+                dw_acc64(tp, taps, block, w, zx8, acc);
+                if (rq.uniform)
+                    store_block64_u(dst + block, acc[0], acc[1], acc[2], acc[3], &ru, &rq);
+                else
+                    store_block64(dst + block, acc[0], acc[1], acc[2], acc[3], &rq, block);
+            }
+            for (; block + 32 <= cp; block += 32) {
+                const __m512i *w = (const __m512i *)(const void *)(wp + (size_t)block * pairs * 2);
+                __m512i acc[2] = {_mm512_loadu_si512(packed_bias + block),
+                                  _mm512_loadu_si512(packed_bias + block + 16)};
+                dw_acc32(tp, taps, block, w, zx8, c - block, acc);
+                store_block32(dst + block, acc[0], acc[1], &rq, block, c - block);
+            }
+            if (block < cp) {
+                const __m512i *w = (const __m512i *)(const void *)(wp + (size_t)block * pairs * 2);
+                __m512i acc[1] = {_mm512_loadu_si512(packed_bias + block)};
+                dw_acc16(tp, taps, block, w, zx8, c - block, acc);
+                store_vec16(dst + block, acc[0], &rq, block, c - block);
+            }
+        }
+    }
+}
+#undef DPWSSD
+
+#endif

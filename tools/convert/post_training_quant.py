@@ -1,0 +1,296 @@
+"""Post-training quantization of a float mnet model (MobileNet V1/V2
+classifiers, SSD / SSDLite detectors, DeepLabv3 without decoder; fp32 or fp16
+weights) into the int8_per_channel scheme of
+docs/MODEL_FORMAT.md, following TFLite's post-training conventions:
+
+* weights: int8 symmetric, one scale per output channel,
+  scale = max|w_c| / 127 (1e-6 for an all-zero channel), q = round(w / scale);
+* biases: int32, scale = input scale x weight scale (float32 product);
+* activations: int8 asymmetric, from the min / max that mnet's own float path
+  produces on the calibration images; the range is widened to include 0, the
+  zero point is nudged to an integer (TFLite's ChooseQuantizationParams).
+  ReLU6 outputs therefore get [0, max <= 6]; the projection of a residual
+  block before its ADD gets the range of output - residual input;
+* the global pooling runs as TFLite's MEAN with its own output range;
+* the model input: the range the normalization maps 0..255 to.
+
+The float weights are kept unchanged, so the output file runs at fp32 exactly
+as before and at int8 with the new parameters."""
+
+import json
+import os
+import struct
+
+import numpy as np
+
+import mnet_library
+import safetensors_writer
+
+QMIN, QMAX = -128, 127
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+_DTYPES = {"F32": "<f4", "F16": "<f2", "I8": "i1", "U8": "u1", "I32": "<i4"}
+
+
+class QuantizeError(ValueError):
+    pass
+
+
+def read_model(path):
+    """(ordered tensors name -> array, metadata dict of strings)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        raise QuantizeError("%s: not a safetensors file" % path)
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    data = memoryview(blob)[8 + n:]
+    metadata = header.pop("__metadata__", {})
+    tensors = {}
+    for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        begin, end = info["data_offsets"]
+        tensors[name] = np.frombuffer(data[begin:end], _DTYPES[info["dtype"]]).reshape(
+            info["shape"])
+    return tensors, metadata
+
+
+def round_half_away(x):
+    """std::round (TFLite's rounding), not NumPy's / Python's half to even."""
+    x = np.asarray(x, np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def choose_activation_params(rmin, rmax):
+    """TFLite's ChooseQuantizationParams for int8: (float32 scale, zero point)."""
+    rmin, rmax = min(float(rmin), 0.0), max(float(rmax), 0.0)
+    if rmax == rmin:  # an all-zero tensor
+        return 1.0, 0
+    scale = (rmax - rmin) / (QMAX - QMIN)
+    zp_from_min, zp_from_max = QMIN - rmin / scale, QMAX - rmax / scale
+    err_min = abs(QMIN) + abs(rmin / scale)
+    err_max = abs(QMAX) + abs(rmax / scale)
+    zp = zp_from_min if err_min < err_max else zp_from_max
+    zp = QMIN if zp < QMIN else QMAX if zp > QMAX else int(round_half_away(zp))
+    return float(np.float32(scale)), int(zp)
+
+
+def quantize_weights(w):
+    """Per output channel (axis 0) symmetric int8: (int8 array, float32 scales)."""
+    flat = np.asarray(w, np.float64).reshape(w.shape[0], -1)
+    maxabs = np.abs(flat).max(axis=1)
+    scales = np.where(maxabs > 0, maxabs / 127.0, 1e-6).astype(np.float32)
+    q = np.clip(round_half_away(flat / scales.astype(np.float64)[:, None]), -127, 127)
+    return q.astype(np.int8).reshape(w.shape), scales
+
+
+def quantize_bias(b, input_scale, weight_scales):
+    scales = (np.float32(input_scale) * weight_scales).astype(np.float32)
+    q = round_half_away(np.asarray(b, np.float64) / scales.astype(np.float64))
+    return np.clip(q, -2 ** 31, 2 ** 31 - 1).astype(np.int32), scales
+
+
+def weight_prefix(architecture, tap, config=None):
+    """Weight names of the layer producing `tap` (MODEL_FORMAT.md; the same
+    mapping as src/int8/q8_names.c). architecture: of the backbone."""
+    config = config or {}
+    if tap in ("conv0", "conv_last"):
+        return tap
+    if tap == "logits":
+        return "logits" if config.get("architecture") == "deeplabv3" else "classifier"
+    group, part = tap.split("/")
+    if group == "aspp":
+        return {"pool_conv": "aspp.pool", "conv0": "aspp.conv0", "output": "aspp.project"}[part]
+    if group.startswith("extra"):
+        i = int(group[len("extra"):])
+        layer = {"reduce": "reduce", "depthwise": "dw",
+                 "output": "pw" if config.get("ssd", {}).get("extra_depthwise") else "conv"}[part]
+        return "extras.%d.%s" % (i, layer)
+    if group.startswith("head"):
+        return "heads.%d.%s" % (int(group[len("head"):]), part)
+    i = int(group[len("block"):])
+    layer = {"expand": "expand", "depthwise": "dw",
+             "output": "pw" if architecture == "mobilenet_v1" else "project"}[part]
+    return "blocks.%d.%s" % (i, layer)
+
+
+def step_inputs(config, steps):
+    """{step name: name of the tensor it reads ("input" = the model input)}
+    for the networks mnet builds (src/models): the backbone is a chain; SSD
+    extra layers chain from the last backbone layer and predictor l reads
+    feature map l (the configured taps, then each extra layer's output);
+    DeepLab's ASPP branches read the backbone output, its projection the
+    concatenation, the logits the projection."""
+    arch = config["architecture"]
+    names = [st[0] for st in steps]
+    inputs, previous = {}, "input"
+    backbone = [n for n in names if n == "conv0" or n == "conv_last" or n.startswith("block")]
+    for n in backbone:
+        inputs[n] = previous
+        previous = n
+    last = previous
+    if arch in ("mobilenet_v1", "mobilenet_v2"):
+        for n in names[len(backbone):]:
+            inputs[n] = previous
+            previous = n
+        return inputs
+    if arch == "ssd":
+        maps = list(config["ssd"]["feature_taps"])
+        previous = last
+        for n in names:
+            if n.startswith("extra"):
+                inputs[n] = previous
+                previous = n
+                if n.endswith("/output"):
+                    maps.append(n)
+        for n in names:
+            if n.startswith("head"):
+                layer, part = n.split("/")
+                dw = "%s/%s_dw" % (layer, part)
+                inputs[n] = dw if dw in names else maps[int(layer[len("head"):])]
+        return inputs
+    if arch == "deeplabv3" and not config["deeplab"].get("decoder"):
+        for n in names:
+            if n in ("aspp/conv0", "aspp/pool") or n.startswith("aspp/atrous"):
+                inputs[n] = last
+        inputs["aspp/pool_conv"] = "aspp/pool"
+        inputs["aspp/output"] = "aspp/concat"
+        inputs["logits"] = "aspp/output"
+        unknown = [n for n in names if n not in inputs and n not in ("aspp/pool_broadcast",
+                                                                    "aspp/concat")]
+        if not unknown:
+            return inputs
+    raise QuantizeError("post-training quantization supports MobileNet V1/V2 classifiers, SSD "
+                        "and DeepLabv3 without decoder (separable ASPP neither); this is %s"
+                        % arch)
+
+
+def calibration_images(directory, count):
+    files = sorted(f for f in os.listdir(directory) if f.lower().endswith(IMAGE_EXTENSIONS))
+    if not files:
+        raise QuantizeError("no .jpg/.png images in %s" % directory)
+    return [os.path.join(directory, f) for f in (files[:count] if count else files)]
+
+
+def load_rgb(path):
+    from PIL import Image
+    return np.asarray(Image.open(path).convert("RGB"), np.uint8)
+
+
+def residual_blocks(architecture, steps):
+    """{block index: tap of its residual input} for MobileNet V2 blocks whose
+    input and output shapes match (stride 1, same width)."""
+    if architecture != "mobilenet_v2":
+        return {}
+    shapes = {name: (h, w, c) for name, _, _, h, w, c, _ in steps}
+    out = {}
+    for name in shapes:
+        if name.startswith("block") and name.endswith("/output"):
+            i = int(name[len("block"):name.index("/")])
+            prev = "block%d/output" % (i - 1)
+            if i > 0 and shapes.get(prev) == shapes[name]:
+                out[i] = prev
+    return out
+
+
+def calibrate(model, images, residual):
+    """{tap: [min, max]} over the images, plus block{i}/project of residual
+    blocks (output - residual input, the projection before its ADD)."""
+    ranges = {}
+
+    def update(key, array):
+        lo, hi = float(array.min()), float(array.max())
+        if key in ranges:
+            ranges[key][0] = min(ranges[key][0], lo)
+            ranges[key][1] = max(ranges[key][1], hi)
+        else:
+            ranges[key] = [lo, hi]
+
+    for path in images:
+        taps = model.features(load_rgb(path))
+        for name, array in taps.items():
+            update(name, array)
+        for i, prev in residual.items():
+            update("block%d/project" % i, taps["block%d/output" % i] - taps[prev])
+    return ranges
+
+
+def input_params(config):
+    """The normalized input's range for pixels 0..255, all channels."""
+    mean = np.asarray(config["input"]["mean"], np.float64)
+    std = np.asarray(config["input"]["std"], np.float64)
+    return choose_activation_params(((0.0 - mean) / std).min(), ((255.0 - mean) / std).max())
+
+
+def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=None,
+                   log=print):
+    tensors, metadata = read_model(in_path)
+    config = json.loads(metadata.get("mnet.config", "{}"))
+    arch = config.get("architecture")
+    if arch not in ("mobilenet_v1", "mobilenet_v2", "ssd", "deeplabv3"):
+        raise QuantizeError("%s: post-training quantization supports MobileNet V1/V2 "
+                            "classifiers, SSD and DeepLabv3; this is %s" % (in_path, arch))
+    backbone = config.get("backbone", arch)
+    lib = mnet_library.Library(library)
+    images = calibration_images(calibration_dir, num_images)
+    with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, threads=1) as probe:
+        steps = probe.plan()
+    taps = [s[0] for s in steps]
+    try:
+        inputs = step_inputs(config, steps)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise QuantizeError("%s: cannot follow the plan of this %s model (%s)" % (in_path, arch,
+                                                                                exc))
+    residual = residual_blocks(backbone, steps)
+    with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, taps=taps) as model:
+        ranges = calibrate(model, images, residual)
+    log("calibrated %d activations on %d images from %s" % (len(ranges), len(images),
+                                                             calibration_dir))
+
+    activations = {}
+    for key, (lo, hi) in ranges.items():
+        scale, zp = choose_activation_params(lo, hi)
+        activations[key] = {"scale": scale, "zero_point": zp}
+    in_scale, in_zp = input_params(config)
+    quant_tensors, raw = {}, {}
+    scale_of = dict((k, v["scale"]) for k, v in activations.items())
+    scale_of["input"] = in_scale
+    for name, op, _act, *_ in steps:
+        if op in ("global_avgpool", "resize_bilinear", "concat"):
+            continue
+        previous = inputs[name]
+        prefix = weight_prefix(backbone, name, config)
+        w = tensors.get(prefix + ".weight")
+        b = tensors.get(prefix + ".bias")
+        if w is None or b is None:
+            raise QuantizeError("%s: no %s.weight / .bias for layer %s" % (in_path, prefix, name))
+        qw, wscales = quantize_weights(w.astype(np.float32))
+        qb, bscales = quantize_bias(b.astype(np.float32), scale_of[previous], wscales)
+        raw[prefix + ".weight.q"] = qw
+        raw[prefix + ".bias.q"] = qb
+        quant_tensors[prefix + ".weight"] = {"raw": prefix + ".weight.q",
+                                             "scale": [float(s) for s in wscales],
+                                             "zero_point": [0] * len(wscales), "axis": 0}
+        quant_tensors[prefix + ".bias"] = {"raw": prefix + ".bias.q",
+                                           "scale": [float(s) for s in bscales],
+                                           "zero_point": [0] * len(bscales), "axis": 0}
+    quantization = {
+        "scheme": "int8_per_channel",
+        "source": "post-training quantization by tools/convert (mnet_convert.py quantize), "
+                  "min/max over %d calibration images" % len(images),
+        "input": {"scale": in_scale, "zero_point": in_zp},
+        "pool_op": "mean",
+        "tensors": quant_tensors,
+        "activations": activations,
+    }
+    if "logits" in activations:
+        quantization["output"] = activations["logits"]
+    out_tensors = {k: v for k, v in tensors.items() if not k.endswith(".q")}
+    out_tensors.update(raw)
+    out_meta = dict(metadata)
+    out_meta["mnet.quantization"] = json.dumps(quantization)
+    if "name" in config and "int8 PTQ" not in config["name"]:
+        config["name"] += " [int8 PTQ, calibrated on %d images]" % len(images)
+        out_meta["mnet.config"] = json.dumps(config)
+    size = safetensors_writer.write_safetensors(out_path, out_tensors, out_meta)
+    log("%s: %s int8 per-channel, %d quantized layers, %d bytes"
+        % (out_path, arch, len(raw) // 2, size))
+    return size
