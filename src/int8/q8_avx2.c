@@ -23,14 +23,14 @@ static int pos_channel8(int pos, int out_c) {
 }
 
 static int fill_table8(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
-    int any_left = 0;
+    int any_short = 0;
     for (int pos = 0; pos < padded; pos++) {
         int c = pos_channel8(pos, out_c);
-        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : (mnet_requant){0, 0};
+        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
         mnet_q8_rqtable_set(table, padded, pos, r);
-        any_left |= r.shift > 0;
+        any_short |= r.shift >= 0;
     }
-    return any_left;
+    return any_short;
 }
 
 #define Q8_TARGET "avx2,fma,avxvnni"

@@ -18,28 +18,38 @@
 
 typedef struct Q8_NAME(rq) {
     const int32_t *table;
-    int padded, any_left;
+    int padded, any_short;
     int32_t zero_point, out_min, out_max;
 } Q8_NAME(rq);
 
+/* q8_rqtable.h's arithmetic on 8 lanes (see q8_vnni_common.h's
+ * requant_core): 64-bit products of even and odd lanes, the int64 nudge,
+ * the split shift (s1 = 32 everywhere unless any_short). */
+Q8_INLINE __m256i Q8_NAME(requant_core)(__m256i x, __m256i mult, __m256i mult_odd,
+                                        __m256i round_even, __m256i round_odd, __m256i shr_even,
+                                        __m256i shl_odd, __m256i shift2, int any_short) {
+    __m256i ae = _mm256_add_epi64(_mm256_mul_epi32(x, mult), round_even);
+    __m256i ao = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), mult_odd), round_odd);
+    __m256i e = any_short ? _mm256_srlv_epi64(ae, shr_even) : _mm256_srli_epi64(ae, 32);
+    __m256i o = any_short ? _mm256_sllv_epi64(ao, shl_odd) : ao;
+    return _mm256_srav_epi32(_mm256_blend_epi32(e, o, 0xAA), shift2);
+}
+
 Q8_INLINE __m256i Q8_NAME(requant8)(__m256i acc, const Q8_NAME(rq) *v, int pos) {
     const int32_t *t = v->table + pos;
-    __m256i mult = _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_MULT * v->padded));
-    __m256i x = acc;
-    if (v->any_left)
-        x = _mm256_sllv_epi32(x, _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_LEFT * v->padded)));
-    __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
-    __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, mult), round), 31);
-    __m256i odd = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)),
-                         round),
-        1);
-    __m256i h = _mm256_blend_epi32(even, odd, 0xAA);
-    __m256i frac = _mm256_and_si256(h, _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_MASK * v->padded)));
-    __m256i up = _mm256_cmpgt_epi32(_mm256_add_epi32(frac, _mm256_srai_epi32(h, 31)),
-                                    _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_THR * v->padded)));
-    __m256i q = _mm256_srav_epi32(h, _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_RIGHT * v->padded)));
-    return _mm256_sub_epi32(q, up); /* up is -1 where rounding goes up */
+    int n = v->padded;
+    __m256i shr = _mm256_setzero_si256(), shl = _mm256_setzero_si256();
+    if (v->any_short) {
+        shr = _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_SHR_EVEN * n));
+        shl = _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_SHL_ODD * n));
+    }
+    return Q8_NAME(requant_core)(acc, _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_MULT * n)),
+                                 _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_MULT_ODD * n)),
+                                 _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_ROUND_EVEN * n)),
+                                 _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_ROUND_ODD * n)),
+                                 shr, shl,
+                                 _mm256_loadu_si256((const __m256i *)(t + MNET_Q8_RQ_SHIFT2 * n)),
+                                 v->any_short);
 }
 
 Q8_INLINE void Q8_NAME(store_block32)(uint8_t *dst, __m256i a0, __m256i a1, __m256i a2, __m256i a3,
@@ -91,9 +101,9 @@ static void Q8_NAME(pw_pack)(int in_c, int out_c, const mnet_q8_conv_params *p, 
     int in4 = (in_c + 3) / 4 * 4, cp = round_up8(out_c);
     memset(packed, 0, Q8_NAME(pw_pack_bytes)(in_c, out_c));
     int8_t *dst = (int8_t *)packed + Q8_HEADER_BYTES;
-    int32_t any_left =
+    int32_t any_short =
         fill_table8((int32_t *)(dst + Q8_NAME(pw_weight_bytes)(in_c, out_c)), cp, out_c, p);
-    memcpy(packed, &any_left, sizeof any_left);
+    memcpy(packed, &any_short, sizeof any_short);
     for (int pos = 0; pos < cp; pos++) {
         int o = pos_channel8(pos, out_c);
         int block = pos / 32 * 32, nv = (cp - block) >= 32 ? 4 : (cp - block) / 8;
@@ -288,9 +298,9 @@ Q8_FN void Q8_NAME(pw_run)(int in_c, int out_c, const mnet_q8_conv_params *p, co
                            int pixel_begin, int pixel_end) {
     const int8_t *wp = (const int8_t *)packed + Q8_HEADER_BYTES;
     int in4 = (in_c + 3) / 4 * 4, cp = round_up8(out_c), full = out_c / 32 * 32;
-    int32_t any_left;
-    memcpy(&any_left, packed, sizeof any_left);
-    Q8_NAME(rq) rq = {(const int32_t *)(wp + Q8_NAME(pw_weight_bytes)(in_c, out_c)), cp, any_left,
+    int32_t any_short;
+    memcpy(&any_short, packed, sizeof any_short);
+    Q8_NAME(rq) rq = {(const int32_t *)(wp + Q8_NAME(pw_weight_bytes)(in_c, out_c)), cp, any_short,
                       p->output_zero_point, p->out_min, p->out_max};
     int32_t sum_scale = 128 - p->weight_zero_point;
     enum { T = Q8_NAME(PW_TILE) };
@@ -333,8 +343,8 @@ static void Q8_NAME(dw_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_par
     int c = g->out_c, cp = round_up8(c), taps = g->kernel_h * g->kernel_w, pairs = (taps + 1) / 2;
     memset(packed, 0, Q8_NAME(dw_pack_bytes)(g));
     int16_t *dst = (int16_t *)((uint8_t *)packed + Q8_HEADER_BYTES);
-    int32_t any_left = fill_table8((int32_t *)((uint8_t *)dst + Q8_NAME(dw_weight_bytes)(g)), cp, c, p);
-    memcpy(packed, &any_left, sizeof any_left);
+    int32_t any_short = fill_table8((int32_t *)((uint8_t *)dst + Q8_NAME(dw_weight_bytes)(g)), cp, c, p);
+    memcpy(packed, &any_short, sizeof any_short);
     for (int pos = 0; pos < cp; pos++) {
         int ch = pos_channel8(pos, c);
         int block = pos / 32 * 32, nv = (cp - block) >= 32 ? 4 : (cp - block) / 8;
@@ -448,10 +458,10 @@ Q8_FN void Q8_NAME(dw_run)(const mnet_conv_geometry *g, const mnet_q8_conv_param
     const int16_t *wp = (const int16_t *)((const uint8_t *)packed + Q8_HEADER_BYTES);
     int c = g->out_c, cp = round_up8(c), full = c / 32 * 32;
     int pairs = (g->kernel_h * g->kernel_w + 1) / 2;
-    int32_t any_left;
-    memcpy(&any_left, packed, sizeof any_left);
+    int32_t any_short;
+    memcpy(&any_short, packed, sizeof any_short);
     Q8_NAME(rq) rq = {(const int32_t *)((const uint8_t *)wp + Q8_NAME(dw_weight_bytes)(g)), cp,
-                      any_left, p->output_zero_point, p->out_min, p->out_max};
+                      any_short, p->output_zero_point, p->out_min, p->out_max};
     int32_t zx = p->input_zero_point;
     /* tap pointers in chunks of 64 taps, pairs never straddling chunks */
     const uint8_t *tp[64];
@@ -492,33 +502,26 @@ Q8_FN void Q8_NAME(dw_run)(const mnet_conv_geometry *g, const mnet_q8_conv_param
 
 /* --- residual add and input quantization ------------------------------------------ */
 
+/* mnet_requant_apply with a per-tensor multiplier on 8 lanes: requant_core
+ * with broadcast constants. */
 typedef struct Q8_NAME(rq1) {
-    __m256i mult, mult_odd, mask, thr;
-    __m128i left, right;
+    __m256i mult, round, shr, shl, shift2;
 } Q8_NAME(rq1);
 
 Q8_FN Q8_NAME(rq1) Q8_NAME(rq1_init)(mnet_requant r) {
     Q8_NAME(rq1) v;
-    int left = r.shift > 0 ? r.shift : 0, right = r.shift > 0 ? 0 : -r.shift;
+    int t = 31 - r.shift, s1 = t < 32 ? t : 32;
     v.mult = _mm256_set1_epi32(r.multiplier);
-    v.mult_odd = _mm256_set1_epi64x(r.multiplier);
-    v.mask = _mm256_set1_epi32((int32_t)(((int64_t)1 << right) - 1));
-    v.thr = _mm256_set1_epi32(right > 0 ? (int32_t)(((int64_t)1 << (right - 1)) - 1) : 0);
-    v.left = _mm_cvtsi32_si128(left);
-    v.right = _mm_cvtsi32_si128(right);
+    v.round = _mm256_set1_epi64x((int64_t)1 << (t - 1));
+    v.shr = _mm256_set1_epi64x(s1);
+    v.shl = _mm256_set1_epi64x(32 - s1);
+    v.shift2 = _mm256_set1_epi32(t - s1);
     return v;
 }
 
 Q8_INLINE __m256i Q8_NAME(rq1_apply)(__m256i x, const Q8_NAME(rq1) *v) {
-    x = _mm256_sll_epi32(x, v->left);
-    __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
-    __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, v->mult), round), 31);
-    __m256i odd = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), v->mult_odd), round), 1);
-    __m256i h = _mm256_blend_epi32(even, odd, 0xAA);
-    __m256i frac = _mm256_and_si256(h, v->mask);
-    __m256i up = _mm256_cmpgt_epi32(_mm256_add_epi32(frac, _mm256_srai_epi32(h, 31)), v->thr);
-    return _mm256_sub_epi32(_mm256_sra_epi32(h, v->right), up);
+    return Q8_NAME(requant_core)(x, v->mult, v->mult, v->round, v->round, v->shr, v->shl,
+                                 v->shift2, 1);
 }
 
 Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,

@@ -10,35 +10,25 @@
 
 /* --- residual add ----------------------------------------------------------- */
 
-/* mnet_requant_apply with a per-tensor multiplier on 16 lanes. */
+/* mnet_requant_apply with a per-tensor multiplier on 16 lanes: the
+ * arithmetic of q8_rqtable.h with broadcast constants. */
 typedef struct rq1 {
-    __m512i mult, mult_odd, mask, thr;
-    __m128i left, right;
+    __m512i mult, round, shr, shl, shift2;
 } rq1;
 
 MNET_VNNI static rq1 rq1_init(mnet_requant r) {
     rq1 v;
-    int left = r.shift > 0 ? r.shift : 0, right = r.shift > 0 ? 0 : -r.shift;
+    int t = 31 - r.shift, s1 = t < 32 ? t : 32;
     v.mult = _mm512_set1_epi32(r.multiplier);
-    v.mult_odd = _mm512_set1_epi64(r.multiplier);
-    v.mask = _mm512_set1_epi32((int32_t)(((int64_t)1 << right) - 1));
-    v.thr = _mm512_set1_epi32(right > 0 ? (int32_t)(((int64_t)1 << (right - 1)) - 1) : 0);
-    v.left = _mm_cvtsi32_si128(left);
-    v.right = _mm_cvtsi32_si128(right);
+    v.round = _mm512_set1_epi64((int64_t)1 << (t - 1));
+    v.shr = _mm512_set1_epi64(s1);
+    v.shl = _mm512_set1_epi64(32 - s1);
+    v.shift2 = _mm512_set1_epi32(t - s1);
     return v;
 }
 
 INLINE_VNNI __m512i rq1_apply(__m512i x, const rq1 *v) {
-    x = _mm512_sll_epi32(x, v->left);
-    __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
-    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, v->mult), round), 31);
-    __m512i odd = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), v->mult_odd), round), 1);
-    __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-    __m512i frac = _mm512_and_si512(h, v->mask);
-    __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_add_epi32(frac, _mm512_srai_epi32(h, 31)), v->thr);
-    __m512i q = _mm512_sra_epi32(h, v->right);
-    return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+    return requant_core(x, v->mult, v->mult, v->round, v->round, v->shr, v->shl, v->shift2, 1);
 }
 
 MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,

@@ -31,11 +31,10 @@
  *
  * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
  *
- * Requantization: q8_rqtable.h's arithmetic (floor form of the doubling
- * high multiply, overflow-free rounding division), ~15 operations per 16
- * values, then packs with saturation, zero point and clamp on bytes. A
- * 64-bit form with fewer operations (srav_epi64, permutes) measured no
- * faster on this core. */
+ * Requantization: q8_rqtable.h's arithmetic (TFLite's single rounding on
+ * 64-bit products: two vpmuldq, two 64-bit adds, the split shift, a blend;
+ * 7-8 operations per 16 values), then packs with saturation, zero point and
+ * clamp on bytes. */
 #ifndef MNET_INT8_Q8_VNNI_COMMON_H
 #define MNET_INT8_Q8_VNNI_COMMON_H
 
@@ -79,22 +78,22 @@ static inline int tail32_vectors(int out_c) {
     return (round_up(out_c, 16) - full) / 32 * 2;
 }
 
-/* Packed blob: HEADER_BYTES (int32 any_left), the weights, the table. */
+/* Packed blob: HEADER_BYTES (int32 any_short), the weights, the table. */
 static inline int fill_table(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
-    int any_left = 0;
+    int any_short = 0;
     for (int pos = 0; pos < padded; pos++) {
         int c = pos_channel(pos, out_c);
         /* padding positions: 0, or the per-tensor constants (which the
          * uniform path loads from any position) */
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c)
-                         : p->channel_requant ? (mnet_requant){0, 0} : p->requant;
+                         : p->channel_requant ? mnet_q8_rqtable_pad() : p->requant;
         mnet_q8_rqtable_set(table, padded, pos, r);
-        any_left |= r.shift > 0;
+        any_short |= r.shift >= 0;
     }
-    return any_left;
+    return any_short;
 }
 
-static inline int32_t read_any_left(const void *packed) {
+static inline int32_t read_any_short(const void *packed) {
     int32_t v;
     memcpy(&v, packed, sizeof v);
     return v;
@@ -104,67 +103,65 @@ static inline int32_t read_any_left(const void *packed) {
 
 typedef struct rq_ctx {
     const int32_t *table;
-    int padded, any_left;
+    int padded, any_short;
     int uniform; /* one requantization for all channels (no channel_requant) */
     int32_t zero_point, out_min, out_max;
 } rq_ctx;
 
-/* The constants of 16 positions, in registers. */
+/* The constants of 16 positions, in registers, when they are the same for
+ * every channel (uniform): then the even and odd lanes share them. */
 typedef struct rq_vec {
-    __m512i mult, left, mask, thr, right;
+    __m512i mult, round, shr, shl, shift2;
 } rq_vec;
 
 INLINE_VNNI rq_vec rq_load(const rq_ctx *v, int pos) {
     const int32_t *t = v->table + pos;
     rq_vec r;
     r.mult = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * v->padded);
-    r.left = v->any_left ? _mm512_loadu_si512(t + MNET_Q8_RQ_LEFT * v->padded)
+    r.round = _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_EVEN * v->padded);
+    r.shr = v->any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHR_EVEN * v->padded)
                          : _mm512_setzero_si512();
-    r.mask = _mm512_loadu_si512(t + MNET_Q8_RQ_MASK * v->padded);
-    r.thr = _mm512_loadu_si512(t + MNET_Q8_RQ_THR * v->padded);
-    r.right = _mm512_loadu_si512(t + MNET_Q8_RQ_RIGHT * v->padded);
+    r.shl = v->any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHL_ODD * v->padded)
+                         : _mm512_setzero_si512();
+    r.shift2 = _mm512_loadu_si512(t + MNET_Q8_RQ_SHIFT2 * v->padded);
     return r;
 }
 
-/* Accumulators -> requantized int32 (no zero point) with constants r. */
-INLINE_VNNI __m512i requant_r(__m512i acc, const rq_vec *r, int any_left) {
-    __m512i x = acc;
-    if (any_left) x = _mm512_sllv_epi32(x, r->left);
-    __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
-    /* floor((x * mult + 2^30) / 2^31): even lanes from the low halves of the
-     * 64-bit products, odd lanes from the high halves */
-    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, r->mult), round), 31);
-    __m512i odd = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->mult, 32)),
-                         round),
-        1);
-    __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-    /* rounding division by 2^right, halves away from zero */
-    __m512i frac = _mm512_and_si512(h, r->mask);
-    __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_add_epi32(frac, _mm512_srai_epi32(h, 31)), r->thr);
-    __m512i q = _mm512_srav_epi32(h, r->right);
-    return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+/* q8_rqtable.h's arithmetic on 16 lanes: 64-bit products of the even lanes
+ * and of the odd lanes (shifted down), the int64 nudge, then the split
+ * shift. Without short shifts (any_short 0) every s1 is 32: the even lanes
+ * take the high halves, the odd ones are already in place. */
+INLINE_VNNI __m512i requant_core(__m512i x, __m512i mult, __m512i mult_odd, __m512i round_even,
+                                 __m512i round_odd, __m512i shr_even, __m512i shl_odd,
+                                 __m512i shift2, int any_short) {
+    __m512i ae = _mm512_add_epi64(_mm512_mul_epi32(x, mult), round_even);
+    __m512i ao = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), round_odd);
+    __m512i e = any_short ? _mm512_srlv_epi64(ae, shr_even) : _mm512_srli_epi64(ae, 32);
+    __m512i o = any_short ? _mm512_sllv_epi64(ao, shl_odd) : ao;
+    return _mm512_srav_epi32(_mm512_mask_blend_epi32(0xAAAA, e, o), shift2);
+}
+
+/* Accumulators -> requantized int32 (no zero point) with uniform constants r. */
+INLINE_VNNI __m512i requant_r(__m512i acc, const rq_vec *r, int any_short) {
+    return requant_core(acc, r->mult, r->mult, r->round, r->round, r->shr, r->shl, r->shift2,
+                        any_short);
 }
 
 /* Positions [pos, pos + 16): accumulators -> requantized int32 (no zero
- * point); requant_r's arithmetic with the constants loaded from the table. */
+ * point), the constants loaded from the table. */
 INLINE_VNNI __m512i requant16(__m512i acc, const rq_ctx *v, int pos) {
     const int32_t *t = v->table + pos;
-    __m512i mult = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * v->padded);
-    __m512i x = acc;
-    if (v->any_left) x = _mm512_sllv_epi32(x, _mm512_loadu_si512(t + MNET_Q8_RQ_LEFT * v->padded));
-    __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
-    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), round), 31);
-    __m512i odd = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)),
-                         round),
-        1);
-    __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-    __m512i frac = _mm512_and_si512(h, _mm512_loadu_si512(t + MNET_Q8_RQ_MASK * v->padded));
-    __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_add_epi32(frac, _mm512_srai_epi32(h, 31)),
-                                           _mm512_loadu_si512(t + MNET_Q8_RQ_THR * v->padded));
-    __m512i q = _mm512_srav_epi32(h, _mm512_loadu_si512(t + MNET_Q8_RQ_RIGHT * v->padded));
-    return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+    int n = v->padded;
+    __m512i shr = _mm512_setzero_si512(), shl = _mm512_setzero_si512();
+    if (v->any_short) {
+        shr = _mm512_loadu_si512(t + MNET_Q8_RQ_SHR_EVEN * n);
+        shl = _mm512_loadu_si512(t + MNET_Q8_RQ_SHL_ODD * n);
+    }
+    return requant_core(acc, _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * n),
+                        _mm512_loadu_si512(t + MNET_Q8_RQ_MULT_ODD * n),
+                        _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_EVEN * n),
+                        _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_ODD * n), shr, shl,
+                        _mm512_loadu_si512(t + MNET_Q8_RQ_SHIFT2 * n), v->any_short);
 }
 
 /* 4 requantized vectors (lane ordered) -> 64 bytes in channel order. */
@@ -182,8 +179,8 @@ INLINE_VNNI void pack_store64(uint8_t *dst, __m512i q0, __m512i q1, __m512i q2, 
 /* A full block with one set of constants for all 64 channels (uniform). */
 INLINE_VNNI void store_block64_u(uint8_t *dst, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
                                  const rq_vec *r, const rq_ctx *v) {
-    pack_store64(dst, requant_r(a0, r, v->any_left), requant_r(a1, r, v->any_left),
-                 requant_r(a2, r, v->any_left), requant_r(a3, r, v->any_left), v);
+    pack_store64(dst, requant_r(a0, r, v->any_short), requant_r(a1, r, v->any_short),
+                 requant_r(a2, r, v->any_short), requant_r(a3, r, v->any_short), v);
 }
 
 /* A full lane-ordered block: 4 vectors -> 64 bytes in channel order. */

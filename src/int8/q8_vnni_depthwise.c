@@ -38,11 +38,11 @@ void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params
     memset(packed, 0, mnet_q8_vnni_dw_pack_bytes(g));
     int16_t *dst = (int16_t *)((uint8_t *)packed + HEADER_BYTES);
     int32_t *table = (int32_t *)((uint8_t *)dst + dw_weight_bytes(g));
-    int32_t any_left = fill_table(table, cp, c, p);
+    int32_t any_short = fill_table(table, cp, c, p);
     if (ppb > 1) /* the block's positions hold channel pos_channel(pos, 64) % c */
         for (int pos = 0; pos < BLOCK; pos++)
             mnet_q8_rqtable_set(table, cp, pos, mnet_q8_channel_requant(p, pos_channel(pos, BLOCK) % c));
-    memcpy(packed, &any_left, sizeof any_left);
+    memcpy(packed, &any_short, sizeof any_short);
     int full = ppb > 1 ? BLOCK : c / BLOCK * BLOCK, tail32 = tail32_vectors(c) * 16;
     for (int pos = 0; pos < cp; pos++) {
         int ch = ppb > 1 ? pos_channel(pos, BLOCK) % c : pos_channel(pos, c);
@@ -201,7 +201,7 @@ MNET_VNNI static void dw_run_general(const mnet_conv_geometry *g, const mnet_q8_
     int taps = g->kernel_h * g->kernel_w;
     dw_ctx d = {g, in, wp, packed_bias,
                 {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), cp,
-                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 read_any_short(packed), !p->channel_requant, p->output_zero_point, p->out_min,
                  p->out_max},
                 _mm512_set1_epi8((char)p->input_zero_point), dw_pairs(g)};
     const uint8_t *tp[DW_CHUNK];
@@ -277,7 +277,7 @@ MNET_VNNI static void dw_run_grouped(const mnet_conv_geometry *g, const mnet_q8_
     const __m512i *wp = (const __m512i *)(const void *)((const uint8_t *)packed + HEADER_BYTES);
     int c = g->out_c, ppb = BLOCK / c, taps = g->kernel_h * g->kernel_w;
     rq_ctx rq = {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), BLOCK,
-                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 read_any_short(packed), !p->channel_requant, p->output_zero_point, p->out_min,
                  p->out_max};
     __m512i zx8 = _mm512_set1_epi8((char)p->input_zero_point), zero = _mm512_setzero_si512();
     __m256i zx32 = _mm512_castsi512_si256(zx8);
@@ -363,7 +363,7 @@ MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_co
     const int16_t *wp = (const int16_t *)((const uint8_t *)packed + HEADER_BYTES);
     int c = g->out_c, cp = round_up(c, 16), full = c / BLOCK * BLOCK, pairs = dw_pairs(g);
     rq_ctx rq = {(const int32_t *)((const uint8_t *)wp + dw_weight_bytes(g)), cp,
-                 read_any_left(packed), !p->channel_requant, p->output_zero_point, p->out_min,
+                 read_any_short(packed), !p->channel_requant, p->output_zero_point, p->out_min,
                  p->out_max};
     rq_vec ru = rq_load(&rq, 0); /* the constants when uniform */
     __m512i zx8 = _mm512_set1_epi8((char)p->input_zero_point);

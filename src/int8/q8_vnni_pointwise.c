@@ -22,8 +22,8 @@ void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, con
     int in4 = round_up(in_c, 4), cp = round_up(out_c, 16);
     memset(packed, 0, mnet_q8_vnni_pw_pack_bytes(in_c, out_c));
     int8_t *dst = (int8_t *)packed + HEADER_BYTES;
-    int32_t any_left = fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p);
-    memcpy(packed, &any_left, sizeof any_left);
+    int32_t any_short = fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p);
+    memcpy(packed, &any_short, sizeof any_short);
     for (int pos = 0; pos < cp; pos++) {
         int o = pos_channel(pos, out_c);
         int block = pos / BLOCK * BLOCK, nv = (cp - block) >= BLOCK ? 4 : (cp - block) / 16;
@@ -278,7 +278,7 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
                              uint8_t *out, int pixel_begin, int pixel_end) {
     const int8_t *wp = (const int8_t *)packed + HEADER_BYTES;
     int in4 = round_up(in_c, 4), cp = round_up(out_c, 16), full = out_c / BLOCK * BLOCK;
-    rq_ctx rq = {(const int32_t *)(wp + pw_weight_bytes(in_c, out_c)), cp, read_any_left(packed),
+    rq_ctx rq = {(const int32_t *)(wp + pw_weight_bytes(in_c, out_c)), cp, read_any_short(packed),
                  !p->channel_requant, p->output_zero_point, p->out_min, p->out_max};
     int32_t sum_scale = 128 - p->weight_zero_point;
     for (int px = pixel_begin; px < pixel_end;) {

@@ -1,9 +1,16 @@
-/* TFLite's integer requantization arithmetic (gemmlowp fixed point), so that
- * quantized layers give the bits of TFLite's reference kernels:
+/* TFLite's integer requantization arithmetic in its single-rounding form
+ * (TFLite built with TFLITE_SINGLE_ROUNDING), so that quantized layers give
+ * the bits of TFLite's reference kernels in that build:
  *
  *   real multiplier M (a double) = q * 2^shift, q a Q0.31 value in [0.5, 1)
- *   y = RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^max(shift,0), q),
- *                           max(-shift, 0))
+ *   total = 31 - shift                                   (1 .. 62)
+ *   y = (int64(x) * q + 2^(total - 1)) >> total          (arithmetic shift)
+ *
+ * i.e. x * M rounded once, halves up. TFLite's default build rounds twice
+ * (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT); the single
+ * rounding is the correctly rounded value, which is what float references
+ * such as Arm NN's CpuRef compute (docs/INT8.md has the measured agreement).
+ * The gemmlowp helpers stay: the fixed-point softmax uses them.
  *
  * The helpers are static inline because every output value of every
  * quantized layer goes through them. */
@@ -44,13 +51,16 @@ static inline int32_t mnet_rounding_divide_by_pot(int32_t x, int exponent) {
     return floor_div + (remainder > threshold ? 1 : 0);
 }
 
+/* x * M rounded once: floor((x * q + 2^(total - 1)) / 2^total). The exact
+ * value fits int64 (|x * q| < 2^62, the nudge is at most 2^61); it fits
+ * int32 whenever shift <= 0. For multipliers above 1 and large x it may not:
+ * TFLite casts (two's complement wrap); so does this, taking the low 32 bits. */
 static inline int32_t mnet_requant_apply(int32_t x, mnet_requant r) {
-    int left = r.shift > 0 ? r.shift : 0;
-    int right = r.shift > 0 ? 0 : -r.shift;
-    /* x * 2^left may overflow int32 in TFLite too; it wraps there (two's
-     * complement), so do the same through unsigned arithmetic */
-    int32_t shifted = (int32_t)((uint32_t)x << left);
-    return mnet_rounding_divide_by_pot(mnet_srdhm(shifted, r.multiplier), right);
+    int total = 31 - r.shift;
+    int64_t a = (int64_t)x * r.multiplier + ((int64_t)1 << (total - 1));
+    /* floor division by 2^total, written without shifting a negative value */
+    int64_t q = a >= 0 ? a >> total : ~(~a >> total);
+    return (int32_t)(uint32_t)(uint64_t)q;
 }
 
 static inline int32_t mnet_clamp_i32(int32_t v, int32_t lo, int32_t hi) {

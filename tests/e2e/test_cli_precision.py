@@ -77,7 +77,9 @@ def box_iou(a, b):
 
 
 def test_detect():
-    images = files(os.path.join(DATA, "coco-dev", "images"), 8)
+    # 40 images (~160 confident detections): with 8 (35 detections) one or two
+    # borderline boxes (IoU near 0.7, scores near 0.5) decided the check
+    images = files(os.path.join(DATA, "coco-dev", "images"), 40)
     # int8 with a lower threshold: a score near the cut may move by a step
     runs = {p: json_lines(["detect", "-m", model(DETECTOR), "--json", "--threshold", t,
                            "--precision", p] + images, f"detect {p}")

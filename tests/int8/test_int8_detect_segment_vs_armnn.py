@@ -24,18 +24,16 @@ element by element; the masks of `mnet segment --precision int8` (the
 model's own uint8 resize and ARG_MAX) are compared pixel by pixel.
 
 Why agreement is far below the issue's goal (99.9 % of raw values equal):
-mnet implements TFLite's integer arithmetic, whose requantization rounds
-twice (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT), while
-Arm NN's CpuRef dequantizes, convolves in float and rounds once. For the
-DeepLab stem (multiplier 0.53 * 2^-6) 0.53 % of the outputs differ by one
-step, all of them real values in [k + 0.492, k + 0.5) that TFLite rounds up
-(checked against an exact int64 computation, which Arm NN matches on all but
-one element). In a classifier the global pooling averages such differences
-away; in a dense-prediction network they propagate pixel by pixel through
-sixty layers. Replacing the double rounding by a single rounding made the
-stem identical to Arm NN but the DeepLab logits only 56 % equal (the
-residual ADDs and pooling are float in Arm NN too), so the remaining gap is
-Arm NN's float arithmetic, not TFLite's. mnet's int8 is still much closer to
+mnet implements TFLite's integer arithmetic in its single-rounding form (the
+accumulator times the Q0.31 multiplier, rounded once), while Arm NN's CpuRef
+dequantizes, convolves in float32 and rounds once. Given the same inputs the
+two agree on a layer's outputs except where the float32 sum lands on the
+other side of a half step (a handful of values per layer); in a classifier
+the global pooling averages such flips away, in a dense-prediction network
+they propagate pixel by pixel through sixty layers, so the DeepLab logits are
+only about half equal. (With TFLite's default double rounding, which mnet
+used before, the DeepLab stem alone differed on 0.53 % of its outputs and the
+logits were equal on 37.7 % / 35.8 %: docs/INT8.md has the numbers.) mnet's int8 is still much closer to
 Arm NN than its fp32 path: SSD V1 loose matches 94.0 % vs 84.5 %, V2 65.6 %
 vs 48.8 %. The thresholds sit just under what the committed fixtures
 measure (printed when the test runs)."""
@@ -65,15 +63,15 @@ PRECISION_INT8 = 2
 # Thresholds sit just under the agreement measured on the committed fixtures
 # (printed by the test; see the module docstring for why they are far from
 # the issue's goal). SSD: (strict, loose, best-detection) match rates.
-SSD_MODELS = [("ssd_mobilenet_v1_coco", "ssd_mobilenet_v1_coco.json", (0.20, 0.90, 0.90)),
-              ("ssd_mobilenet_v2_coco", "ssd_mobilenet_v2_coco.json", (0.07, 0.60, 0.70))]
+SSD_MODELS = [("ssd_mobilenet_v1_coco", "ssd_mobilenet_v1_coco.json", (0.40, 0.94, 0.92)),
+              ("ssd_mobilenet_v2_coco", "ssd_mobilenet_v2_coco.json", (0.13, 0.71, 0.77))]
 # SSD raw post-process inputs: (box encodings equal, scores equal).
-SSD_RAW = [("ssd_mobilenet_v1_coco", (0.68, 0.95)), ("ssd_mobilenet_v2_coco", (0.48, 0.985))]
+SSD_RAW = [("ssd_mobilenet_v1_coco", (0.83, 0.975)), ("ssd_mobilenet_v2_coco", (0.57, 0.99))]
 # DeepLab: (uint8 logits equal, max logit difference, mask pixels equal).
 DEEPLAB_MODELS = [("deeplabv3_mnv2_dm1.0_pascal", "deeplabv3_mnv2_pascal_quant.json",
-                   (0.35, 6, 0.997)),
+                   (0.54, 4, 0.9975)),
                   ("deeplabv3_mnv2_dm0.5_pascal", "deeplabv3_mnv2_dm05_pascal_quant.json",
-                   (0.33, 10, 0.997))]
+                   (0.46, 6, 0.9975))]
 STEP = 1 / 256                # one step of the quantized LOGISTIC scores
 
 failures = []

@@ -5,7 +5,8 @@ exported as a tap; each layer is then recomputed here in NumPy from mnet's
 own input to that layer with TFLite's int8 reference arithmetic (written from
 its specification: int32 accumulation, per-channel QuantizeMultiplier from
 double(input_scale) * double(weight_scale[c]) / double(output_scale),
-gemmlowp's SaturatingRoundingDoublingHighMul + RoundingDivideByPOT, fused
+the accumulator times that multiplier rounded once (TFLite's
+TFLITE_SINGLE_ROUNDING form of MultiplyByQuantizedMultiplier), fused
 ReLU6 clamp; ADD with left shift 20; MEAN's rescale then division rounding
 half away from zero), and must match on every value.
 
@@ -45,32 +46,16 @@ def quantize_multiplier(real):
     return q, exponent
 
 
-def srdhm(a, b):
-    """gemmlowp SaturatingRoundingDoublingHighMul on int64 arrays (no saturation
-    case occurs here: neither operand is INT32_MIN)."""
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    v = ab + nudge
-    return np.where(v >= 0, v // (1 << 31), -((-v) // (1 << 31)))  # truncating division
-
-
-def rounding_divide_by_pot(x, exponent):
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
-
-
 def multiply_by_quantized_multiplier(x, multiplier, shift):
-    """Elementwise; multiplier and shift broadcast (per channel = last axis)."""
+    """TFLite's MultiplyByQuantizedMultiplier in its single-rounding form
+    (TFLITE_SINGLE_ROUNDING): x * multiplier / 2^(31 - shift) rounded once to
+    the nearest integer, halves up. Elementwise; multiplier and shift
+    broadcast (per channel = last axis). Exact: |x * multiplier| < 2^62."""
     x = np.asarray(x, np.int64)
     multiplier = np.asarray(multiplier, np.int64)
-    shift = np.asarray(shift, np.int64)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
-    shifted = x * (np.int64(1) << left)
-    shifted = ((shifted + 2 ** 31) % 2 ** 32) - 2 ** 31  # int32 wrap, as in C
-    return rounding_divide_by_pot(srdhm(shifted, multiplier), right)
+    divisor = np.int64(2) ** (31 - np.asarray(shift, np.int64))
+    v = np.floor_divide(x * multiplier + divisor // 2, divisor)
+    return ((v + 2 ** 31) % 2 ** 32) - 2 ** 31  # TFLite's cast to int32 wraps
 
 
 def activation_range(act, scale, zero_point):

@@ -10,20 +10,24 @@ uint8 input. Then, against the thresholds below (just under what was
 measured on the committed fixture: 40 images, 1001 classes):
 1. int8 logits (mnet's dequantized logits put back on the int8 grid):
    mean |mnet - Arm NN| <= LOGITS_MEAN_DIFF_MAX steps and >= LOGITS_WITHIN_2
-   of them within 2 steps (measured: 33.10 % equal, 93.5 % within 2, mean
-   0.98, max 11);
+   of them within 2 steps (measured with single rounding: 40.74 % equal,
+   97.82 % within 2, mean 0.752, max 7; TFLite's double rounding, before:
+   33.10 % equal, 93.5 % within 2, mean 0.98, max 11);
 2. the uint8 model output (softmax of those logits the way Arm NN computes
    it: dequantize, float softmax, quantize with scale 1/256) equals Arm NN's
-   on >= OUTPUT_EXACT_MIN of the values (measured 99.58 %, max diff 24);
+   on >= OUTPUT_EXACT_MIN of the values (measured 99.663 %, max diff 15;
+   before 99.58 %, max diff 24);
 3. top-1 identical on all but at most TOP1_MISSES of the images whose Arm NN
    top score is not tied (measured 38/39: n02090721, a 2-step near tie).
 
-Why not bit-exact: mnet computes TFLite's integer arithmetic exactly
-(test_int8_ptq_tflite_arith.py checks every layer), while Arm NN's reference
-backend dequantizes, convolves in float and rounds with std::round. Fixed
-point rounds twice (the doubling high multiply, then the shift), so values
-whose real quotient lies within 0.5 / 2^shift of a half flip by one (1.4 %
-of block1/expand's values given identical inputs). In this per-channel PTQ
+Why not bit-exact: mnet computes TFLite's integer arithmetic exactly, in its
+single-rounding form (test_int8_ptq_tflite_arith.py checks every layer),
+while Arm NN's reference backend dequantizes, convolves in float32 and
+rounds with std::round. With the same multiplier both round once, but Arm
+NN's float32 sums land on the other side of a half step now and then (with
+TFLite's default double rounding, used before, values whose real quotient
+lay within 0.5 / 2^shift of a half flipped too: 1.4 % of block1/expand's
+values given identical inputs). In this per-channel PTQ
 model later layers amplify such one-step input differences (block0/output
 differs on 1.7 % of values by one step, block1/expand then by up to 48
 steps on the first image), so unlike the uint8 QAT models the differences
@@ -44,9 +48,9 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
 sys.path.insert(0, os.path.join(SOURCE, "tools", "oracle"))
 sys.path.insert(0, HERE)
 
-LOGITS_MEAN_DIFF_MAX = 1.1
-LOGITS_WITHIN_2 = 0.92
-OUTPUT_EXACT_MIN = 0.995
+LOGITS_MEAN_DIFF_MAX = 0.80
+LOGITS_WITHIN_2 = 0.97
+OUTPUT_EXACT_MIN = 0.996
 TOP1_MISSES = 1
 MODEL = "mobilenet_v2_1.0_224_ptq.safetensors"
 FIXTURE = "mobilenet_v2_1.0_224_ptq.json"

@@ -1,5 +1,6 @@
 /* Requantization arithmetic vs the 64-bit definitions of q8_test_defs.h,
  * and QuantizeMultiplier's split vs the real multiplier. */
+#include <float.h>
 #include <math.h>
 
 #include "int8/q8_rqtable.h"
@@ -13,8 +14,9 @@ int main(void) {
     test_rng rng = {0x9e3779b97f4a7c15ull};
     /* multiplier split */
     for (int i = 0; i < 20000; i++) {
-        double real = ldexp(test_rng_float(&rng, 0.5f, 1.0f) + (double)(i % 7) * 1e-9,
-                            test_rng_int(&rng, -30, 12));
+        /* separate statements: argument evaluation order is unspecified */
+        double mantissa = test_rng_float(&rng, 0.5f, 1.0f) + (double)(i % 7) * 1e-9;
+        double real = ldexp(mantissa, test_rng_int(&rng, -30, 12));
         mnet_requant q = mnet_requant_from_real(real);
         CHECK(q.multiplier >= (1 << 30));
         double back = ldexp((double)q.multiplier, q.shift - 31);
@@ -28,18 +30,57 @@ int main(void) {
     mnet_requant up = mnet_requant_from_real(1.0 - ldexp(1.0, -40));
     CHECK(up.multiplier == (1 << 30) && up.shift == 1);
 
-    /* high multiply, division by a power of two, the composition */
+    /* high multiply and division by a power of two (the softmax's) */
     for (int i = 0; i < 200000; i++) {
         int32_t a = random_i32(&rng), b = random_i32(&rng);
         if (i % 5 == 0) a >>= test_rng_int(&rng, 0, 30);
         CHECK_MSG(mnet_srdhm(a, b) == def_high_mul(a, b), "srdhm(%d, %d)", a, b);
         int e = test_rng_int(&rng, 0, 31);
         CHECK_MSG(mnet_rounding_divide_by_pot(a, e) == def_div_pot(a, e), "rdbpot(%d, %d)", a, e);
+    }
+    /* the requantization (single rounding) vs the int64 floor-division
+     * definition and vs long double: random pairs over every shift TFLite
+     * allows (-31..30, multipliers above 1 included, whose results may wrap) */
+    for (int i = 0; i < 3000000; i++) {
         int32_t m = (int32_t)((1u << 30) + (uint32_t)(test_rng_next(&rng) % (1u << 30)));
-        mnet_requant r = {m, test_rng_int(&rng, -31, 4)};
-        int32_t x = i % 3 ? (int32_t)(random_i32(&rng) >> 8) : random_i32(&rng);
+        int shift = i % 4 ? test_rng_int(&rng, -31, 4) : test_rng_int(&rng, -31, 30);
+        mnet_requant r = {m, shift};
+        int32_t x = random_i32(&rng);
+        if (i % 3) x >>= test_rng_int(&rng, 0, 31);
         CHECK_MSG(mnet_requant_apply(x, r) == def_requant(x, m, r.shift), "apply(%d, %d, %d)", x,
                   m, r.shift);
+        if (LDBL_MANT_DIG >= 64 && shift <= 0) {
+            /* x*m + 2^(t-1) is an integer below 2^63: exact in a 64-bit
+             * significand, and so are the division by 2^t and floorl */
+            long double v = floorl(((long double)x * m + ldexpl(1.0L, 30 - shift)) /
+                                   ldexpl(1.0L, 31 - shift));
+            CHECK_MSG((long double)mnet_requant_apply(x, r) == v, "apply(%d, %d, %d) vs ld", x, m,
+                      shift);
+        }
+    }
+    /* edge values: extreme accumulators and multipliers, every shift */
+    {
+        int32_t xs[] = {INT32_MIN, INT32_MIN + 1, -65536, -3, -2, -1, 0, 1, 2, 3, 65535,
+                        INT32_MAX - 1, INT32_MAX};
+        int32_t ms[] = {0, 1 << 30, (1 << 30) + 1, INT32_MAX - 1, INT32_MAX};
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+            for (size_t j = 0; j < sizeof ms / sizeof ms[0]; j++)
+                for (int shift = -31; shift <= 30; shift++) {
+                    mnet_requant r = {ms[j], shift};
+                    CHECK_MSG(mnet_requant_apply(xs[i], r) == def_requant(xs[i], ms[j], shift),
+                              "edge apply(%d, %d, %d)", xs[i], ms[j], shift);
+                }
+    }
+    /* exact ties round half up (toward +infinity) once: x / 16 */
+    {
+        mnet_requant sixteenth = {1 << 30, -3};
+        CHECK(mnet_requant_apply(8, sixteenth) == 1 && mnet_requant_apply(-8, sixteenth) == 0);
+        CHECK(mnet_requant_apply(24, sixteenth) == 2 && mnet_requant_apply(-24, sixteenth) == -1);
+        CHECK(mnet_requant_apply(7, sixteenth) == 0 && mnet_requant_apply(-9, sixteenth) == -1);
+        /* 1 * 0.3125: double rounding (the high multiply rounds 0.625 to 1,
+         * the division by 2 rounds 0.5 away to 1) gave 1; rounded once: 0 */
+        mnet_requant quarter_ish = {(int32_t)(0.625 * 2147483648.0), -1}; /* 0.3125 */
+        CHECK(mnet_requant_apply(1, quarter_ish) == 0 && mnet_requant_apply(5, quarter_ish) == 2);
     }
     /* exact ties: x*M/2^31 = k + 1/2 rounds up, x/2^e = k + 1/2 away from zero */
     CHECK(mnet_srdhm(1, 1 << 30) == 1 && mnet_srdhm(-1, 1 << 30) == 0);
@@ -48,7 +89,7 @@ int main(void) {
     CHECK(mnet_rounding_divide_by_pot(-5, 2) == -1 && mnet_rounding_divide_by_pot(-6, 2) == -2);
     CHECK(mnet_srdhm(INT32_MIN, INT32_MIN) == INT32_MAX);
     /* SaturatingRoundingDoublingHighMul = floor((a*b + 2^30) / 2^31) for all
-     * pairs but INT32_MIN * INT32_MIN (the vector kernels rely on this):
+     * pairs but INT32_MIN * INT32_MIN (the softmax's helpers):
      * every pair of values near the extremes, zero and powers of two, and
      * random pairs */
     int32_t edges[64];
@@ -78,41 +119,47 @@ int main(void) {
         CHECK_MSG(mnet_srdhm(a, b) == fl, "srdhm(%d, %d)", a, b);
     }
     /* the kernels' table arithmetic (q8_rqtable.h) = mnet_requant_apply for
-     * per-channel multipliers with left and right shifts, any accumulator */
-    {
-        enum { CH = 40 };
+     * per-channel multipliers over every shift, any accumulator, at every
+     * position parity (the table pairs positions into 64-bit lanes) */
+    for (int round = 0; round < 2; round++) {
+        enum { CH = 40, PAD = 48 };
         mnet_requant rq[CH];
         for (int c = 0; c < CH; c++) {
-            mnet_requant r = {(int32_t)((1u << 30) + (uint32_t)(test_rng_next(&rng) % (1u << 30))),
-                              test_rng_int(&rng, -31, 6)};
-            if (c == 0) r.multiplier = 0;
-            if (c == 1) r.multiplier = INT32_MAX;
+            /* round 0: shifts over TFLite's whole range; round 1: only
+             * shift < 0 (the kernels' fixed shift by 32) */
+            mnet_requant r;
+            r.multiplier = (int32_t)((1u << 30) + (uint32_t)(test_rng_next(&rng) % (1u << 30)));
+            r.shift = round == 0 ? (c < 4 ? 30 - c : test_rng_int(&rng, -31, 30))
+                                 : test_rng_int(&rng, -31, -1);
+            if (c == 4 || c == 5) r.shift = c == 4 ? -31 : -1;
+            if (c == 0 || c == 7) r.multiplier = 0;
+            if (c == 1 || c == 6) r.multiplier = INT32_MAX;
             rq[c] = r;
         }
         mnet_q8_conv_params p = {0};
         p.channel_requant = rq;
-        int32_t table[MNET_Q8_RQ_ROWS * 48];
-        CHECK(mnet_q8_rqtable_fill(table, 48, CH, &p) == 1);
-        for (int i = 0; i < 400000; i++) {
-            int c = i % CH;
+        int32_t table[MNET_Q8_RQ_ROWS * PAD];
+        CHECK(mnet_q8_rqtable_fill(table, PAD, CH, &p) == (round == 0));
+        for (int i = 0; i < 1000000; i++) {
+            int c = i % PAD;
             int32_t x = random_i32(&rng);
             if (i % 4 == 1) x >>= test_rng_int(&rng, 0, 31);
             if (i % 97 == 0) x = i % 2 ? INT32_MAX : INT32_MIN;
-            CHECK_MSG(mnet_q8_rqtable_apply(x, table, 48, c) == mnet_requant_apply(x, rq[c]),
-                      "table apply(%d, %d, %d)", x, rq[c].multiplier, rq[c].shift);
+            mnet_requant r = c < CH ? rq[c] : mnet_q8_rqtable_pad();
+            CHECK_MSG(mnet_q8_rqtable_apply(x, table, PAD, c) == mnet_requant_apply(x, r),
+                      "table apply(%d, %d, %d)", x, r.multiplier, r.shift);
         }
-        /* exact ties of the division, both signs */
-        mnet_requant half = {1 << 30, -3}; /* x * 0.5 / 8 */
-        p.channel_requant = &half;
-        CHECK(mnet_q8_rqtable_fill(table, 48, 1, &p) == 0);
-        for (int32_t x = -200; x <= 200; x++)
-            CHECK(mnet_q8_rqtable_apply(x, table, 48, 0) == mnet_requant_apply(x, half));
+        /* padding positions requantize to 0 */
+        CHECK(mnet_q8_rqtable_apply(INT32_MAX, table, PAD, PAD - 1) == 0);
     }
-    /* against real arithmetic: within one of the rounded real product */
+    /* against real arithmetic: the correctly rounded product with the
+     * fixed-point multiplier (within 1/2), and within one of the real one */
     for (int i = 0; i < 20000; i++) {
         double real = test_rng_float(&rng, 1e-5f, 0.99f);
         mnet_requant r = mnet_requant_from_real(real);
         int32_t x = (int32_t)(random_i32(&rng) >> 10);
+        long double exact = (long double)x * r.multiplier * ldexpl(1.0L, r.shift - 31);
+        CHECK(fabsl((long double)mnet_requant_apply(x, r) - exact) <= 0.5L);
         CHECK(fabs((double)mnet_requant_apply(x, r) - (double)x * real) <= 1.0);
     }
     TEST_MAIN_END();
