@@ -47,6 +47,7 @@ struct mnet_session {
     int *taps;                /* tensor index per requested tap */
     int has_run;
     int dry_run;              /* sizing only (mnet_model_session_bytes) */
+    size_t q8_planned_bytes;  /* int8 hook: the int8 session's size, known before it exists */
     mnet_threadpool *pool;
     struct mnet_q8_session *q8; /* int8 hook: set when the model runs uint8 */
     mnet_error error;

@@ -95,6 +95,8 @@ static mnet_status allocate(mnet_session *s, const unsigned char *keep, unsigned
         const mnet_plan_tensor *lt = &plan->tensors[plan->output];
         s->segment_cells = (size_t)lt->h * lt->w;
     }
+    if (model->q8) /* int8 hook: the uint8 arena and buffers come on top */
+        s->q8_planned_bytes = mnet_q8_session_planned_bytes(model->q8, plan, keep, threads);
     size_t need = mnet_session_memory(s);
     if (model->max_session_bytes && need > model->max_session_bytes)
         return mnet_fail(error, MNET_ERR_LIMIT,
@@ -214,7 +216,8 @@ size_t mnet_session_memory(const mnet_session *session) {
            (size_t)m->plan.num_blocks + session->detect_scratch_bytes + session->segment_cells +
            (size_t)session->max_detections * sizeof(mnet_raw_detection) +
            classes * sizeof(int) + (size_t)m->plan.num_tensors * sizeof(size_t) +
-           (size_t)session->num_taps * sizeof(int) + mnet_q8_session_bytes(session->q8);
+           (size_t)session->num_taps * sizeof(int) +
+           (session->q8 ? mnet_q8_session_bytes(session->q8) : session->q8_planned_bytes);
 }
 
 /* Runs the plan on the input tensor already in the arena: uint8 when the

@@ -21,31 +21,50 @@ struct mnet_q8_session {
     size_t num_probabilities;
 };
 
-mnet_status mnet_q8_session_create(const mnet_q8_plan *q, const mnet_plan *plan,
-                                   const unsigned char *keep, int threads,
-                                   mnet_q8_session **out, mnet_error *error) {
-    *out = NULL;
-    mnet_q8_session *s = calloc(1, sizeof *s);
-    if (!s) return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
+/* The sizes of a session's parts (exported tensors, arena layout, thread
+ * count) without its buffers; 0 when out of memory. */
+static int size_session(mnet_q8_session *s, const mnet_q8_plan *q, const mnet_plan *plan,
+                        const unsigned char *keep, int threads) {
     s->q = q;
     s->plan = plan;
     s->offsets = calloc((size_t)plan->num_tensors, sizeof *s->offsets);
     s->exported = calloc((size_t)plan->num_tensors, 1);
-    if (!s->offsets || !s->exported) goto oom;
+    if (!s->offsets || !s->exported) return 0;
     for (int i = 0; i < plan->num_tensors; i++)
         s->exported[i] = (unsigned char)((keep && keep[i]) || plan->tensors[i].is_output ||
                                          i == plan->output);
     /* The float layout in units of "elements" is a valid byte layout:
      * sizes and offsets scale together. */
     s->arena_bytes = mnet_plan_layout(plan, s->exported, NULL, NULL, s->offsets);
-    s->arena = aligned_alloc(64, (s->arena_bytes + 64) / 64 * 64);
-    s->preadd = aligned_alloc(64, (q->preadd_bytes + 64) / 64 * 64);
     s->threads = threads > 1 ? threads : 1;
-    s->patches = aligned_alloc(64, (q->patch_bytes + 64) / 64 * 64 * (size_t)s->threads);
-    if (!s->arena || !s->preadd || !s->patches) goto oom;
     if (q->has_softmax) {
         const mnet_plan_tensor *o = &plan->tensors[plan->output];
         s->num_probabilities = (size_t)o->h * (size_t)o->w * (size_t)o->c;
+    }
+    return 1;
+}
+
+size_t mnet_q8_session_planned_bytes(const mnet_q8_plan *q, const mnet_plan *plan,
+                                     const unsigned char *keep, int threads) {
+    mnet_q8_session s = {0};
+    size_t bytes = size_session(&s, q, plan, keep, threads) ? mnet_q8_session_bytes(&s) : 0;
+    free(s.offsets);
+    free(s.exported);
+    return bytes;
+}
+
+mnet_status mnet_q8_session_create(const mnet_q8_plan *q, const mnet_plan *plan,
+                                   const unsigned char *keep, int threads,
+                                   mnet_q8_session **out, mnet_error *error) {
+    *out = NULL;
+    mnet_q8_session *s = calloc(1, sizeof *s);
+    if (!s) return mnet_fail(error, MNET_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!size_session(s, q, plan, keep, threads)) goto oom;
+    s->arena = aligned_alloc(64, (s->arena_bytes + 64) / 64 * 64);
+    s->preadd = aligned_alloc(64, (q->preadd_bytes + 64) / 64 * 64);
+    s->patches = aligned_alloc(64, (q->patch_bytes + 64) / 64 * 64 * (size_t)s->threads);
+    if (!s->arena || !s->preadd || !s->patches) goto oom;
+    if (s->num_probabilities) {
         s->probabilities = malloc(s->num_probabilities);
         if (!s->probabilities) goto oom;
     }

@@ -21,6 +21,12 @@ void mnet_q8_session_destroy(mnet_q8_session *s);
 
 size_t mnet_q8_session_bytes(const mnet_q8_session *s);
 
+/* What mnet_q8_session_create with these arguments would allocate, in bytes
+ * (the same sum as mnet_q8_session_bytes), so that a session's memory limit
+ * covers its int8 part before anything is allocated; 0 if out of memory. */
+size_t mnet_q8_session_planned_bytes(const mnet_q8_plan *q, const mnet_plan *plan,
+                                     const unsigned char *keep, int threads);
+
 /* Quantizes the float input tensor at float_base + float_offsets[input],
  * runs the uint8 plan, and writes every exported tensor dequantized
  * (scale * (q - zero_point)) to its float place. pool may be NULL, and
