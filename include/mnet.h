@@ -151,6 +151,11 @@ typedef struct mnet_model_info {
     const char *weights_dtype; /* dtype of the stored weights: "f16", ... */
     const char *precision;     /* what the model runs at: "int8" (the uint8
                                   plan) or "fp32", after AUTO is resolved */
+    float score_threshold;     /* detectors: the model's own score threshold
+                                  (what mnet_detect_options_init leaves to the
+                                  model); 0 for other architectures */
+    int max_detections;        /* detectors: the model's own maximum number of
+                                  detections; 0 for other architectures */
 } mnet_model_info;
 
 mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info);

@@ -169,6 +169,10 @@ mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info) 
     info->provenance = c->provenance ? c->provenance : "";
     info->weights_dtype = model->weights_dtype;
     info->precision = model->q8 ? "int8" : "fp32"; /* int8 hook */
+    if (c->arch == MNET_ARCH_SSD) {
+        info->score_threshold = c->ssd.nms.score_threshold;
+        info->max_detections = c->ssd.nms.max_detections;
+    }
     return MNET_OK;
 }
 

@@ -279,6 +279,15 @@ def test_info(models):
         check(info["input"]["height"] == config["input"]["height"]
               and info["input"]["width"] == config["input"]["width"], f"{name}: input size")
         check(info["num_classes"] == config["num_classes"], f"{name}: classes")
+        if config["architecture"] == "ssd":
+            nms = config["ssd"]["nms"]
+            check(info.get("max_detections") == nms["max_detections"]
+                  and abs(info.get("score_threshold", -1) - nms["score_threshold"])
+                  <= 1e-6 * max(1.0, nms["score_threshold"]),
+                  f"{name}: detector defaults {info.get('max_detections')}, "
+                  f"{info.get('score_threshold')} vs the file's {nms}")
+        else:
+            check("max_detections" not in info, f"{name}: detector fields on a non-detector")
         if labels:
             check(len(labels) == info["num_classes"], f"{name}: label count")
         check(info["parameters"] == parameters,

@@ -107,6 +107,9 @@ static void print_info_plain(const char *path, const mnet_model *model,
     printf("weights       %s\n", text_or_empty(info->weights_dtype));
     printf("precision     %s (what runs by default; --precision of the task commands)\n",
            text_or_empty(info->precision));
+    if (info->tasks & MNET_TASK_DETECT)
+        printf("detections    at most %d, score threshold %g (the model's own settings)\n",
+               info->max_detections, info->score_threshold);
     printf("session       %.1f MB per session (arena, scratch, outputs; 1 thread)\n",
            (double)mnet_model_session_bytes(model, NULL) / 1e6);
     printf("provenance    %s\n", info->provenance && info->provenance[0] ? info->provenance : "-");
@@ -158,6 +161,9 @@ static void print_info_json(const char *path, const mnet_model *model,
            info->num_classes, info->parameters, info->macs);
     print_json_key_string("weights_dtype", info->weights_dtype);
     print_json_key_string("precision", info->precision);
+    if (info->tasks & MNET_TASK_DETECT)
+        printf(", \"max_detections\": %d, \"score_threshold\": %.9g", info->max_detections,
+               (double)info->score_threshold);
     printf(", \"session_bytes\": %zu", mnet_model_session_bytes(model, NULL));
     /* Kept as the metadata's JSON text: the CLI does not re-parse it. */
     print_json_key_string("provenance", info->provenance);
