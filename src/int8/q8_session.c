@@ -64,6 +64,11 @@ mnet_status mnet_q8_session_create(const mnet_q8_plan *q, const mnet_plan *plan,
     s->preadd = aligned_alloc(64, (q->preadd_bytes + 64) / 64 * 64);
     s->patches = aligned_alloc(64, (q->patch_bytes + 64) / 64 * 64 * (size_t)s->threads);
     if (!s->arena || !s->preadd || !s->patches) goto oom;
+    /* Touch every page now, as the float session does, so that the first
+     * run does not pay for the page faults of fresh buffers. */
+    memset(s->arena, 0, s->arena_bytes);
+    memset(s->preadd, 0, q->preadd_bytes);
+    memset(s->patches, 0, q->patch_bytes * (size_t)s->threads);
     if (s->num_probabilities) {
         s->probabilities = malloc(s->num_probabilities);
         if (!s->probabilities) goto oom;
