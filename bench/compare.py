@@ -44,12 +44,8 @@ of mnet_classify equal (classifiers), the share
 of fp32 detections that int8 finds with the same class at IoU >= 0.5
 (detectors), or the share of mask pixels that agree (segmenters). Printed;
 the run fails only if it is grossly wrong (output correlation < 0.9).
-Random weights give near-tied class logits: mask agreement is lower than on
-a trained model, and the int8 mask, which interpolates exactly wherever the
-best class is not ahead by two uint8 steps, does that on most pixels, so the
-int8 post-processing share of the DeepLab rows is larger than on a trained
-model (the bundled dm 1.0 model: about 9 ms of int8 post-processing at
-513x513 against 30-40 ms on these rows).
+Random weights give near-tied class logits, so mask agreement is lower
+than on a trained model.
 
 For the detection and segmentation rows mnet is timed on its whole task
 (mnet_detect / mnet_segment on an 8-bit image of the network's size:
