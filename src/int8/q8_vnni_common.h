@@ -27,7 +27,10 @@
  * lane of a channel holds (x_a, x_b) and (w_a - zw, w_b - zw). Padded taps
  * read the input zero point, whose contribution -zx sum (w - zw) is folded
  * into the bias, so every output pixel runs the same code. With 16 or 32
- * channels, 4 or 2 adjacent output pixels share one 64-lane block.
+ * channels, 4 or 2 adjacent output pixels share one 64-lane block. 3x3
+ * kernels (stride 1 or 2, and 32 channels at stride 1) run a row kernel
+ * that widens each input column once for all the outputs it feeds
+ * (q8_vnni_depthwise.c's dw_row3x3).
  *
  * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
  *

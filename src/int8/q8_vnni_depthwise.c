@@ -22,8 +22,79 @@ static int dw_padded(const mnet_conv_geometry *g) {
     return dw_pixels_per_block(g) > 1 ? BLOCK : round_up(g->out_c, 16);
 }
 
-static size_t dw_weight_bytes(const mnet_conv_geometry *g) {
+/* 3x3 without dilation, stride 1 or 2 over full 64-blocks, or stride 1
+ * with 32 channels (2 pixels per block): the full blocks run the row kernel
+ * (dw_row3x3), which needs its own weight pairs. */
+static int dw_row3x3_ok(const mnet_conv_geometry *g) {
+    if (g->kernel_h != 3 || g->kernel_w != 3 || g->dilation_h != 1 || g->dilation_w != 1 ||
+        g->stride_h != g->stride_w || g->stride_w > 2)
+        return 0;
+    int ppb = dw_pixels_per_block(g);
+    return ppb == 1 ? g->out_c >= BLOCK : ppb == 2 && g->stride_w == 1;
+}
+
+/* Input columns (of c bytes) the row kernel advances per 64-block step:
+ * 1 (stride 1, one pixel per block) or 2 (stride 2, or 2 pixels per block). */
+static int dw_row3x3_advance(const mnet_conv_geometry *g) {
+    return g->stride_w * dw_pixels_per_block(g);
+}
+
+/* The positions the row kernel covers: the full 64-blocks. */
+static int dw_row3x3_positions(const mnet_conv_geometry *g) {
+    return dw_pixels_per_block(g) > 1 ? BLOCK : g->out_c / BLOCK * BLOCK;
+}
+
+/* Weight pair sets of the row kernel, per full 64-block (4 vectors each). */
+enum { DW_ROW_SETS = 5 };
+
+static size_t dw_pair_bytes(const mnet_conv_geometry *g) {
     return (size_t)dw_pairs(g) * dw_padded(g) * 4;
+}
+
+/* Channels after the last full 64-block (one pixel per block): the row
+ * kernel runs them as one more 64-block, the LAST 64 channels (overlapping
+ * the previous block, whose outputs it rewrites with the same values), with
+ * its own weight sets (after the full blocks'), bias and table. */
+static int dw_row3x3_tail(const mnet_conv_geometry *g) {
+    return dw_row3x3_ok(g) && dw_pixels_per_block(g) == 1 && g->out_c % BLOCK != 0;
+}
+
+static size_t dw_row_bytes(const mnet_conv_geometry *g) {
+    if (!dw_row3x3_ok(g)) return 0;
+    return (size_t)(dw_row3x3_positions(g) + (dw_row3x3_tail(g) ? BLOCK : 0)) * DW_ROW_SETS * 4;
+}
+
+/* The tail block's bias (BLOCK int32) and requantization table. */
+static size_t dw_tail_bytes(const mnet_conv_geometry *g) {
+    return dw_row3x3_tail(g) ? BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK) : 0;
+}
+
+static size_t dw_weight_bytes(const mnet_conv_geometry *g) {
+    return dw_pair_bytes(g) + dw_row_bytes(g) + dw_tail_bytes(g);
+}
+
+/* The row kernel's 5 weight pair sets of channel weights wc (3x3) at
+ * position start + 16 v + l of its 64-block at start. */
+static void dw_row_sets(const mnet_conv_geometry *g, int16_t *row, int start, int v, int l,
+                        const uint8_t *wc, int wz) {
+    int sets[DW_ROW_SETS][2] = {{wc[0] - wz, wc[3] - wz}, {wc[1] - wz, wc[4] - wz},
+                                {wc[2] - wz, wc[5] - wz}, {wc[6] - wz, wc[7] - wz},
+                                {0, wc[8] - wz}};
+    if (dw_row3x3_advance(g) == 2) sets[4][0] = wc[8] - wz, sets[4][1] = 0;
+    for (int s = 0; s < DW_ROW_SETS; s++)
+        for (int h = 0; h < 2; h++)
+            row[((size_t)start * DW_ROW_SETS + ((size_t)s * 4 + v) * 16 + l) * 2 + h] =
+                (int16_t)sets[s][h];
+}
+
+/* Bias with the padded taps' -zx * sum (w - zw) folded in (padded taps read
+ * zx, so every pixel's sum holds it). */
+static int32_t dw_bias(const mnet_q8_conv_params *p, const uint8_t *w_ohwi, const int32_t *bias,
+                       int ch, int taps) {
+    int64_t wsum = 0;
+    for (int t = 0; t < taps; t++) wsum += (int)w_ohwi[(size_t)ch * taps + t] - p->weight_zero_point;
+    int64_t b = (int64_t)(bias ? bias[ch] : 0) - (int64_t)p->input_zero_point * wsum;
+    return (int32_t)(uint32_t)(uint64_t)b;
 }
 
 size_t mnet_q8_vnni_dw_pack_bytes(const mnet_conv_geometry *g) {
@@ -51,16 +122,26 @@ void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params
                     : pos - full < tail32 ? full + (pos - full) / 32 * 32 : pos / 16 * 16;
         int nv = pos < full ? 4 : pos - full < tail32 ? 2 : 1;
         int v = (pos - start) / 16, l = pos % 16;
-        int64_t wsum = 0;
+        if (dw_row3x3_ok(g) && pos < full) /* the row kernel's pair sets */
+            dw_row_sets(g, (int16_t *)((uint8_t *)dst + dw_pair_bytes(g)), start, v, l,
+                        w_ohwi + (size_t)ch * 9, p->weight_zero_point);
         for (int t = 0; t < taps && ch < c; t++) {
             int w = (int)w_ohwi[(size_t)ch * taps + t] - p->weight_zero_point;
-            wsum += w;
             size_t lane = (size_t)start * pairs + ((size_t)(t / 2) * nv + v) * 16 + l;
             dst[lane * 2 + t % 2] = (int16_t)w;
         }
-        /* padded taps read zx: their -zx * (w - zw) is in every pixel's sum */
-        int64_t b = ch < c ? (int64_t)(bias ? bias[ch] : 0) - (int64_t)p->input_zero_point * wsum : 0;
-        packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)b;
+        packed_bias[pos] = ch < c ? dw_bias(p, w_ohwi, bias, ch, taps) : 0;
+    }
+    if (dw_row3x3_tail(g)) { /* the last 64 channels as one more 64-block */
+        int16_t *row = (int16_t *)((uint8_t *)dst + dw_pair_bytes(g));
+        int32_t *tail_bias = (int32_t *)((uint8_t *)dst + dw_pair_bytes(g) + dw_row_bytes(g));
+        for (int pos = 0; pos < BLOCK; pos++) {
+            int ch = c - BLOCK + pos_channel(pos, BLOCK);
+            dw_row_sets(g, row, full, pos / 16, pos % 16, w_ohwi + (size_t)ch * 9,
+                        p->weight_zero_point);
+            tail_bias[pos] = dw_bias(p, w_ohwi, bias, ch, taps);
+            mnet_q8_rqtable_set(tail_bias + BLOCK, BLOCK, pos, mnet_q8_channel_requant(p, ch));
+        }
     }
 }
 
@@ -267,6 +348,10 @@ static inline void dw_pixel_taps(const mnet_conv_geometry *g, const uint8_t *con
         DPWSSD(a3, _mm512_unpackhi_epi8(hi_, zero), (w)[3]);                     \
     }
 
+MNET_VNNI static void dw_row3x3(const mnet_conv_geometry *g, const uint8_t *const *rows,
+                                int block, const __m512i *w, const int32_t *bias,
+                                const rq_ctx *rq, const rq_vec *ru, __m512i zx8, uint8_t *out);
+
 /* 16 or 32 channels (dw_pixels_per_block): ppb output pixels per 64-lane
  * block. A tap's vector is one 64-byte load when the pixels' taps are
  * adjacent and inside (stride 1), else assembled from per-pixel pieces. */
@@ -291,8 +376,15 @@ MNET_VNNI static void dw_run_grouped(const mnet_conv_geometry *g, const mnet_q8_
     const uint8_t *tp[4][DW_CHUNK];
     __m512i tv[DW_CHUNK + 1];
     const uint8_t *rows[DW_CHUNK];
+    int row3x3 = dw_row3x3_ok(g);
+    const __m512i *wrow = (const __m512i *)(const void *)((const uint8_t *)wp + dw_pair_bytes(g));
+    rq_vec ru = rq_load(&rq, 0); /* the constants when uniform */
     for (int oy = row_begin; oy < row_end; oy++) {
         dw_row_bases(g, in, oy, rows);
+        if (row3x3) {
+            dw_row3x3(g, rows, 0, wrow, packed_bias, &rq, &ru, zx8, out + (size_t)oy * g->out_w * c);
+            continue;
+        }
         for (int ox0 = 0; ox0 < g->out_w; ox0 += ppb) {
             int n = g->out_w - ox0 < ppb ? g->out_w - ox0 : ppb;
             int inside = n == ppb && ox0 >= ox_lo && ox0 + ppb - 1 < ox_hi;
@@ -346,6 +438,121 @@ MNET_VNNI static void dw_run_grouped(const mnet_conv_geometry *g, const mnet_q8_
 }
 #undef DW_PAIR
 
+/* Two 64-byte vectors (a, b) -> the four lane-ordered int16 pair vectors
+ * (a_c, b_c) that vpdpwssd takes. */
+#define DW_WIDEN(a, b, o)                                                         \
+    {                                                                             \
+        __m512i lo_ = _mm512_unpacklo_epi8(a, b), hi_ = _mm512_unpackhi_epi8(a, b); \
+        o[0] = _mm512_unpacklo_epi8(lo_, zero);                                   \
+        o[1] = _mm512_unpackhi_epi8(lo_, zero);                                   \
+        o[2] = _mm512_unpacklo_epi8(hi_, zero);                                   \
+        o[3] = _mm512_unpackhi_epi8(hi_, zero);                                   \
+    }
+
+/* The input's 64 bytes at column ix of an input row (NULL or outside: the
+ * zero point); with pair (32 channels), the pixels ix and ix + 1. */
+INLINE_VNNI __m512i dw_col(const uint8_t *row, int ix, int in_w, size_t c, int pair,
+                           __m512i zx8) {
+    if (!row) return zx8;
+    if (!pair) return ix >= 0 && ix < in_w ? _mm512_loadu_si512(row + (size_t)ix * c) : zx8;
+    if (ix >= 0 && ix + 1 < in_w) return _mm512_loadu_si512(row + (size_t)ix * c);
+    __m256i z = _mm512_castsi512_si256(zx8);
+    __m256i lo = ix >= 0 && ix < in_w ? _mm256_loadu_si256((const __m256i *)(row + (size_t)ix * c)) : z;
+    __m256i hi = ix + 1 >= 0 && ix + 1 < in_w
+                     ? _mm256_loadu_si256((const __m256i *)(row + (size_t)(ix + 1) * c)) : z;
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* 3x3, one full 64-block of one output row (dw_row3x3_ok): the channels
+ * from byte offset block of every pixel; w, bias and rq->table start at the
+ * block's own position. Each input
+ * column is widened once and reused by every output it feeds: rows 0 and 1
+ * as vertical pairs V(x) = (r0[x], r1[x]), row 2 as horizontal pairs
+ * H(x) = (r2[x], r2[x + 1]). The output at input column x (x = ox * stride
+ * - pad) is
+ *   V(x) w(0,0|1,0) + V(x+1) w(0,1|1,1) + V(x+2) w(0,2|1,2) + H(x) w(2,0|2,1)
+ * plus, advancing 1 column per step, H(x+1) w(0|2,2) (V(x+1), V(x+2),
+ * H(x+1) are the next output's), or, advancing 2, H(x+2) w(2,2|0) (V(x+2),
+ * H(x+2) are the next output's). Per 64 outputs: 20 vpdpwssd and 12 or 18
+ * unpacks (the per-pixel pairing: 30). With 32 channels a "column" is a
+ * 64-byte vector of 2 pixels and a step writes 2 outputs. */
+MNET_VNNI static void dw_row3x3(const mnet_conv_geometry *g, const uint8_t *const *rows,
+                                int block, const __m512i *w, const int32_t *bias,
+                                const rq_ctx *rq, const rq_vec *ru, __m512i zx8, uint8_t *out) {
+    size_t c = (size_t)g->out_c;
+    int in_w = g->in_w, x0 = -g->pad_left, ppb = dw_pixels_per_block(g), pair = ppb == 2;
+    const uint8_t *r0 = rows[0] ? rows[0] + block : NULL, *r1 = rows[1] ? rows[1] + block : NULL;
+    const uint8_t *r2 = rows[2] ? rows[2] + block : NULL;
+    __m512i zero = _mm512_setzero_si512();
+    __m512i b0 = _mm512_loadu_si512(bias), b1 = _mm512_loadu_si512(bias + 16);
+    __m512i b2 = _mm512_loadu_si512(bias + 32), b3 = _mm512_loadu_si512(bias + 48);
+    __m512i v0[4], v1[4], v2[4], h0[4], h1[4];
+    /* row 2's products go into a second chain, added at the end: shorter
+     * dependency chains (measured ~3 % faster) */
+#define DW_OUT(hn)                                                                  \
+    __m512i a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                     \
+    DPWSSD(a0, v0[0], w[0]); DPWSSD(a1, v0[1], w[1]);                               \
+    DPWSSD(a2, v0[2], w[2]); DPWSSD(a3, v0[3], w[3]);                               \
+    DPWSSD(a0, v1[0], w[4]); DPWSSD(a1, v1[1], w[5]);                               \
+    DPWSSD(a2, v1[2], w[6]); DPWSSD(a3, v1[3], w[7]);                               \
+    DPWSSD(a0, v2[0], w[8]); DPWSSD(a1, v2[1], w[9]);                               \
+    DPWSSD(a2, v2[2], w[10]); DPWSSD(a3, v2[3], w[11]);                             \
+    __m512i e0 = zero, e1 = zero, e2 = zero, e3 = zero;                             \
+    DPWSSD(e0, h0[0], w[12]); DPWSSD(e1, h0[1], w[13]);                             \
+    DPWSSD(e2, h0[2], w[14]); DPWSSD(e3, h0[3], w[15]);                             \
+    DPWSSD(e0, hn[0], w[16]); DPWSSD(e1, hn[1], w[17]);                             \
+    DPWSSD(e2, hn[2], w[18]); DPWSSD(e3, hn[3], w[19]);                             \
+    a0 = _mm512_add_epi32(a0, e0), a1 = _mm512_add_epi32(a1, e1);                   \
+    a2 = _mm512_add_epi32(a2, e2), a3 = _mm512_add_epi32(a3, e3);
+#define DW_COL(r, x) dw_col(r, x, in_w, c, pair, zx8)
+    DW_WIDEN(DW_COL(r0, x0), DW_COL(r1, x0), v0)
+    if (dw_row3x3_advance(g) == 1) {
+        DW_WIDEN(DW_COL(r0, x0 + 1), DW_COL(r1, x0 + 1), v1)
+        __m512i r2p = DW_COL(r2, x0 + 1);
+        DW_WIDEN(DW_COL(r2, x0), r2p, h0)
+        for (int ox = 0; ox < g->out_w; ox++) {
+            int xn = x0 + ox + 2;
+            __m512i r2n = DW_COL(r2, xn);
+            DW_WIDEN(DW_COL(r0, xn), DW_COL(r1, xn), v2)
+            DW_WIDEN(r2p, r2n, h1)
+            DW_OUT(h1)
+            uint8_t *dst = out + (size_t)ox * c + block;
+            if (rq->uniform)
+                store_block64_u(dst, a0, a1, a2, a3, ru, rq);
+            else
+                store_block64(dst, a0, a1, a2, a3, rq, 0);
+            for (int k = 0; k < 4; k++) v0[k] = v1[k], v1[k] = v2[k], h0[k] = h1[k];
+            r2p = r2n;
+        }
+        return;
+    }
+    DW_WIDEN(DW_COL(r2, x0), DW_COL(r2, x0 + 1), h0)
+    for (int ox = 0; ox < g->out_w; ox += ppb) {
+        int x = x0 + ox * g->stride_w;
+        DW_WIDEN(DW_COL(r0, x + 1), DW_COL(r1, x + 1), v1)
+        DW_WIDEN(DW_COL(r0, x + 2), DW_COL(r1, x + 2), v2)
+        DW_WIDEN(DW_COL(r2, x + 2), DW_COL(r2, x + 3), h1)
+        DW_OUT(h1)
+        uint8_t *dst = out + (size_t)ox * c + block;
+        if (ox + ppb > g->out_w) { /* the last of an odd row of pixel pairs */
+            uint8_t tmp[BLOCK];
+            if (rq->uniform)
+                store_block64_u(tmp, a0, a1, a2, a3, ru, rq);
+            else
+                store_block64(tmp, a0, a1, a2, a3, rq, 0);
+            memcpy(dst, tmp, c);
+        } else if (rq->uniform) {
+            store_block64_u(dst, a0, a1, a2, a3, ru, rq);
+        } else {
+            store_block64(dst, a0, a1, a2, a3, rq, 0);
+        }
+        for (int k = 0; k < 4; k++) v0[k] = v2[k], h0[k] = h1[k];
+    }
+#undef DW_COL
+#undef DW_OUT
+}
+#undef DW_WIDEN
+
 /* Kernels of up to DW_CHUNK taps: tap pointers stepped along the row,
  * every block's accumulators in registers from bias to store. */
 MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
@@ -375,9 +582,27 @@ MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_co
     size_t step = (size_t)g->stride_w * c;
     const uint8_t *tp[DW_CHUNK];
     const uint8_t *rows[DW_CHUNK];
+    int row3x3 = dw_row3x3_ok(g); /* all blocks by rows (the tail: dw_row3x3_tail) */
+    const __m512i *wrow = (const __m512i *)(const void *)((const uint8_t *)wp + dw_pair_bytes(g));
+    const int32_t *tail_bias = (const int32_t *)((const uint8_t *)wrow + dw_row_bytes(g));
+    rq_ctx tail_rq = rq;
+    tail_rq.table = tail_bias + BLOCK, tail_rq.padded = BLOCK;
     for (int oy = row_begin; oy < row_end; oy++) {
         int prev_interior = 0;
         dw_row_bases(g, in, oy, rows);
+        if (row3x3) {
+            uint8_t *orow = out + (size_t)oy * g->out_w * c;
+            for (int block = 0; block < full; block += BLOCK) {
+                rq_ctx brq = rq;
+                brq.table += block;
+                dw_row3x3(g, rows, block, wrow + (size_t)block / 16 * DW_ROW_SETS,
+                          packed_bias + block, &brq, &ru, zx8, orow);
+            }
+            if (full < c) /* the last 64 channels (dw_row3x3_tail) */
+                dw_row3x3(g, rows, c - BLOCK, wrow + (size_t)full / 16 * DW_ROW_SETS, tail_bias,
+                          &tail_rq, &ru, zx8, orow);
+            continue;
+        }
         for (int ox = 0; ox < g->out_w; ox++) {
             int interior = ox >= ox_lo && ox < ox_hi;
             if (interior && prev_interior) {

@@ -175,15 +175,22 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
     }
     /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
-     * (more taps than a kernel gathers at once) */
-    for (int t = 0; t < 60; t++) {
+     * (more taps than a kernel gathers at once), then 3x3 cases of the
+     * AVX-512 row kernel */
+    for (int t = 0; t < 90; t++) {
         mnet_conv_geometry g;
         int c = test_rng_int(r, 1, 140), kk = t % 5 == 4 ? 5 : t == 7 ? 9 : 3;
+        int stride = test_rng_int(r, 1, 2), dil = test_rng_int(r, 1, 2);
         if (t < 16 && t != 7) c = t % 2 ? 32 : 16; /* several pixels per 64-lane block */
         if (t == 7) c = 300; /* 9x9: more taps and channels than one pass holds */
+        if (t >= 60) { /* 3x3 stride 1/2 over 64-blocks (+ tails), 32 channels at
+                        * stride 1: the AVX-512 row kernel */
+            kk = 3, stride = t % 3 == 0 ? 2 : 1, dil = 1;
+            c = 64 * test_rng_int(r, 1, 3) + (t % 4 == 0 ? 0 : test_rng_int(r, 0, 40));
+            if (t % 5 == 0) c = 32, stride = 1;
+        }
         mnet_conv_geometry_init(&g, test_rng_int(r, 1, 15), test_rng_int(r, 1, 15), c, c, kk,
-                                test_rng_int(r, 1, 2), test_rng_int(r, 1, 2), c,
-                                t % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC);
+                                stride, dil, c, t % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC);
         if (g.out_h <= 0 || g.out_w <= 0) continue;
         mnet_q8_conv_params p = random_params(r);
         mnet_requant rq[300];
