@@ -139,8 +139,17 @@ INLINE_VNNI __m512i requant_core(__m512i x, __m512i mult, __m512i mult_odd, __m5
                                  __m512i shift2, int any_short) {
     __m512i ae = _mm512_add_epi64(_mm512_mul_epi32(x, mult), round_even);
     __m512i ao = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), round_odd);
-    __m512i e = any_short ? _mm512_srlv_epi64(ae, shr_even) : _mm512_srli_epi64(ae, 32);
-    __m512i o = any_short ? _mm512_sllv_epi64(ao, shl_odd) : ao;
+    if (!any_short) {
+        /* s1 = 32 everywhere: the results are the high halves of ae and ao;
+         * one masked dword swap moves ae's high halves down into the even
+         * lanes (instead of a 64-bit shift and a blend) */
+        (void)shr_even;
+        (void)shl_odd;
+        __m512i hi = _mm512_mask_shuffle_epi32(ao, 0x5555, ae, _MM_PERM_CDAB);
+        return _mm512_srav_epi32(hi, shift2);
+    }
+    __m512i e = _mm512_srlv_epi64(ae, shr_even);
+    __m512i o = _mm512_sllv_epi64(ao, shl_odd);
     return _mm512_srav_epi32(_mm512_mask_blend_epi32(0xAAAA, e, o), shift2);
 }
 

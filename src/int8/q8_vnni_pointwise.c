@@ -44,6 +44,13 @@ void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, con
 }
 
 INLINE_VNNI int32_t byte_sum(const uint8_t *x, int n) {
+    if (n <= 32) { /* small K (expansions): narrower vectors, a shorter reduction */
+        __m256i s = _mm256_sad_epu8(
+            _mm256_maskz_loadu_epi8(n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1), x),
+            _mm256_setzero_si256());
+        __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        return (int32_t)_mm_cvtsi128_si64(_mm_add_epi64(t, _mm_unpackhi_epi64(t, t)));
+    }
     __m512i acc = _mm512_setzero_si512();
     int i = 0;
     for (; i + 64 <= n; i += 64)
@@ -74,6 +81,41 @@ INLINE_VNNI __m512i bcast4(const uint8_t *x) {
 /* vpdpbusd accumulating in place (GCC 12 copies the accumulators around
  * the intrinsic in this loop, spilling most of them) */
 #define DPBUSD(acc, x, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w))
+
+/* Tail stores with one set of constants r for all channels (uniform), the
+ * bytes narrowed by saturating packs as in pack_store64 (zero point added
+ * on int16 with saturation, clamp on bytes: the same results as
+ * store_block32's int32 clamp, since out_min >= 0 and out_max <= 255). */
+
+/* A 32-block (pos_channel order) -> 32 bytes, n of them valid. After the
+ * packs, 128-bit lane i holds dwords (q0 lanes 4i..4i+3, q1 lanes 4i..4i+3):
+ * channels (0-3, 8-11), (4-7, 12-15), (16-19, 24-27), (20-23, 28-31); one
+ * dword permute puts them in channel order. */
+INLINE_VNNI void store_block32_u(uint8_t *dst, __m512i a0, __m512i a1, const rq_vec *r,
+                                 const rq_ctx *v, int n) {
+    __m512i zp = _mm512_set1_epi16((int16_t)v->zero_point);
+    __m512i w = _mm512_adds_epi16(
+        _mm512_packs_epi32(requant_r(a0, r, v->any_short), requant_r(a1, r, v->any_short)), zp);
+    __m512i b = _mm512_packus_epi16(w, w);
+    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
+    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
+    const __m512i order = _mm512_setr_epi32(0, 4, 1, 5, 8, 12, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    __mmask32 m = n >= 32 ? (__mmask32)0xFFFFFFFFu : n <= 0 ? 0 : (__mmask32)((1u << n) - 1);
+    _mm256_mask_storeu_epi8(dst, m, _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, b)));
+}
+
+/* A channel-ordered vector of 16, n of them valid: after the packs the
+ * first dword of each 128-bit lane holds 4 consecutive channels. */
+INLINE_VNNI void store_vec16_u(uint8_t *dst, __m512i acc, const rq_vec *r, const rq_ctx *v,
+                               int n) {
+    __m512i q = requant_r(acc, r, v->any_short);
+    __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q, q), _mm512_set1_epi16((int16_t)v->zero_point));
+    __m512i b = _mm512_packus_epi16(w, w);
+    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
+    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    _mm_mask_storeu_epi8(dst, tail_mask(n), _mm512_castsi512_si128(_mm512_permutexvar_epi32(order, b)));
+}
 
 /* P pixels x NV vectors of one block. */
 INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *const *x, int in_c,
@@ -106,6 +148,16 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *const *x, int
         for (int p = 0; p < P; p++)
             store_block64(dst[p], acc[p][0], acc[p][NV > 1 ? 1 : 0], acc[p][NV > 2 ? 2 : 0],
                           acc[p][NV > 3 ? 3 : 0], rq, pos);
+    } else if (rq->uniform) { /* the constants once, in registers */
+        rq_vec r = rq_load(rq, 0);
+        int pairs = NV / 2;
+        for (int p = 0; p < P; p++) {
+            for (int v = 0; v < 2 * pairs; v += 2)
+                store_block32_u(dst[p] + v * 16, acc[p][v], acc[p][v + 1 < NV ? v + 1 : v], &r, rq,
+                                valid - v * 16);
+            if (NV % 2)
+                store_vec16_u(dst[p] + (NV - 1) * 16, acc[p][NV - 1], &r, rq, valid - (NV - 1) * 16);
+        }
     } else {
         /* tail: 32-blocks (NV >= 2), then maybe one channel-ordered vector */
         int pairs = NV / 2;
@@ -210,6 +262,7 @@ MNET_VNNI static void pw_tile_6x64(const uint8_t *const *x, int in_c, const int8
         DPBUSD(a##p##1, xb, w1);                                         \
     }
 #define T2_STORE(p) store_block32(dst[p], a##p##0, a##p##1, rq, pos, valid)
+#define T2_STORE_U(p) store_block32_u(dst[p], a##p##0, a##p##1, &r, rq, valid)
 
 MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8_t *wb,
                                    const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
@@ -238,6 +291,16 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
         T2_DOT(4, bcast_tail(x4, full4, in_c))
         T2_DOT(5, bcast_tail(x5, full4, in_c))
     }
+    if (rq->uniform) { /* the constants once, in registers */
+        rq_vec r = rq_load(rq, 0);
+        T2_STORE_U(0);
+        T2_STORE_U(1);
+        T2_STORE_U(2);
+        T2_STORE_U(3);
+        T2_STORE_U(4);
+        T2_STORE_U(5);
+        return;
+    }
     T2_STORE(0);
     T2_STORE(1);
     T2_STORE(2);
@@ -248,6 +311,135 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
 #undef T2_INIT
 #undef T2_DOT
 #undef T2_STORE
+#undef T2_STORE_U
+
+/* A 48-channel tail (a 32-block and one vector of 16), 6 pixels: named
+ * accumulators (the generic pw_tile's array stays on the stack). */
+#define T3_INIT(p)                                                       \
+    __m512i a##p##0, a##p##1, a##p##2;                                   \
+    {                                                                    \
+        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        a##p##0 = _mm512_add_epi32(b0, c);                               \
+        a##p##1 = _mm512_add_epi32(b1, c);                               \
+        a##p##2 = _mm512_add_epi32(b2, c);                               \
+    }
+#define T3_DOT(p, xv)                                                    \
+    {                                                                    \
+        __m512i xb = (xv);                                               \
+        DPBUSD(a##p##0, xb, w0);                                         \
+        DPBUSD(a##p##1, xb, w1);                                         \
+        DPBUSD(a##p##2, xb, w2);                                         \
+    }
+#define T3_STORE(p)                                                                   \
+    if (rq->uniform) {                                                                \
+        store_block32_u(dst[p], a##p##0, a##p##1, &r, rq, valid);                     \
+        store_vec16_u(dst[p] + 32, a##p##2, &r, rq, valid - 32);                      \
+    } else {                                                                          \
+        store_block32(dst[p], a##p##0, a##p##1, rq, pos, valid);                      \
+        store_vec16(dst[p] + 32, a##p##2, rq, pos + 32, valid - 32);                  \
+    }
+
+MNET_VNNI static void pw_tile_6x48(const uint8_t *const *x, int in_c, const int8_t *wb,
+                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
+    (void)lane_ordered;
+    __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
+    __m512i b2 = _mm512_loadu_si512(pbias + 32);
+    T3_INIT(0) T3_INIT(1) T3_INIT(2) T3_INIT(3) T3_INIT(4) T3_INIT(5)
+    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    int full4 = in_c & ~3;
+    const int8_t *w = wb;
+    for (int i = 0; i < full4; i += 4, w += 192) {
+        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+        __m512i w2 = _mm512_loadu_si512(w + 128);
+        T3_DOT(0, bcast4(x0 + i))
+        T3_DOT(1, bcast4(x1 + i))
+        T3_DOT(2, bcast4(x2 + i))
+        T3_DOT(3, bcast4(x3 + i))
+        T3_DOT(4, bcast4(x4 + i))
+        T3_DOT(5, bcast4(x5 + i))
+    }
+    if (full4 < in_c) {
+        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+        __m512i w2 = _mm512_loadu_si512(w + 128);
+        T3_DOT(0, bcast_tail(x0, full4, in_c))
+        T3_DOT(1, bcast_tail(x1, full4, in_c))
+        T3_DOT(2, bcast_tail(x2, full4, in_c))
+        T3_DOT(3, bcast_tail(x3, full4, in_c))
+        T3_DOT(4, bcast_tail(x4, full4, in_c))
+        T3_DOT(5, bcast_tail(x5, full4, in_c))
+    }
+    rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
+    T3_STORE(0)
+    T3_STORE(1)
+    T3_STORE(2)
+    T3_STORE(3)
+    T3_STORE(4)
+    T3_STORE(5)
+}
+#undef T3_INIT
+#undef T3_DOT
+#undef T3_STORE
+
+/* The last 16 channels, 6 pixels: with one vector per pixel, 6 dependent
+ * vpdpbusd chains would leave the unit idle (latency bound); even and odd
+ * groups of 4 inputs go to two accumulators per pixel, added at the end
+ * (int32 sums wrap, so the order does not change the result). */
+#define T1_INIT(p)                                                       \
+    __m512i a##p = _mm512_add_epi32(b0, _mm512_set1_epi32(corr[p]));     \
+    __m512i s##p = _mm512_setzero_si512();
+#define T1_DOT2(p)                                                       \
+    DPBUSD(a##p, bcast4(x##p + i), w0);                                  \
+    DPBUSD(s##p, bcast4(x##p + i + 4), w1);
+#define T1_STORE(p)                                                      \
+    if (rq->uniform)                                                     \
+        store_vec16_u(dst[p], _mm512_add_epi32(a##p, s##p), &r, rq, valid); \
+    else                                                                 \
+        store_vec16(dst[p], _mm512_add_epi32(a##p, s##p), rq, pos, valid);
+
+MNET_VNNI static void pw_tile_6x16(const uint8_t *const *x, int in_c, const int8_t *wb,
+                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
+    (void)lane_ordered;
+    __m512i b0 = _mm512_loadu_si512(pbias);
+    T1_INIT(0) T1_INIT(1) T1_INIT(2) T1_INIT(3) T1_INIT(4) T1_INIT(5)
+    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    int full4 = in_c & ~3, i = 0;
+    const int8_t *w = wb;
+    for (; i + 8 <= full4; i += 8, w += 128) {
+        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+        T1_DOT2(0) T1_DOT2(1) T1_DOT2(2) T1_DOT2(3) T1_DOT2(4) T1_DOT2(5)
+    }
+    if (i < full4) {
+        __m512i w0 = _mm512_loadu_si512(w);
+        DPBUSD(a0, bcast4(x0 + i), w0);
+        DPBUSD(a1, bcast4(x1 + i), w0);
+        DPBUSD(a2, bcast4(x2 + i), w0);
+        DPBUSD(a3, bcast4(x3 + i), w0);
+        DPBUSD(a4, bcast4(x4 + i), w0);
+        DPBUSD(a5, bcast4(x5 + i), w0);
+        w += 64;
+    }
+    if (full4 < in_c) {
+        __m512i w0 = _mm512_loadu_si512(w);
+        DPBUSD(s0, bcast_tail(x0, full4, in_c), w0);
+        DPBUSD(s1, bcast_tail(x1, full4, in_c), w0);
+        DPBUSD(s2, bcast_tail(x2, full4, in_c), w0);
+        DPBUSD(s3, bcast_tail(x3, full4, in_c), w0);
+        DPBUSD(s4, bcast_tail(x4, full4, in_c), w0);
+        DPBUSD(s5, bcast_tail(x5, full4, in_c), w0);
+    }
+    rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
+    T1_STORE(0)
+    T1_STORE(1)
+    T1_STORE(2)
+    T1_STORE(3)
+    T1_STORE(4)
+    T1_STORE(5)
+}
+#undef T1_INIT
+#undef T1_DOT2
+#undef T1_STORE
 
 #define PW_TILE_FN(P, NV)                                                                         \
     MNET_VNNI static void pw_tile_##P##_##NV(const uint8_t *const *x, int in_c, const int8_t *wb, \
@@ -257,9 +449,7 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
         pw_tile(P, NV, x, in_c, wb, pbias, corr, rq, dst, pos, lane_ordered, valid);              \
     }
 PW_TILE_FN(6, 4)
-PW_TILE_FN(6, 3)
 PW_TILE_FN(6, 2)
-PW_TILE_FN(6, 1)
 PW_TILE_FN(1, 4)
 PW_TILE_FN(1, 3)
 PW_TILE_FN(1, 2)
@@ -270,7 +460,7 @@ typedef void (*pw_tile_fn)(const uint8_t *const *, int, const int8_t *, const in
 
 static const pw_tile_fn pw_tiles[2][4] = {
     {pw_tile_1_1, pw_tile_1_2, pw_tile_1_3, pw_tile_1_4},
-    {pw_tile_6_1, pw_tile_6_2, pw_tile_6_3, pw_tile_6_4},
+    {pw_tile_6x16, pw_tile_6_2, pw_tile_6x48, pw_tile_6_4},
 };
 
 MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_params *p,

@@ -142,37 +142,52 @@ static void check_ref_add_pool(test_rng *r) {
     free(in);
 }
 
+/* One pointwise case against the reference; extreme: few inputs and
+ * |bias| ~ 2^30 (accumulators near the int32 limits, saturating packs). */
+static void check_pointwise_case(const mnet_q8_kernels *k, test_rng *r, int in_c, int out_c,
+                                 int pixels, int per_channel, int symmetric, int extreme) {
+    if (extreme) in_c = in_c % 4 + 1; /* before the allocations: it may grow a K of 1..3 */
+    mnet_q8_conv_params p = random_params(r);
+    mnet_requant *rq = malloc((size_t)out_c * sizeof *rq);
+    if (per_channel) random_channel_requant(r, &p, rq, out_c);
+    if (symmetric) p.weight_zero_point = 128; /* symmetric int8 weights stored + 128 */
+    uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
+    uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
+    int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
+    void *packed = malloc(k->pointwise_pack_bytes(in_c, out_c));
+    fill_u8(r, in, (size_t)pixels * in_c);
+    fill_u8(r, w, (size_t)in_c * out_c);
+    fill_i32(r, bias, (size_t)out_c, 50000);
+    if (extreme)
+        for (int o = 0; o < out_c; o++) bias[o] = (int32_t)(uint32_t)test_rng_next(r) / 2;
+    k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
+    mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
+    memset(b, 0xA5, (size_t)pixels * out_c);
+    int split = test_rng_int(r, 0, pixels);
+    k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
+    k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
+    CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
+              "%s pointwise %d->%d x %d px, per-channel %d", k->isa, in_c, out_c, pixels,
+              p.channel_requant != NULL);
+    free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+}
+
 static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
     /* pointwise: channel counts around the 4- and 16-wide steps */
     for (int t = 0; t < 60; t++) {
         int in_c = test_rng_int(r, 1, 150), out_c = test_rng_int(r, 1, 150);
         int pixels = test_rng_int(r, 1, 23);
         if (t < 4) in_c = 960, out_c = 160 + t, pixels = 49;
-        mnet_q8_conv_params p = random_params(r);
-        mnet_requant *rq = malloc((size_t)out_c * sizeof *rq);
-        if (t % 2) random_channel_requant(r, &p, rq, out_c);
-        if (t % 5 == 2) p.weight_zero_point = 128; /* symmetric int8 weights stored + 128 */
-        uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
-        uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
-        int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
-        void *packed = malloc(k->pointwise_pack_bytes(in_c, out_c));
-        fill_u8(r, in, (size_t)pixels * in_c);
-        fill_u8(r, w, (size_t)in_c * out_c);
-        fill_i32(r, bias, (size_t)out_c, 50000);
-        if (t >= 4 && t < 14) { /* extreme accumulators (|acc| ~ 2^30, few inputs) */
-            in_c = in_c % 4 + 1;
-            for (int o = 0; o < out_c; o++) bias[o] = (int32_t)(uint32_t)test_rng_next(r) / 2;
-        }
-        k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
-        mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
-        memset(b, 0xA5, (size_t)pixels * out_c);
-        int split = test_rng_int(r, 0, pixels);
-        k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
-        k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
-        CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
-                  "%s pointwise %d->%d x %d px, per-channel %d", k->isa, in_c, out_c, pixels,
-                  p.channel_requant != NULL);
-        free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+        check_pointwise_case(k, r, in_c, out_c, pixels, t % 2, t % 5 == 2, t >= 4 && t < 14);
+    }
+    /* small K (expansions) and narrow outputs (projections): every tail
+     * tile (16/32/48 channels after the 64-blocks, partly filled), per-tensor
+     * and per-channel, with and without extreme accumulators */
+    for (int t = 0; t < 48; t++) {
+        int in_c = t % 3 == 0 ? test_rng_int(r, 8, 40) : test_rng_int(r, 80, 160);
+        int out_c = 16 * test_rng_int(r, 1, 10) - test_rng_int(r, 0, 15);
+        check_pointwise_case(k, r, in_c, out_c, test_rng_int(r, 6, 40), t % 2, t % 7 == 3,
+                             t % 5 == 4);
     }
     /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
      * (more taps than a kernel gathers at once), then 3x3 cases of the
