@@ -9,27 +9,10 @@ import os
 import numpy as np
 
 
-class MnetError(ctypes.Structure):
-    _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
-
-
-class MnetOptions(ctypes.Structure):
-    _fields_ = [("threads", ctypes.c_int), ("isa", ctypes.c_char_p),
-                ("precision", ctypes.c_int), ("max_session_bytes", ctypes.c_size_t)]
-
-
-class MnetTensor(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
-                ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
-
-
-class MnetSessionOptions(ctypes.Structure):
-    _fields_ = [("taps", ctypes.POINTER(ctypes.c_char_p)), ("num_taps", ctypes.c_int)]
-
-
-class MnetImage(ctypes.Structure):
-    _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
-                ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
+# One definition of the public structs, in the converter tools' binding
+# (tools/convert is on PYTHONPATH for every test).
+from mnet_library import (MnetError, MnetImage, MnetOptions,  # noqa: E402,F401
+                          MnetSessionOptions, MnetTensor)
 
 
 class MnetRect(ctypes.Structure):

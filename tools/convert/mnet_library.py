@@ -8,35 +8,38 @@ import os
 
 import numpy as np
 
+# The struct layouts of include/mnet.h, shared with the tests' binding
+# (tests/models/mnet_ctypes.py imports them from here).
+
 PRECISION_FP32 = 1
 PRECISION_INT8 = 2
 PIXEL_RGB = 1
 
 
-class _Error(ctypes.Structure):
+class MnetError(ctypes.Structure):
     _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
 
 
-class _Options(ctypes.Structure):
+class MnetOptions(ctypes.Structure):
     _fields_ = [("threads", ctypes.c_int), ("isa", ctypes.c_char_p),
                 ("precision", ctypes.c_int), ("max_session_bytes", ctypes.c_size_t)]
 
 
-class _Tensor(ctypes.Structure):
+class MnetTensor(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
                 ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
 
 
-class _SessionOptions(ctypes.Structure):
+class MnetSessionOptions(ctypes.Structure):
     _fields_ = [("taps", ctypes.POINTER(ctypes.c_char_p)), ("num_taps", ctypes.c_int)]
 
 
-class _Image(ctypes.Structure):
+class MnetImage(ctypes.Structure):
     _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
                 ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
 
 
-class _PlanStep(ctypes.Structure):
+class MnetPlanStep(ctypes.Structure):
     _fields_ = ([("name", ctypes.c_char_p), ("op", ctypes.c_char_p)] +
                 [(n, ctypes.c_int) for n in ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
                                              "kernel", "stride", "dilation")] +
@@ -66,21 +69,21 @@ class Library:
             raise LibraryError("cannot load %s (build mnet, or give --library / MNET_LIBRARY): %s"
                                % (path, exc))
         lib, p = self.lib, ctypes.c_void_p
-        lib.mnet_options_init.argtypes = [ctypes.POINTER(_Options)]
-        lib.mnet_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Options),
-                                        ctypes.POINTER(p), ctypes.POINTER(_Error)]
+        lib.mnet_options_init.argtypes = [ctypes.POINTER(MnetOptions)]
+        lib.mnet_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(MnetOptions),
+                                        ctypes.POINTER(p), ctypes.POINTER(MnetError)]
         lib.mnet_model_destroy.argtypes = [p]
         lib.mnet_model_plan_size.argtypes = [p]
-        lib.mnet_model_plan_step.argtypes = [p, ctypes.c_int, ctypes.POINTER(_PlanStep)]
-        lib.mnet_session_create.argtypes = [p, p, ctypes.POINTER(p), ctypes.POINTER(_Error)]
+        lib.mnet_model_plan_step.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetPlanStep)]
+        lib.mnet_session_create.argtypes = [p, p, ctypes.POINTER(p), ctypes.POINTER(MnetError)]
         lib.mnet_session_destroy.argtypes = [p]
         lib.mnet_session_error.argtypes = [p]
         lib.mnet_session_error.restype = ctypes.c_char_p
-        lib.mnet_features.argtypes = [p, ctypes.POINTER(_Image), p, ctypes.POINTER(_Tensor)]
+        lib.mnet_features.argtypes = [p, ctypes.POINTER(MnetImage), p, ctypes.POINTER(MnetTensor)]
         lib.mnet_run.argtypes = [p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
-        lib.mnet_output.argtypes = [p, ctypes.c_int, ctypes.POINTER(_Tensor)]
-        lib.mnet_session_tap.argtypes = [p, ctypes.c_int, ctypes.POINTER(_Tensor)]
-        lib.mnet_preprocess_image.argtypes = [p, ctypes.POINTER(_Image), p,
+        lib.mnet_output.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
+        lib.mnet_session_tap.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
+        lib.mnet_preprocess_image.argtypes = [p, ctypes.POINTER(MnetImage), p,
                                               ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
 
 
@@ -89,11 +92,11 @@ class Model:
 
     def __init__(self, library, path, precision=PRECISION_FP32, taps=(), threads=0):
         self.lib = library.lib
-        options = _Options()
+        options = MnetOptions()
         self.lib.mnet_options_init(ctypes.byref(options))
         options.precision = precision
         options.threads = threads
-        self.model, self.session, error = ctypes.c_void_p(), ctypes.c_void_p(), _Error()
+        self.model, self.session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
         # MNET_PRECISION would override the precision asked for here
         saved = os.environ.pop("MNET_PRECISION", None)
         try:
@@ -106,7 +109,7 @@ class Model:
             raise LibraryError("loading %s: %s" % (path, error.message.decode()))
         self.taps = list(taps)
         names = (ctypes.c_char_p * max(1, len(self.taps)))(*[t.encode() for t in self.taps])
-        self._session_options = _SessionOptions(names, len(self.taps))
+        self._session_options = MnetSessionOptions(names, len(self.taps))
         if self.lib.mnet_session_create(self.model, ctypes.byref(self._session_options)
                                         if self.taps else None,
                                         ctypes.byref(self.session), ctypes.byref(error)):
@@ -127,7 +130,7 @@ class Model:
         """[(name, op, activation, out_h, out_w, out_c, stride)] in plan order."""
         steps = []
         for i in range(self.lib.mnet_model_plan_size(self.model)):
-            s = _PlanStep()
+            s = MnetPlanStep()
             self.lib.mnet_model_plan_step(self.model, i, ctypes.byref(s))
             steps.append((s.name.decode(), s.op.decode(), s.activation.decode(), s.out_h,
                           s.out_w, s.out_c, s.stride))
@@ -139,7 +142,7 @@ class Model:
     @staticmethod
     def _image(rgb):
         rgb = np.ascontiguousarray(rgb, np.uint8)
-        image = _Image()
+        image = MnetImage()
         image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
         image.planes[0] = rgb.ctypes.data
         image.strides[0] = rgb.shape[1] * 3
@@ -149,7 +152,7 @@ class Model:
         """Runs an RGB uint8 image (H, W, 3) with the model's own
         preprocessing; returns {tap: float32 array (h, w, c)}."""
         image, keep = self._image(rgb)
-        tensors = (_Tensor * len(self.taps))()
+        tensors = (MnetTensor * len(self.taps))()
         if self.lib.mnet_features(self.session, ctypes.byref(image), None, tensors):
             self._fail("mnet_features")
         del keep
@@ -163,7 +166,7 @@ class Model:
         if self.lib.mnet_run(self.session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
                              data.size):
             self._fail("mnet_run")
-        t = _Tensor()
+        t = MnetTensor()
         if self.lib.mnet_output(self.session, 0, ctypes.byref(t)):
             self._fail("mnet_output")
         out = np.ctypeslib.as_array(t.data, (t.height * t.width * t.channels,)).copy()
@@ -185,7 +188,7 @@ class Model:
         del keep
         if self.lib.mnet_run(self.session, ptr, count):
             self._fail("mnet_run")
-        t = _Tensor()
+        t = MnetTensor()
         if self.lib.mnet_output(self.session, 0, ctypes.byref(t)):
             self._fail("mnet_output")
         return np.ctypeslib.as_array(t.data, (t.height * t.width * t.channels,)).copy()
