@@ -336,10 +336,13 @@ mnet_status mnet_output(const mnet_session *session, int index,
 typedef struct mnet_class {
     int index;          /* in the model's own class numbering */
     const char *label;  /* owned by the model; "" if it has no labels */
-    float score;        /* softmax probability */
+    float score;        /* softmax probability; at int8, the model's own uint8
+                           softmax output / 256 (multiples of 1/256) */
 } mnet_class;
 
-/* Top-k classes, best first. *count receives min(k, num_classes). */
+/* Top-k classes, best first. *count receives min(k, num_classes). At int8,
+ * classes with the same uint8 probability are ranked by their logits, then
+ * by index. */
 mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
                           const mnet_preprocess *preprocess, int k,
                           mnet_class *top, int *count);

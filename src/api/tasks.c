@@ -10,6 +10,32 @@ const uint8_t *mnet_session_q8_probabilities(const mnet_session *s, size_t *coun
     return s && s->q8 ? mnet_q8_session_probabilities(s->q8, count) : NULL;
 }
 
+/* Top k of the uint8 softmax. Its 1/256 steps tie most classes (often all but
+ * one at 0), so ties are ranked by the logits the softmax came from, then by
+ * the lower index: the order the model's own probabilities would have had
+ * with more bits, instead of the first class indices. */
+static int ranks_before(const float *probabilities, const float *logits, int a, int b) {
+    if (probabilities[a] != probabilities[b]) return probabilities[a] > probabilities[b];
+    if (logits[a] != logits[b]) return logits[a] > logits[b];
+    return a < b;
+}
+
+static int topk_quantized(const float *probabilities, const float *logits, int n, int k,
+                          int *order) {
+    if (k > n) k = n;
+    /* the order is total, so the r-th class is the first among those ranked
+     * after the (r-1)-th: k passes, no bookkeeping of the ones taken */
+    for (int r = 0; r < k; r++) {
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            if (r > 0 && !ranks_before(probabilities, logits, order[r - 1], i)) continue;
+            if (best < 0 || ranks_before(probabilities, logits, i, best)) best = i;
+        }
+        order[r] = best;
+    }
+    return k;
+}
+
 mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
                           const mnet_preprocess *preprocess, int k, mnet_class *top,
                           int *count) {
@@ -34,11 +60,14 @@ mnet_status mnet_classify(mnet_session *session, const mnet_image *image,
     const float *logits = session->arena + session->offsets[plan->output];
     size_t quantized_count = 0;
     const uint8_t *quantized = mnet_session_q8_probabilities(session, &quantized_count);
-    if (quantized && quantized_count == (size_t)classes) /* int8 hook: the model's uint8 softmax */
+    int n;
+    if (quantized && quantized_count == (size_t)classes) { /* int8 hook: the model's uint8 softmax */
         for (int i = 0; i < classes; i++) session->scores[i] = (float)quantized[i] / 256.0f;
-    else
+        n = topk_quantized(session->scores, logits, classes, k, session->order);
+    } else {
         mnet_ref_softmax_f32((size_t)classes, logits, session->scores);
-    int n = mnet_topk(session->scores, classes, k, session->order);
+        n = mnet_topk(session->scores, classes, k, session->order);
+    }
     for (int i = 0; i < n; i++) {
         int idx = session->order[i];
         const char *label = mnet_model_label(m, idx);

@@ -250,10 +250,12 @@ def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
             if (theirs == theirs.max()).sum() > 1:
                 continue
             rgb = np.asarray(Image.open(os.path.join(data_dir, rec["file"])).convert("RGB"))
-            mine, _ = runner.run(runner.preprocess(rgb))
-            if untied == 0:  # mnet_classify reports these probabilities / 256, ranked
+            mine, mine_logits = runner.run(runner.preprocess(rgb))
+            if untied == 0:  # mnet_classify reports these probabilities / 256, ranked,
+                # ties (most classes share a uint8 probability) by their logits, then index
                 ranked = runner.classify(rgb, 5)
-                expect = sorted(range(mine.size), key=lambda i: (-int(mine[i]), i))[:5]
+                expect = sorted(range(mine.size),
+                                key=lambda i: (-int(mine[i]), -int(mine_logits[i]), i))[:5]
                 if [i for i, _ in ranked] != expect or \
                         any(score != mine[i] / 256.0 for i, score in ranked):
                     failures.append("%s: mnet_classify %s, uint8 probabilities give %s"
