@@ -21,6 +21,39 @@
 
 #include "image/row_chunk.h"
 
+#define ROW_TARGET AVX2
+#define ROW_ACCUMULATE accumulate_row_avx2
+#define ROW_INV_VEC __m256
+#define ROW_INV_SET1 _mm256_set1_ps
+
+/* sum[c] = the taps of output pixel k applied to channel c, one vector per
+ * channel (lanes still to be added up). */
+AVX2 static inline __attribute__((always_inline)) void dot_taps(const planar_chunk *chunk,
+                                                                 int channels, const float *tap,
+                                                                 __m256 inv, __m256 sum[3]) {
+    const __m256 lanes = _mm256_setr_ps(0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int base = (int)tap[0] - chunk->first, n = (int)tap[1];
+    const __m256 offset = _mm256_set1_ps(tap[2]);
+    sum[0] = sum[1] = sum[2] = zero;
+    for (int t = 0; t < n; t += 8) {
+        /* Same float steps as the scalar tap weight: (t + 0.5) - offset. */
+        __m256 pos = _mm256_add_ps(_mm256_set1_ps((float)t), lanes);
+        __m256 d = _mm256_mul_ps(_mm256_sub_ps(pos, offset), inv);
+        __m256 w = _mm256_max_ps(_mm256_sub_ps(one, _mm256_and_ps(d, abs_mask)), zero);
+        __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - t), lane_index);
+        for (int c = 0; c < channels; c++) {
+            __m256 px = _mm256_maskload_ps(chunk->c[c] + base + t, live);
+            sum[c] = _mm256_fmadd_ps(w, px, sum[c]);
+        }
+    }
+}
+
+/* Scalar decoder halves, 8-lane sums and filter_chunk (built on dot_taps). */
+#include "image/row_kernels_template.h"
+
 /* Packed 8-bit formats: R, G, B of columns [x0, x0 + n) as floats, 8
  * pixels per step (3 bytes: byte shuffles of two overlapping 16-byte loads
  * that stay inside the 24 bytes; 4 bytes: shifts of 32-bit lanes). */
@@ -33,20 +66,7 @@ AVX2 static void decode_packed(const mnet_pixel_source *s, int row, int x0, int 
     int i = 0;
     if (bpp == 3) {
         __m128i from_lo[3], from_hi[3];
-        for (int c = 0; c < 3; c++) {
-            unsigned char lo[16], hi[16];
-            memset(lo, 0x80, sizeof lo);
-            memset(hi, 0x80, sizeof hi);
-            for (int j = 0; j < 8; j++) {
-                int at = offsets[c] + 3 * j;
-                if (at < 16)
-                    lo[j] = (unsigned char)at;
-                else
-                    hi[j] = (unsigned char)(at - 8);
-            }
-            from_lo[c] = _mm_loadu_si128((const __m128i *)(const void *)lo);
-            from_hi[c] = _mm_loadu_si128((const __m128i *)(const void *)hi);
-        }
+        packed3_shuffles(offsets, from_lo, from_hi);
         for (; i + 8 <= n; i += 8) {
             const unsigned char *q = p + 3 * (size_t)i;
             __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)q);
@@ -68,8 +88,7 @@ AVX2 static void decode_packed(const mnet_pixel_source *s, int row, int x0, int 
             }
         }
     }
-    for (; i < n; i++)
-        for (int c = 0; c < 3; c++) out[c][i] = (float)p[(size_t)i * (size_t)bpp + (size_t)offsets[c]];
+    decode_packed_tail(p, bpp, offsets, i, n, out);
 }
 
 AVX2 static void decode_gray(const mnet_pixel_source *s, int row, int x0, int n, float *out) {
@@ -87,35 +106,9 @@ AVX2 static void decode_gray(const mnet_pixel_source *s, int row, int x0, int n,
  * a rounding-level difference). x0 is even. */
 AVX2 static void decode_yuv(const mnet_pixel_source *s, int row, int x0, int n, float *r,
                             float *g, float *b) {
-    /* Chroma samples m0 - 1 .. m_end + 1 (edges replicated), vertically blended. */
+    /* Chroma samples m0 - 1 .. m_end + 1, blended vertically. */
     float cu[CHUNK / 2 + 4], cv[CHUNK / 2 + 4];
-    const int half = row >> 1;
-    int top, bottom;
-    float w_top;
-    if (row & 1) {
-        top = half;
-        bottom = half + 1 < s->chroma_height ? half + 1 : s->chroma_height - 1;
-        w_top = 0.75f;
-    } else {
-        top = half > 0 ? half - 1 : 0;
-        bottom = half;
-        w_top = 0.25f;
-    }
-    const float w_bottom = 1.0f - w_top;
-    const size_t step = (size_t)s->chroma_step;
-    const unsigned char *u_top = s->u_plane + (size_t)top * s->chroma_stride;
-    const unsigned char *u_bot = s->u_plane + (size_t)bottom * s->chroma_stride;
-    const unsigned char *v_top = s->v_plane + (size_t)top * s->chroma_stride;
-    const unsigned char *v_bot = s->v_plane + (size_t)bottom * s->chroma_stride;
-    const int m0 = x0 / 2, m_end = (x0 + n - 1) / 2;
-    const int samples = m_end - m0 + 3;
-    for (int j = 0; j < samples; j++) {
-        int m = m0 - 1 + j;
-        m = m < 0 ? 0 : (m >= s->chroma_width ? s->chroma_width - 1 : m);
-        size_t o = (size_t)m * step;
-        cu[j] = w_top * u_top[o] + w_bottom * u_bot[o] - 128.0f;
-        cv[j] = w_top * v_top[o] + w_bottom * v_bot[o] - 128.0f;
-    }
+    blend_chroma_rows(s, row, x0, n, cu, cv);
     const unsigned char *luma = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
     const __m256 y_off = _mm256_set1_ps(s->y_offset), y_scale = _mm256_set1_ps(s->y_scale);
     const __m256 rv = _mm256_set1_ps(s->rv), gu = _mm256_set1_ps(s->gu);
@@ -147,98 +140,9 @@ AVX2 static void decode_yuv(const mnet_pixel_source *s, int row, int x0, int n, 
         _mm256_storeu_ps(g + i, _mm256_min_ps(_mm256_max_ps(gg, zero), top255));
         _mm256_storeu_ps(b + i, _mm256_min_ps(_mm256_max_ps(bb, zero), top255));
     }
-    for (; i < n; i++) {
-        const int j = i / 2 + 1;
-        float u, v;
-        if (i & 1) {
-            u = 0.75f * cu[j] + 0.25f * cu[j + 1];
-            v = 0.75f * cv[j] + 0.25f * cv[j + 1];
-        } else {
-            u = 0.25f * cu[j - 1] + 0.75f * cu[j];
-            v = 0.25f * cv[j - 1] + 0.75f * cv[j];
-        }
-        float y = ((float)luma[i] - s->y_offset) * s->y_scale;
-        r[i] = clamp255(y + s->rv * v);
-        g[i] = clamp255(y + s->gu * u + s->gv * v);
-        b[i] = clamp255(y + s->bu * u);
-    }
+    decode_yuv_tail(s, luma, cu, cv, i, n, r, g, b);
 }
 
-AVX2 static inline float horizontal_sum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* The eight sums of v[0..7] as one vector (lane j = sum of v[j]). */
-AVX2 static inline __m256 transpose_sum8(const __m256 v[8]) {
-    __m256 b0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
-    __m256 b1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20),
-                         _mm256_permute2f128_ps(b0, b1, 0x31));
-}
-
-/* sum[c] = the taps of output pixel k applied to channel c, one vector per
- * channel (lanes still to be added up). */
-AVX2 static inline __attribute__((always_inline)) void dot_taps(const planar_chunk *chunk, int channels, const float *tap,
-                                 __m256 inv, __m256 sum[3]) {
-    const __m256 lanes = _mm256_setr_ps(0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f);
-    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const int base = (int)tap[0] - chunk->first, n = (int)tap[1];
-    const __m256 offset = _mm256_set1_ps(tap[2]);
-    sum[0] = sum[1] = sum[2] = zero;
-    for (int t = 0; t < n; t += 8) {
-        /* Same float steps as the scalar tap weight: (t + 0.5) - offset. */
-        __m256 pos = _mm256_add_ps(_mm256_set1_ps((float)t), lanes);
-        __m256 d = _mm256_mul_ps(_mm256_sub_ps(pos, offset), inv);
-        __m256 w = _mm256_max_ps(_mm256_sub_ps(one, _mm256_and_ps(d, abs_mask)), zero);
-        __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - t), lane_index);
-        for (int c = 0; c < channels; c++) {
-            __m256 px = _mm256_maskload_ps(chunk->c[c] + base + t, live);
-            sum[c] = _mm256_fmadd_ps(w, px, sum[c]);
-        }
-    }
-}
-
-/* Output pixels [k0, k1) whose taps all lie in the chunk, eight at a time
- * so that their sums are added up together. Inlined into the callers below
- * with a constant channel count, so that the sums stay in registers. */
-AVX2 static inline __attribute__((always_inline)) void filter_chunk(const planar_chunk *chunk, int channels, const float *taps,
-                              int k0, int k1, float inv_fs, float weight, float *acc) {
-    const __m256 inv = _mm256_set1_ps(inv_fs);
-    int k = k0;
-    for (; k + 8 <= k1; k += 8) {
-        __m256 sums[3][8];
-        float scale[8], total[3][8];
-        for (int j = 0; j < 8; j++) {
-            const float *tap = taps + (size_t)(k + j) * MNET_TAP_FLOATS;
-            __m256 sum[3];
-            dot_taps(chunk, channels, tap, inv, sum);
-            for (int c = 0; c < channels; c++) sums[c][j] = sum[c];
-            scale[j] = weight * tap[3];
-        }
-        const __m256 scale_v = _mm256_loadu_ps(scale);
-        for (int c = 0; c < channels; c++)
-            _mm256_storeu_ps(total[c], _mm256_mul_ps(scale_v, transpose_sum8(sums[c])));
-        float *a = acc + (size_t)k * 3;
-        for (int j = 0; j < 8; j++)
-            for (int c = 0; c < 3; c++) a[3 * j + c] += total[channels == 1 ? 0 : c][j];
-    }
-    for (; k < k1; k++) {
-        const float *tap = taps + (size_t)k * MNET_TAP_FLOATS;
-        __m256 sum[3];
-        dot_taps(chunk, channels, tap, inv, sum);
-        const float scale = weight * tap[3];
-        float *a = acc + (size_t)k * 3;
-        for (int c = 0; c < 3; c++) a[c] += scale * horizontal_sum(sum[channels == 1 ? 0 : c]);
-    }
-}
-
-#define ROW_TARGET AVX2
-#define ROW_ACCUMULATE accumulate_row_avx2
 #include "image/row_chunk_template.h"
 
 AVX2 static void add_scaled_avx2(float *acc, const float *row, float weight, size_t n) {

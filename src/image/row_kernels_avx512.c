@@ -21,179 +21,14 @@
 
 #include "image/row_chunk.h"
 
+#define ROW_TARGET AVX512
+#define ROW_ACCUMULATE accumulate_row_avx512
+#define ROW_INV_VEC __m512
+#define ROW_INV_SET1 _mm512_set1_ps
+
 /* Lanes [0, n) set, n clamped to [0, 16]. */
 static inline __mmask16 first_lanes(int n) {
     return n >= 16 ? (__mmask16)0xffff : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u));
-}
-
-/* Packed 8-bit formats: R, G, B of columns [x0, x0 + n) as floats, 16
- * pixels per step. 3 bytes: two halves of 8 pixels, each gathered by byte
- * shuffles of two overlapping 16-byte loads inside its 24 bytes (VBMI's
- * cross-lane byte permute is not part of the required set); 4 bytes:
- * shifts of 32-bit lanes. */
-AVX512 static void decode_packed(const mnet_pixel_source *s, int row, int x0, int n, float *r,
-                                 float *g, float *b) {
-    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] +
-                             (size_t)x0 * (size_t)s->bytes_per_pixel;
-    const int bpp = s->bytes_per_pixel, offsets[3] = {s->r_offset, s->g_offset, s->b_offset};
-    float *out[3] = {r, g, b};
-    int i = 0;
-    if (bpp == 3) {
-        __m128i from_lo[3], from_hi[3];
-        for (int c = 0; c < 3; c++) {
-            unsigned char lo[16], hi[16];
-            memset(lo, 0x80, sizeof lo);
-            memset(hi, 0x80, sizeof hi);
-            for (int j = 0; j < 8; j++) {
-                int at = offsets[c] + 3 * j;
-                if (at < 16)
-                    lo[j] = (unsigned char)at;
-                else
-                    hi[j] = (unsigned char)(at - 8);
-            }
-            from_lo[c] = _mm_loadu_si128((const __m128i *)(const void *)lo);
-            from_hi[c] = _mm_loadu_si128((const __m128i *)(const void *)hi);
-        }
-        for (; i + 16 <= n; i += 16) {
-            const unsigned char *q = p + 3 * (size_t)i;
-            __m128i a_lo = _mm_loadu_si128((const __m128i *)(const void *)q);
-            __m128i a_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 8));
-            __m128i b_lo = _mm_loadu_si128((const __m128i *)(const void *)(q + 24));
-            __m128i b_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 32));
-            for (int c = 0; c < 3; c++) {
-                __m128i first = _mm_or_si128(_mm_shuffle_epi8(a_lo, from_lo[c]),
-                                             _mm_shuffle_epi8(a_hi, from_hi[c]));
-                __m128i second = _mm_or_si128(_mm_shuffle_epi8(b_lo, from_lo[c]),
-                                              _mm_shuffle_epi8(b_hi, from_hi[c]));
-                __m128i bytes = _mm_unpacklo_epi64(first, second);
-                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
-            }
-        }
-    } else if (bpp == 4) {
-        const __m512i byte_mask = _mm512_set1_epi32(0xff);
-        for (; i + 16 <= n; i += 16) {
-            __m512i px = _mm512_loadu_si512((const void *)(p + 4 * (size_t)i));
-            for (int c = 0; c < 3; c++) {
-                __m512i v = _mm512_and_si512(
-                    _mm512_srlv_epi32(px, _mm512_set1_epi32(8 * offsets[c])), byte_mask);
-                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(v));
-            }
-        }
-    }
-    for (; i < n; i++)
-        for (int c = 0; c < 3; c++) out[c][i] = (float)p[(size_t)i * (size_t)bpp + (size_t)offsets[c]];
-}
-
-AVX512 static void decode_gray(const mnet_pixel_source *s, int row, int x0, int n, float *out) {
-    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
-    }
-    for (; i < n; i++) out[i] = (float)p[i];
-}
-
-/* YUV 4:2:0, same siting and arithmetic as the AVX2 decoder (chroma
- * blended vertically first, then horizontally). x0 is even. */
-AVX512 static void decode_yuv(const mnet_pixel_source *s, int row, int x0, int n, float *r,
-                              float *g, float *b) {
-    /* Chroma samples m0 - 1 .. m_end + 1 (edges replicated), vertically blended. */
-    float cu[CHUNK / 2 + 4], cv[CHUNK / 2 + 4];
-    const int half = row >> 1;
-    int top, bottom;
-    float w_top;
-    if (row & 1) {
-        top = half;
-        bottom = half + 1 < s->chroma_height ? half + 1 : s->chroma_height - 1;
-        w_top = 0.75f;
-    } else {
-        top = half > 0 ? half - 1 : 0;
-        bottom = half;
-        w_top = 0.25f;
-    }
-    const float w_bottom = 1.0f - w_top;
-    const size_t step = (size_t)s->chroma_step;
-    const unsigned char *u_top = s->u_plane + (size_t)top * s->chroma_stride;
-    const unsigned char *u_bot = s->u_plane + (size_t)bottom * s->chroma_stride;
-    const unsigned char *v_top = s->v_plane + (size_t)top * s->chroma_stride;
-    const unsigned char *v_bot = s->v_plane + (size_t)bottom * s->chroma_stride;
-    const int m0 = x0 / 2, m_end = (x0 + n - 1) / 2;
-    const int samples = m_end - m0 + 3;
-    for (int j = 0; j < samples; j++) {
-        int m = m0 - 1 + j;
-        m = m < 0 ? 0 : (m >= s->chroma_width ? s->chroma_width - 1 : m);
-        size_t o = (size_t)m * step;
-        cu[j] = w_top * u_top[o] + w_bottom * u_bot[o] - 128.0f;
-        cv[j] = w_top * v_top[o] + w_bottom * v_bot[o] - 128.0f;
-    }
-    const unsigned char *luma = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
-    const __m512 y_off = _mm512_set1_ps(s->y_offset), y_scale = _mm512_set1_ps(s->y_scale);
-    const __m512 rv = _mm512_set1_ps(s->rv), gu = _mm512_set1_ps(s->gu);
-    const __m512 gv = _mm512_set1_ps(s->gv), bu = _mm512_set1_ps(s->bu);
-    const __m512 zero = _mm512_setzero_ps(), top255 = _mm512_set1_ps(255.0f);
-    const __m256 quarter = _mm256_set1_ps(0.25f), three_quarters = _mm256_set1_ps(0.75f);
-    /* Lane 2k takes even[k], lane 2k + 1 takes odd[k] (index 16 + k). */
-    const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
-                                                 22, 7, 23);
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        /* Luma columns x0+i .. x0+i+15 (x0 + i even) use chroma samples
-         * j-1 .. j+8 of the buffer, j = i/2 + 1. */
-        const int j = i / 2 + 1;
-        __m512 uv[2];
-        const float *c_arr[2] = {cu, cv};
-        for (int q = 0; q < 2; q++) {
-            __m256 prev = _mm256_loadu_ps(c_arr[q] + j - 1);
-            __m256 cur = _mm256_loadu_ps(c_arr[q] + j);
-            __m256 next = _mm256_loadu_ps(c_arr[q] + j + 1);
-            __m256 even =
-                _mm256_add_ps(_mm256_mul_ps(quarter, prev), _mm256_mul_ps(three_quarters, cur));
-            __m256 odd =
-                _mm256_add_ps(_mm256_mul_ps(three_quarters, cur), _mm256_mul_ps(quarter, next));
-            uv[q] = _mm512_permutex2var_ps(_mm512_castps256_ps512(even), interleave,
-                                           _mm512_castps256_ps512(odd));
-        }
-        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(luma + i));
-        __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
-        y = _mm512_mul_ps(_mm512_sub_ps(y, y_off), y_scale);
-        __m512 rr = _mm512_fmadd_ps(rv, uv[1], y);
-        __m512 gg = _mm512_fmadd_ps(gv, uv[1], _mm512_fmadd_ps(gu, uv[0], y));
-        __m512 bb = _mm512_fmadd_ps(bu, uv[0], y);
-        _mm512_storeu_ps(r + i, _mm512_min_ps(_mm512_max_ps(rr, zero), top255));
-        _mm512_storeu_ps(g + i, _mm512_min_ps(_mm512_max_ps(gg, zero), top255));
-        _mm512_storeu_ps(b + i, _mm512_min_ps(_mm512_max_ps(bb, zero), top255));
-    }
-    for (; i < n; i++) {
-        const int j = i / 2 + 1;
-        float u, v;
-        if (i & 1) {
-            u = 0.75f * cu[j] + 0.25f * cu[j + 1];
-            v = 0.75f * cv[j] + 0.25f * cv[j + 1];
-        } else {
-            u = 0.25f * cu[j - 1] + 0.75f * cu[j];
-            v = 0.25f * cv[j - 1] + 0.75f * cv[j];
-        }
-        float y = ((float)luma[i] - s->y_offset) * s->y_scale;
-        r[i] = clamp255(y + s->rv * v);
-        g[i] = clamp255(y + s->gu * u + s->gv * v);
-        b[i] = clamp255(y + s->bu * u);
-    }
-}
-
-AVX512 static inline float horizontal_sum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* The eight sums of v[0..7] as one vector (lane j = sum of v[j]). */
-AVX512 static inline __m256 transpose_sum8(const __m256 v[8]) {
-    __m256 b0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
-    __m256 b1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20),
-                         _mm256_permute2f128_ps(b0, b1, 0x31));
 }
 
 /* The two 8-lane halves of v added together. */
@@ -241,44 +76,110 @@ AVX512 static inline __attribute__((always_inline)) void dot_taps(const planar_c
     for (int c = 0; c < channels; c++) sum[c] = fold_halves(wide[c]);
 }
 
-/* Output pixels [k0, k1) whose taps all lie in the chunk, eight at a time
- * so that their sums are added up together. Inlined into the callers below
- * with a constant channel count, so that the sums stay in registers. */
-AVX512 static inline __attribute__((always_inline)) void filter_chunk(
-    const planar_chunk *chunk, int channels, const float *taps, int k0, int k1, float inv_fs,
-    float weight, float *acc) {
-    const __m512 inv = _mm512_set1_ps(inv_fs);
-    int k = k0;
-    for (; k + 8 <= k1; k += 8) {
-        __m256 sums[3][8];
-        float scale[8], total[3][8];
-        for (int j = 0; j < 8; j++) {
-            const float *tap = taps + (size_t)(k + j) * MNET_TAP_FLOATS;
-            __m256 sum[3];
-            dot_taps(chunk, channels, tap, inv, sum);
-            for (int c = 0; c < channels; c++) sums[c][j] = sum[c];
-            scale[j] = weight * tap[3];
+/* Scalar decoder halves, 8-lane sums and filter_chunk (built on dot_taps). */
+#include "image/row_kernels_template.h"
+
+/* Packed 8-bit formats: R, G, B of columns [x0, x0 + n) as floats, 16
+ * pixels per step. 3 bytes: two halves of 8 pixels, each gathered by byte
+ * shuffles of two overlapping 16-byte loads inside its 24 bytes (VBMI's
+ * cross-lane byte permute is not part of the required set); 4 bytes:
+ * shifts of 32-bit lanes. */
+AVX512 static void decode_packed(const mnet_pixel_source *s, int row, int x0, int n, float *r,
+                                 float *g, float *b) {
+    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] +
+                             (size_t)x0 * (size_t)s->bytes_per_pixel;
+    const int bpp = s->bytes_per_pixel, offsets[3] = {s->r_offset, s->g_offset, s->b_offset};
+    float *out[3] = {r, g, b};
+    int i = 0;
+    if (bpp == 3) {
+        __m128i from_lo[3], from_hi[3];
+        packed3_shuffles(offsets, from_lo, from_hi);
+        for (; i + 16 <= n; i += 16) {
+            const unsigned char *q = p + 3 * (size_t)i;
+            __m128i a_lo = _mm_loadu_si128((const __m128i *)(const void *)q);
+            __m128i a_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 8));
+            __m128i b_lo = _mm_loadu_si128((const __m128i *)(const void *)(q + 24));
+            __m128i b_hi = _mm_loadu_si128((const __m128i *)(const void *)(q + 32));
+            for (int c = 0; c < 3; c++) {
+                __m128i first = _mm_or_si128(_mm_shuffle_epi8(a_lo, from_lo[c]),
+                                             _mm_shuffle_epi8(a_hi, from_hi[c]));
+                __m128i second = _mm_or_si128(_mm_shuffle_epi8(b_lo, from_lo[c]),
+                                              _mm_shuffle_epi8(b_hi, from_hi[c]));
+                __m128i bytes = _mm_unpacklo_epi64(first, second);
+                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
+            }
         }
-        const __m256 scale_v = _mm256_loadu_ps(scale);
-        for (int c = 0; c < channels; c++)
-            _mm256_storeu_ps(total[c], _mm256_mul_ps(scale_v, transpose_sum8(sums[c])));
-        float *a = acc + (size_t)k * 3;
-        for (int j = 0; j < 8; j++)
-            for (int c = 0; c < 3; c++) a[3 * j + c] += total[channels == 1 ? 0 : c][j];
+    } else if (bpp == 4) {
+        const __m512i byte_mask = _mm512_set1_epi32(0xff);
+        for (; i + 16 <= n; i += 16) {
+            __m512i px = _mm512_loadu_si512((const void *)(p + 4 * (size_t)i));
+            for (int c = 0; c < 3; c++) {
+                __m512i v = _mm512_and_si512(
+                    _mm512_srlv_epi32(px, _mm512_set1_epi32(8 * offsets[c])), byte_mask);
+                _mm512_storeu_ps(out[c] + i, _mm512_cvtepi32_ps(v));
+            }
+        }
     }
-    for (; k < k1; k++) {
-        const float *tap = taps + (size_t)k * MNET_TAP_FLOATS;
-        __m256 sum[3];
-        dot_taps(chunk, channels, tap, inv, sum);
-        const float scale = weight * tap[3];
-        float *a = acc + (size_t)k * 3;
-        for (int c = 0; c < 3; c++)
-            a[c] += scale * horizontal_sum(sum[channels == 1 ? 0 : c]);
-    }
+    decode_packed_tail(p, bpp, offsets, i, n, out);
 }
 
-#define ROW_TARGET AVX512
-#define ROW_ACCUMULATE accumulate_row_avx512
+AVX512 static void decode_gray(const mnet_pixel_source *s, int row, int x0, int n, float *out) {
+    const unsigned char *p = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
+    }
+    for (; i < n; i++) out[i] = (float)p[i];
+}
+
+/* YUV 4:2:0, same siting and arithmetic as the AVX2 decoder (chroma
+ * blended vertically first, then horizontally). x0 is even. */
+AVX512 static void decode_yuv(const mnet_pixel_source *s, int row, int x0, int n, float *r,
+                              float *g, float *b) {
+    /* Chroma samples m0 - 1 .. m_end + 1, blended vertically. */
+    float cu[CHUNK / 2 + 4], cv[CHUNK / 2 + 4];
+    blend_chroma_rows(s, row, x0, n, cu, cv);
+    const unsigned char *luma = s->planes[0] + (size_t)row * s->strides[0] + (size_t)x0;
+    const __m512 y_off = _mm512_set1_ps(s->y_offset), y_scale = _mm512_set1_ps(s->y_scale);
+    const __m512 rv = _mm512_set1_ps(s->rv), gu = _mm512_set1_ps(s->gu);
+    const __m512 gv = _mm512_set1_ps(s->gv), bu = _mm512_set1_ps(s->bu);
+    const __m512 zero = _mm512_setzero_ps(), top255 = _mm512_set1_ps(255.0f);
+    const __m256 quarter = _mm256_set1_ps(0.25f), three_quarters = _mm256_set1_ps(0.75f);
+    /* Lane 2k takes even[k], lane 2k + 1 takes odd[k] (index 16 + k). */
+    const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+                                                 22, 7, 23);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        /* Luma columns x0+i .. x0+i+15 (x0 + i even) use chroma samples
+         * j-1 .. j+8 of the buffer, j = i/2 + 1. */
+        const int j = i / 2 + 1;
+        __m512 uv[2];
+        const float *c_arr[2] = {cu, cv};
+        for (int q = 0; q < 2; q++) {
+            __m256 prev = _mm256_loadu_ps(c_arr[q] + j - 1);
+            __m256 cur = _mm256_loadu_ps(c_arr[q] + j);
+            __m256 next = _mm256_loadu_ps(c_arr[q] + j + 1);
+            __m256 even =
+                _mm256_add_ps(_mm256_mul_ps(quarter, prev), _mm256_mul_ps(three_quarters, cur));
+            __m256 odd =
+                _mm256_add_ps(_mm256_mul_ps(three_quarters, cur), _mm256_mul_ps(quarter, next));
+            uv[q] = _mm512_permutex2var_ps(_mm512_castps256_ps512(even), interleave,
+                                           _mm512_castps256_ps512(odd));
+        }
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(luma + i));
+        __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
+        y = _mm512_mul_ps(_mm512_sub_ps(y, y_off), y_scale);
+        __m512 rr = _mm512_fmadd_ps(rv, uv[1], y);
+        __m512 gg = _mm512_fmadd_ps(gv, uv[1], _mm512_fmadd_ps(gu, uv[0], y));
+        __m512 bb = _mm512_fmadd_ps(bu, uv[0], y);
+        _mm512_storeu_ps(r + i, _mm512_min_ps(_mm512_max_ps(rr, zero), top255));
+        _mm512_storeu_ps(g + i, _mm512_min_ps(_mm512_max_ps(gg, zero), top255));
+        _mm512_storeu_ps(b + i, _mm512_min_ps(_mm512_max_ps(bb, zero), top255));
+    }
+    decode_yuv_tail(s, luma, cu, cv, i, n, r, g, b);
+}
+
 #include "image/row_chunk_template.h"
 
 /* The tail goes through a lane mask, so every element takes the same fused

@@ -1,9 +1,11 @@
-"""What the end-to-end tests share: where the sources, the build and the
-bundled files are, the CLI's documented exit codes (docs/CLI.md), a tally of
-checks that keeps going after a failure, and a way to run `mnet`.
+"""What the end-to-end tests share: where the sources, the build, the
+bundled and the shared files are, the CLI's documented exit codes
+(docs/CLI.md), a tally of checks that keeps going after a failure, a way to
+run `mnet`, and the skip and report-and-exit steps of the oracle comparisons.
 
 The tests are scripts run by CTest; Python puts a script's own folder first on
 sys.path, so `from cli_harness import ...` finds this file."""
+import json
 import os
 import subprocess
 import sys
@@ -11,11 +13,20 @@ import time
 
 SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
+SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
 MNET = os.path.join(BUILD, "mnet")
 MODELS = os.path.join(SOURCE, "models")
 IMAGES = os.path.join(SOURCE, "examples", "images")
+ARMNN_FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "armnn")
 
 EXIT_USAGE, EXIT_BAD_IMAGE, EXIT_BAD_MODEL, EXIT_INTERNAL = 2, 3, 4, 5
+SKIPPED = 77  # CTest's skip code
+
+
+def skip(why):
+    """Ends the script as skipped."""
+    print("SKIP:", why)
+    sys.exit(SKIPPED)
 
 _tally = {"checks": 0, "failures": []}
 
@@ -39,6 +50,16 @@ def summary():
     return 1 if failed else 0
 
 
+def box_iou(a, b):
+    """Intersection over union of two boxes given as (min corner, max
+    corner), either (x0, y0, x1, y1) or (y0, x0, y1, x1), both alike."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def run(args, cwd=None, stdout=subprocess.PIPE, timeout=600):
     """Runs `mnet ARGS`; the result carries .out and .err as text and
     .seconds, the wall time."""
@@ -49,3 +70,14 @@ def run(args, cwd=None, stdout=subprocess.PIPE, timeout=600):
     result.out = result.stdout.decode("utf-8") if result.stdout is not None else ""
     result.err = result.stderr.decode("utf-8", "replace")
     return result
+
+
+def report_and_exit(results, report, report_name):
+    """Writes `report` as JSON to $MNET_BUILD_DIR/report_name (read for
+    bench/RESULTS.md), prints the tally of `results` (one bool per model
+    checked) and exits: 0 when all passed, else 1."""
+    with open(os.path.join(BUILD, report_name), "w") as f:
+        json.dump(report, f, indent=1)
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    sys.exit(0 if passed == len(results) else 1)

@@ -24,10 +24,9 @@ import numpy as np
 from PIL import Image
 
 from cli_harness import (
-    check, run, summary, SOURCE, BUILD, MNET, MODELS, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE,
-    EXIT_BAD_MODEL)
+    box_iou, check, run, summary, SOURCE, BUILD, SHARED, MNET, MODELS, IMAGES, EXIT_USAGE,
+    EXIT_BAD_IMAGE, EXIT_BAD_MODEL)
 
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
 DETECT_MODEL = os.path.join(MODELS, "ssd_mobilenet_v2_coco.safetensors")
 SEGMENT_MODEL = os.path.join(MODELS, "deeplabv3_mnv2_dm1.0_pascal.safetensors")
 OTHER_SEGMENT_MODELS = [os.path.join(MODELS, name) for name in
@@ -58,14 +57,6 @@ def model_labels(path):
 def image_size(path):
     with Image.open(path) as picture:
         return picture.size
-
-
-def iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def check_one_line_error(result, expected_code, names, what):
@@ -187,7 +178,7 @@ def test_detect_vs_coco_annotations():
                  for a in gt["annotations"] if a["image_id"] == image["id"]]
         for d in found:
             confident += 1
-            matched += any(name == d["label"] and iou(box, d["box"]) >= 0.5
+            matched += any(name == d["label"] and box_iou(box, d["box"]) >= 0.5
                            for name, box in truth)
     check(confident >= 10, f"only {confident} confident detections on 16 COCO images")
     check(matched >= 0.7 * confident,

@@ -12,10 +12,9 @@ import os
 import sys
 import tempfile
 
-from cli_harness import check, run, summary, MNET, MODELS, EXIT_USAGE, SOURCE
+from cli_harness import box_iou, check, run, summary, MNET, MODELS, EXIT_USAGE, SHARED
 
 EXIT_PRECISION = 6
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
 DATA = os.path.join(SHARED, "data")
 CLASSIFIERS = ["mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224"]
 DETECTOR = "ssd_mobilenet_v1_coco"
@@ -66,14 +65,6 @@ def test_classify():
         check(len(runs["int8"]) == len(images), f"classify {name} int8: one line per image")
         check(clear > 0 and same == clear,
               f"classify {name}: int8 top-1 equals fp32's on {same}/{clear} clear images")
-
-
-def box_iou(a, b):
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def test_detect():

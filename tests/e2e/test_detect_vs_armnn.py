@@ -15,29 +15,19 @@ import os
 import subprocess
 import sys
 
-SRC = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SRC, "..", "shared"))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SRC, "build"))
+from cli_harness import ARMNN_FIXTURES, MNET, SHARED, SOURCE, box_iou, report_and_exit, skip
+
 COCO = os.path.join(SHARED, "data", "coco-dev")
-FIXTURES = os.path.join(SRC, "tests", "fixtures", "armnn")
-sys.path.insert(0, os.path.join(SRC, "tools", "eval"))
+sys.path.insert(0, os.path.join(SOURCE, "tools", "eval"))
 
 MIN_MATCHED = 0.95
 MODELS = (("ssd_mobilenet_v1_coco.safetensors", "ssd_mobilenet_v1_coco.json"),
           ("ssd_mobilenet_v2_coco.safetensors", "ssd_mobilenet_v2_coco.json"))
 
 
-def iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def run_mnet(model, files):
     # fp32 explicitly: the int8 path is compared in tests/int8
-    out = subprocess.run([os.path.join(BUILD, "mnet"), "detect", "-m", model, "--threshold", "0",
+    out = subprocess.run([MNET, "detect", "-m", model, "--threshold", "0",
                           "--precision", "fp32", "--json"] + [os.path.join(COCO, "images", f) for f in files],
                          capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
@@ -52,8 +42,8 @@ def coco_dets(image_id, boxes_xyxy, classes, scores):
 
 
 def check(model_file, fixture_file, gt, report):
-    model = os.path.join(SRC, "models", model_file)
-    fixture_path = os.path.join(FIXTURES, fixture_file)
+    model = os.path.join(SOURCE, "models", model_file)
+    fixture_path = os.path.join(ARMNN_FIXTURES, fixture_file)
     if not os.path.exists(model) or not os.path.exists(fixture_path):
         print("SKIP %s: model or fixture missing" % model_file)
         return None
@@ -74,7 +64,7 @@ def check(model_file, fixture_file, gt, report):
             if score <= 0.5:
                 continue
             confident += 1
-            if any(d["class"] == cls and iou(d["box"], box) >= 0.9 for d in dets):
+            if any(d["class"] == cls and box_iou(d["box"], box) >= 0.9 for d in dets):
                 matched += 1
         armnn_coco += coco_dets(ids[r["file"]], ref_boxes, ref_classes, ref_scores)
         mnet_coco += coco_dets(ids[r["file"]], [d["box"] for d in dets],
@@ -98,9 +88,8 @@ def check(model_file, fixture_file, gt, report):
 
 
 def main():
-    if not os.path.exists(os.path.join(BUILD, "mnet")):
-        print("SKIP: build/mnet missing")
-        sys.exit(77)
+    if not os.path.exists(MNET):
+        skip("build/mnet missing")
     with open(os.path.join(COCO, "instances_train2017_subset.json")) as f:
         gt = json.load(f)
     report, results = {}, []
@@ -109,13 +98,8 @@ def main():
         if r is not None:
             results.append(r)
     if not results:
-        print("SKIP: no detector model with a fixture")
-        sys.exit(77)
-    with open(os.path.join(BUILD, "detection_map.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    sys.exit(0 if passed == len(results) else 1)
+        skip("no detector model with a fixture")
+    report_and_exit(results, report, "detection_map.json")
 
 
 if __name__ == "__main__":

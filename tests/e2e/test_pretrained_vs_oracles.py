@@ -18,19 +18,11 @@ import csv
 import json
 import os
 import subprocess
-import sys
 
-SRC = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SRC, "..", "shared"))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SRC, "build"))
+from cli_harness import ARMNN_FIXTURES, MNET, MODELS, SHARED, report_and_exit, skip
+
 DATA = os.path.join(SHARED, "data", "imagenet-dev")
-FIXTURES = os.path.join(SRC, "tests", "fixtures", "armnn")
 MIN_AGREEMENT = 0.98
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def labels_1001():
@@ -39,8 +31,7 @@ def labels_1001():
 
 
 def mnet_top1(model, files):
-    cli = os.path.join(BUILD, "mnet")
-    out = subprocess.run([cli, "classify", "-m", model, "-k", "1", "--json"] +
+    out = subprocess.run([MNET, "classify", "-m", model, "-k", "1", "--json"] +
                          [os.path.join(DATA, f) for f in files],
                          capture_output=True, text=True, check=True, timeout=900)
     result = {}
@@ -58,11 +49,11 @@ def armnn_best(record):
 
 
 def check_against_armnn(model_file, fixture_file, truth, report):
-    with open(os.path.join(FIXTURES, fixture_file)) as f:
+    with open(os.path.join(ARMNN_FIXTURES, fixture_file)) as f:
         fixture = json.load(f)
     records = fixture["images"]
     files = [r["file"] for r in records]
-    mine = mnet_top1(os.path.join(SRC, "models", model_file), files)
+    mine = mnet_top1(os.path.join(MODELS, model_file), files)
     agree = sum(1 for r in records if mine[r["file"]] in armnn_best(r))
     armnn_correct = sum(1 for r in records if truth[r["file"]] in armnn_best(r))
     mnet_correct = sum(1 for f in files if mine[f] == truth[f])
@@ -141,7 +132,7 @@ def keras_v1_oracle(files):
 def check_keras(truth, report):
     files = sorted(truth)
     oracle = keras_v1_oracle(files)
-    mine = mnet_top1(os.path.join(SRC, "models", "mobilenet_v1_0.75_224.safetensors"), files)
+    mine = mnet_top1(os.path.join(MODELS, "mobilenet_v1_0.75_224.safetensors"), files)
     n = len(files)
     agree = sum(1 for f in files if mine[f] + 1 == oracle[f])
     mnet_correct = sum(1 for f in files if mine[f] + 1 == truth[f])
@@ -157,7 +148,7 @@ def check_keras(truth, report):
 
 
 def main():
-    if not os.path.exists(os.path.join(BUILD, "mnet")):
+    if not os.path.exists(MNET):
         skip("build/mnet is missing")
     if not os.path.isdir(DATA):
         skip("imagenet-dev is missing")
@@ -166,17 +157,13 @@ def main():
     results = []
     for model, fixture in (("mobilenet_v2_1.0_224.safetensors", "mobilenet_v2_1.0_224_quant.json"),
                            ("mobilenet_v1_1.0_224.safetensors", "mobilenet_v1_1.0_224_quant.json")):
-        if not os.path.exists(os.path.join(FIXTURES, fixture)):
+        if not os.path.exists(os.path.join(ARMNN_FIXTURES, fixture)):
             print("FAIL: fixture %s is missing" % fixture)
             results.append(False)
             continue
         results.append(check_against_armnn(model, fixture, truth, report))
     results.append(check_keras(truth, report))
-    with open(os.path.join(BUILD, "accuracy.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    sys.exit(0 if passed == len(results) else 1)
+    report_and_exit(results, report, "accuracy.json")
 
 
 if __name__ == "__main__":

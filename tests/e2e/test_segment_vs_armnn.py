@@ -20,12 +20,10 @@ import zlib
 import numpy as np
 from PIL import Image
 
-SRC = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SRC, "..", "shared"))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SRC, "build"))
+from cli_harness import ARMNN_FIXTURES, BUILD, SHARED, SOURCE, report_and_exit, skip
+
 VOC = os.path.join(SHARED, "data", "voc-dev")
-FIXTURES = os.path.join(SRC, "tests", "fixtures", "armnn")
-sys.path.insert(0, os.path.join(SRC, "tests", "models"))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
 
 import mnet_ctypes  # noqa: E402
 
@@ -33,37 +31,16 @@ MIN_AGREEMENT = 0.99
 MODELS = (("deeplabv3_mnv2_dm1.0_pascal.safetensors", "deeplabv3_mnv2_pascal_quant.json", 513),
           ("deeplabv3_mnv2_dm0.5_pascal.safetensors", "deeplabv3_mnv2_dm05_pascal_quant.json", 513),
           ("deeplabv3_mnv2_dm0.5_257_pascal.safetensors", "deeplabv3_257_mv_gpu.json", 257))
-PIXEL_RGB = 1
 
 
-class Segmenter:
-    def __init__(self, lib, path):
-        self.lib = lib
-        lib.mnet_segment.argtypes = [ctypes.c_void_p, ctypes.POINTER(mnet_ctypes.MnetImage),
-                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-        lib.mnet_segment.restype = ctypes.c_int
-        self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
-        err = mnet_ctypes.MnetError()
-        if lib.mnet_model_load(path.encode(), None, ctypes.byref(self.model), ctypes.byref(err)):
-            raise RuntimeError(err.message.decode())
-        if lib.mnet_session_create(self.model, None, ctypes.byref(self.session), ctypes.byref(err)):
-            raise RuntimeError(err.message.decode())
-
-    def mask(self, rgb):
-        rgb = np.ascontiguousarray(rgb, np.uint8)
-        h, w, _ = rgb.shape
-        image = mnet_ctypes.MnetImage()
-        image.format, image.width, image.height = PIXEL_RGB, w, h
-        image.planes[0] = rgb.ctypes.data
-        image.strides[0] = w * 3
-        out = np.zeros((h, w), np.uint8)
-        if self.lib.mnet_segment(self.session, ctypes.byref(image), None, out.ctypes.data, w):
-            raise RuntimeError(self.lib.mnet_session_error(self.session).decode())
-        return out
-
-    def close(self):
-        self.lib.mnet_session_destroy(self.session)
-        self.lib.mnet_model_destroy(self.model)
+def mask(session, rgb):
+    """mnet_segment on a packed RGB image: the class mask at the image's size."""
+    image, rgb = mnet_ctypes.rgb_image(rgb)
+    h, w, _ = rgb.shape
+    out = np.zeros((h, w), np.uint8)
+    session.check(session.lib.mnet_segment(session.handle, ctypes.byref(image), None,
+                                           out.ctypes.data, w), "mnet_segment")
+    return out
 
 
 def miou(pred, truth, classes=21):
@@ -80,38 +57,36 @@ def miou(pred, truth, classes=21):
 def main():
     lib_path = os.path.join(BUILD, "libmnet.so")
     if not os.path.exists(lib_path):
-        print("SKIP: libmnet.so missing")
-        sys.exit(77)
+        skip("libmnet.so missing")
     binding = mnet_ctypes.Mnet(lib_path)
     report, results = {}, []
     for model_file, fixture_file, size in MODELS:
-        model = os.path.join(SRC, "models", model_file)
-        fixture_path = os.path.join(FIXTURES, fixture_file)
+        model = os.path.join(SOURCE, "models", model_file)
+        fixture_path = os.path.join(ARMNN_FIXTURES, fixture_file)
         if not os.path.exists(model) or not os.path.exists(fixture_path):
             print("SKIP %s: model or fixture missing" % model_file)
             continue
         with open(fixture_path) as f:
             fixture = json.load(f)
-        seg = Segmenter(binding.lib, model)
         agree = total = 0
         scores = {"mnet": [], "armnn": []}
-        for r in fixture["images"]:
-            name = r["file"]
-            image = Image.open(os.path.join(VOC, "images_513", name)).convert("RGB")
-            fed = image if size == 513 else image.resize((size, size), Image.BILINEAR)
-            ref = np.frombuffer(zlib.decompress(base64.b64decode(r["mask_zlib_b64"])),
-                                np.uint8).reshape(r["mask_shape"])
-            mine = seg.mask(np.asarray(fed))
-            agree += int((mine == ref).sum())
-            total += ref.size
-            truth = np.asarray(Image.open(os.path.join(VOC, "labels_513",
-                                                       os.path.splitext(name)[0] + ".png")))
-            full = seg.mask(np.asarray(image)) if size != 513 else mine
-            ref_full = ref if size == 513 else np.asarray(
-                Image.fromarray(ref).resize((513, 513), Image.NEAREST))
-            scores["mnet"].append(miou(full, truth))
-            scores["armnn"].append(miou(ref_full, truth))
-        seg.close()
+        with binding.session(model) as seg:
+            for r in fixture["images"]:
+                name = r["file"]
+                image = Image.open(os.path.join(VOC, "images_513", name)).convert("RGB")
+                fed = image if size == 513 else image.resize((size, size), Image.BILINEAR)
+                ref = np.frombuffer(zlib.decompress(base64.b64decode(r["mask_zlib_b64"])),
+                                    np.uint8).reshape(r["mask_shape"])
+                mine = mask(seg, np.asarray(fed))
+                agree += int((mine == ref).sum())
+                total += ref.size
+                truth = np.asarray(Image.open(os.path.join(VOC, "labels_513",
+                                                           os.path.splitext(name)[0] + ".png")))
+                full = mask(seg, np.asarray(image)) if size != 513 else mine
+                ref_full = ref if size == 513 else np.asarray(
+                    Image.fromarray(ref).resize((513, 513), Image.NEAREST))
+                scores["mnet"].append(miou(full, truth))
+                scores["armnn"].append(miou(ref_full, truth))
         fraction = agree / total
         entry = {"images": len(fixture["images"]), "pixel_agreement": fraction}
         for who in ("mnet", "armnn"):
@@ -124,13 +99,8 @@ def main():
                   entry["mnet_pixel_accuracy"], entry["armnn_pixel_accuracy"]))
         results.append(fraction >= MIN_AGREEMENT)
     if not results:
-        print("SKIP: no segmenter model with a fixture")
-        sys.exit(77)
-    with open(os.path.join(BUILD, "segmentation_miou.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    sys.exit(0 if passed == len(results) else 1)
+        skip("no segmenter model with a fixture")
+    report_and_exit(results, report, "segmentation_miou.json")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ vs 48.8 %. The thresholds sit just under what the committed fixtures
 measure (printed when the test runs)."""
 
 import base64
-import ctypes
 import hashlib
 import json
 import os
@@ -59,7 +58,6 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
 
 import mnet_ctypes  # noqa: E402
 
-PRECISION_INT8 = 2
 # Thresholds sit just under the agreement measured on the committed fixtures
 # (printed by the test; see the module docstring for why they are far from
 # the issue's goal). SSD: (strict, loose, best-detection) match rates.
@@ -97,15 +95,25 @@ def mnet_cli():
     return path if os.path.exists(path) else None
 
 
+def model_and_data(name, data_folder, what):
+    """(the bundled model `name`, shared/data/<data_folder>), or None after
+    saying that one of them (`what` names the data) is missing."""
+    model = os.path.join(SOURCE, "models", name + ".safetensors")
+    data_dir = os.path.join(SHARED, "data", data_folder)
+    if not os.path.exists(model) or not os.path.isdir(data_dir):
+        print("%s: model or %s missing, skipped" % (name, what))
+        return None
+    return model, data_dir
+
+
 def check_ssd(name, fixture_name, limits, tmp):
     strict_min, loose_min, top1_min = limits
     from PIL import Image
-    model = os.path.join(SOURCE, "models", name + ".safetensors")
     fixture = json.load(open(os.path.join(FIXTURES, fixture_name)))
-    data_dir = os.path.join(SHARED, "data", "coco-dev", "images")
-    if not os.path.exists(model) or not os.path.isdir(data_dir):
-        print("%s: model or COCO dev images missing, skipped" % name)
+    found = model_and_data(name, os.path.join("coco-dev", "images"), "COCO dev images")
+    if found is None:
         return False
+    model, data_dir = found
     paths, records = [], []
     for im in fixture["images"]:
         source = os.path.join(data_dir, im["file"])
@@ -159,48 +167,9 @@ def check_ssd(name, fixture_name, limits, tmp):
     return True
 
 
-class Int8Runner:
-    def __init__(self, lib, model_path, taps=()):
-        self.lib = lib.lib
-        options = mnet_ctypes.MnetOptions()
-        self.lib.mnet_options_init(ctypes.byref(options))
-        options.precision = PRECISION_INT8
-        options.threads = 1
-        self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
-        error = mnet_ctypes.MnetError()
-        if self.lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
-                                    ctypes.byref(self.model), ctypes.byref(error)):
-            raise RuntimeError("load %s: %s" % (model_path, error.message.decode()))
-        session_options = None
-        if taps:
-            names = (ctypes.c_char_p * len(taps))(*[t.encode() for t in taps])
-            session_options = ctypes.byref(mnet_ctypes.MnetSessionOptions(names, len(taps)))
-        if self.lib.mnet_session_create(self.model, session_options, ctypes.byref(self.session),
-                                        ctypes.byref(error)):
-            raise RuntimeError("session: %s" % error.message.decode())
-        self.lib.mnet_session_tap.argtypes = [ctypes.c_void_p, ctypes.c_int,
-                                              ctypes.POINTER(mnet_ctypes.MnetTensor)]
-
-    def tap(self, index):
-        t = mnet_ctypes.MnetTensor()
-        if self.lib.mnet_session_tap(self.session, index, ctypes.byref(t)):
-            raise RuntimeError("tap %d: %s" % (index, self.lib.mnet_session_error(self.session)))
-        n = t.height * t.width * t.channels
-        return np.ctypeslib.as_array(t.data, (n,)).copy()
-
-    def close(self):
-        self.lib.mnet_session_destroy(self.session)
-        self.lib.mnet_model_destroy(self.model)
-
-    def output(self, normalized):
-        data = np.ascontiguousarray(normalized, np.float32).reshape(-1)
-        if self.lib.mnet_run(self.session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                             data.size):
-            raise RuntimeError("run: %s" % self.lib.mnet_session_error(self.session).decode())
-        t = mnet_ctypes.MnetTensor()
-        self.lib.mnet_output(self.session, 0, ctypes.byref(t))
-        n = t.height * t.width * t.channels
-        return np.ctypeslib.as_array(t.data, (n,)).copy().reshape(t.height, t.width, t.channels)
+def int8_session(lib, model_path, taps=()):
+    """An int8, single-threaded session on the model (a context manager)."""
+    return lib.session(model_path, threads=1, taps=taps, precision=mnet_ctypes.PRECISION_INT8)
 
 
 def check_ssd_raw(lib, name, limits, tmp):
@@ -221,9 +190,8 @@ def check_ssd_raw(lib, name, limits, tmp):
     box_q = quant["activations"]["box_encodings"]
     layers = sum(1 for k in quant["activations"] if k.startswith("head") and k.endswith("/box"))
     taps = ["head%d/box" % l for l in range(layers)] + ["head%d/class" % l for l in range(layers)]
-    runner = Int8Runner(lib, model, taps)
     results = {"boxes": [0, 0, 0], "scores": [0, 0, 0]}  # equal, total, max diff
-    try:
+    with int8_session(lib, model, taps) as session:
         for im in fixture["images"]:
             pixels = np.asarray(Image.open(os.path.join(data_dir, im["file"])).convert("RGB")
                                 .resize((300, 300), Image.BILINEAR), np.uint8)
@@ -232,9 +200,9 @@ def check_ssd_raw(lib, name, limits, tmp):
                 continue
             normalized = (pixels.astype(np.float32) - quant["input"]["zero_point"]) * \
                 np.float32(quant["input"]["scale"])
-            runner.output(normalized)
-            boxes = np.concatenate([runner.tap(l).reshape(-1, 4) for l in range(layers)])
-            scores = np.concatenate([runner.tap(layers + l).reshape(-1, im["scores_shape"][-1])
+            session.run(normalized)
+            boxes = np.concatenate([session.tap(l).reshape(-1, 4) for l in range(layers)])
+            scores = np.concatenate([session.tap(layers + l).reshape(-1, im["scores_shape"][-1])
                                      for l in range(layers)])
             mine = {"boxes": np.round(boxes / np.float32(box_q["scale"])) + box_q["zero_point"],
                     "scores": np.round(scores * 256)}
@@ -250,8 +218,6 @@ def check_ssd_raw(lib, name, limits, tmp):
                 r[0] += int((diff == 0).sum())
                 r[1] += diff.size
                 r[2] = max(r[2], int(diff.max()))
-    finally:
-        runner.close()
     for key, minimum in zip(("boxes", "scores"), limits):
         equal, total, worst = results[key]
         rate = equal / max(total, 1)
@@ -271,19 +237,17 @@ def quant_of(path):
 def check_deeplab(lib, name, fixture_name, limits, tmp):
     logits_min, max_diff, mask_min = limits
     from PIL import Image
-    model = os.path.join(SOURCE, "models", name + ".safetensors")
     fixture = json.load(open(os.path.join(FIXTURES, fixture_name)))
-    data_dir = os.path.join(SHARED, "data", "voc-dev", "images_513")
-    if not os.path.exists(model) or not os.path.isdir(data_dir):
-        print("%s: model or VOC dev images missing, skipped" % name)
+    found = model_and_data(name, os.path.join("voc-dev", "images_513"), "VOC dev images")
+    if found is None:
         return False
+    model, data_dir = found
     quant = quant_of(model)
     in_q = quant["input"]
     out_q = quant["activations"]["logits"]
-    runner = Int8Runner(lib, model)
     equal = total = worst = 0
     paths, records = [], []
-    try:
+    with int8_session(lib, model) as session:
         for im in fixture["images"]:
             path = os.path.join(data_dir, im["file"])
             if not os.path.exists(path):
@@ -293,7 +257,8 @@ def check_deeplab(lib, name, fixture_name, limits, tmp):
                 check(False, "%s: %s differs from the fixture's input" % (name, im["file"]))
                 continue
             normalized = (pixels.astype(np.float32) - in_q["zero_point"]) * np.float32(in_q["scale"])
-            logits = runner.output(normalized)
+            session.run(normalized)
+            logits = session.output(0)
             q = np.round(logits / np.float32(out_q["scale"])) + out_q["zero_point"]
             mine = q.astype(np.int32)
             shape = im["sampled_logits_shape"]
@@ -308,8 +273,6 @@ def check_deeplab(lib, name, fixture_name, limits, tmp):
                 worst = max(worst, int(diff.max()))
             paths.append(path)
             records.append(im)
-    finally:
-        runner.close()
     if not paths:
         return False
     rate = equal / max(total, 1)

@@ -41,12 +41,10 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(HERE, "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
-sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
-sys.path.insert(0, os.path.join(SOURCE, "tools", "oracle"))
-sys.path.insert(0, HERE)
+# the uint8 classifiers' test: its Runner, Arm NN's softmax, and the paths
+# (it puts tests/models and tools/oracle on sys.path)
+import test_int8_vs_armnn as common
+from test_int8_vs_armnn import SHARED, SOURCE
 
 LOGITS_MEAN_DIFF_MAX = 0.80
 LOGITS_WITHIN_2 = 0.97
@@ -62,8 +60,7 @@ def decode(text, dtype):
 
 def main():
     try:
-        import mnet_ctypes
-        lib = mnet_ctypes.Mnet()
+        lib = common.mnet_ctypes.Mnet()
     except OSError as e:
         print("libmnet.so not found (%s): skipped" % e)
         return 77
@@ -73,7 +70,6 @@ def main():
     except ImportError as e:
         print("PIL missing (%s): skipped" % e)
         return 77
-    import test_int8_vs_armnn as common
 
     model_path = os.path.join(SOURCE, "models", MODEL)
     data_dir = os.path.join(SHARED, "data", "imagenet-dev")
@@ -83,19 +79,18 @@ def main():
     fixture = json.load(open(os.path.join(SOURCE, "tests", "fixtures", "armnn", FIXTURE)))
     header, _ = common.q8_model_fixup.read_header(model_path)
     quant = json.loads(header["__metadata__"]["mnet.quantization"])
-    out_q, in_q = quant["output"], quant["input"]
+    out_q = quant["output"]
     model_in = quant["model_input"]
     if fixture["logits"]["scale"] != out_q["scale"] or fixture["logits"]["zero_point"] != out_q["zero_point"]:
         print("FAIL: fixture logits quantization %s differs from the model's %s"
               % (fixture["logits"], out_q))
         return 1
 
-    runner = common.Runner(lib, model_path)
     failures = []
     logit_equal = logit_total = out_equal = out_total = logit_within2 = logit_abs = 0
     logit_worst = out_worst = 0
     top_same = top_checked = top_tied = used = 0
-    try:
+    with common.Runner(lib, model_path) as runner:
         for im in fixture["images"]:
             path = os.path.join(data_dir, im["file"])
             if not os.path.exists(path):
@@ -136,8 +131,6 @@ def main():
                 else:
                     print("  %s: mnet top-1 %d, Arm NN %d" % (im["file"], common.top1(mine),
                                                                common.top1(theirs)))
-    finally:
-        runner.close()
     if used == 0:
         print("no fixture image could be reproduced: skipped")
         return 77

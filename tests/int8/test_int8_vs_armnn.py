@@ -33,6 +33,7 @@ adds; q8_model_fixup.py adds it to a temporary copy from the original .tflite
 (skipped when that file is absent)."""
 
 import base64
+import contextlib
 import ctypes
 import json
 import os
@@ -51,9 +52,7 @@ sys.path.insert(0, HERE)
 import mnet_ctypes  # noqa: E402
 import q8_model_fixup  # noqa: E402
 
-PRECISION_INT8 = 2
 MIN_IMAGES = 90  # fixture images whose exact input tensor must be rebuilt
-PIXEL_RGB = 1
 
 # name, fixture, source .tflite for the fixup, limits
 MODELS = [
@@ -89,49 +88,43 @@ class MnetClass(ctypes.Structure):
 
 
 class Runner:
+    """An int8 session on one model (mnet_ctypes.Mnet.session) and the calls
+    these tests make on it; close() (or the end of a `with` block) frees it.
+    tools/oracle/int8_agreement.py uses it too."""
+
     def __init__(self, wrapper, model_path):
         self.lib = lib = wrapper.lib
-        options = mnet_ctypes.MnetOptions()
-        lib.mnet_options_init(ctypes.byref(options))
-        options.precision = PRECISION_INT8
-        self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
-        error = mnet_ctypes.MnetError()
-        if lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
-                               ctypes.byref(self.model), ctypes.byref(error)):
-            raise RuntimeError("load %s: %s" % (model_path, error.message.decode()))
-        if lib.mnet_session_create(self.model, None, ctypes.byref(self.session),
-                                   ctypes.byref(error)):
-            lib.mnet_model_destroy(self.model)
-            raise RuntimeError("session: %s" % error.message.decode())
-        lib.mnet_preprocess_image.argtypes = [ctypes.c_void_p, ctypes.POINTER(mnet_ctypes.MnetImage),
-                                              ctypes.c_void_p, ctypes.POINTER(ctypes.c_float),
-                                              ctypes.c_size_t]
-        lib.mnet_preprocess_image.restype = ctypes.c_int
+        self._resources = contextlib.ExitStack()
+        self.session = self._resources.enter_context(
+            wrapper.session(model_path, precision=mnet_ctypes.PRECISION_INT8))
         # internal (src/api/model_internal.h), exported for tests and tools
         lib.mnet_session_q8_probabilities.argtypes = [ctypes.c_void_p,
                                                       ctypes.POINTER(ctypes.c_size_t)]
         lib.mnet_session_q8_probabilities.restype = ctypes.POINTER(ctypes.c_uint8)
+        lib.mnet_classify.argtypes = [ctypes.c_void_p, ctypes.POINTER(mnet_ctypes.MnetImage),
+                                      ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(MnetClass),
+                                      ctypes.POINTER(ctypes.c_int)]
         self.output_quant = quantization(model_path).get("output")
 
     def close(self):
-        self.lib.mnet_session_destroy(self.session)
-        self.lib.mnet_model_destroy(self.model)
+        self._resources.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def logits(self, normalized):
         """Runs a float input; the dequantized output 0 (the logits)."""
-        data = np.ascontiguousarray(normalized, np.float32).reshape(-1)
-        if self.lib.mnet_run(self.session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                             data.size):
-            raise RuntimeError("run: %s" % self.lib.mnet_session_error(self.session).decode())
-        t = mnet_ctypes.MnetTensor()
-        self.lib.mnet_output(self.session, 0, ctypes.byref(t))
-        return np.ctypeslib.as_array(t.data, (t.height * t.width * t.channels,)).copy()
+        self.session.run(normalized)
+        return self.session.output(0).reshape(-1)
 
     def run(self, normalized):
         """(uint8 probabilities of the session, uint8 logits) for a float input."""
         f = self.logits(normalized)
         count = ctypes.c_size_t()
-        pointer = self.lib.mnet_session_q8_probabilities(self.session, ctypes.byref(count))
+        pointer = self.lib.mnet_session_q8_probabilities(self.session.handle, ctypes.byref(count))
         if not pointer or count.value == 0:
             raise RuntimeError("the int8 session has no uint8 probabilities")
         probabilities = np.ctypeslib.as_array(pointer, (count.value,)).copy()
@@ -147,32 +140,18 @@ class Runner:
 
     def classify(self, rgb, k):
         """mnet_classify on an RGB image: [(index, score)], best first."""
-        rgb = np.ascontiguousarray(rgb, np.uint8)
-        image = mnet_ctypes.MnetImage()
-        image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
-        image.planes[0] = rgb.ctypes.data
-        image.strides[0] = rgb.shape[1] * 3
+        image, _pixels = mnet_ctypes.rgb_image(rgb)
         top, count = (MnetClass * k)(), ctypes.c_int()
-        self.lib.mnet_classify.argtypes = [ctypes.c_void_p, ctypes.POINTER(mnet_ctypes.MnetImage),
-                                           ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(MnetClass),
-                                           ctypes.POINTER(ctypes.c_int)]
-        if self.lib.mnet_classify(self.session, ctypes.byref(image), None, k, top,
-                                  ctypes.byref(count)):
-            raise RuntimeError("classify: %s" % self.lib.mnet_session_error(self.session).decode())
+        self.session.check(self.lib.mnet_classify(self.session.handle, ctypes.byref(image), None,
+                                                  k, top, ctypes.byref(count)), "mnet_classify")
         return [(top[i].index, top[i].score) for i in range(count.value)]
 
     def preprocess(self, rgb):
-        h, w, _ = rgb.shape
-        rgb = np.ascontiguousarray(rgb, np.uint8)
-        image = mnet_ctypes.MnetImage()
-        image.format, image.width, image.height = PIXEL_RGB, w, h
-        image.planes[0] = rgb.ctypes.data
-        image.strides[0] = w * 3
+        image, _pixels = mnet_ctypes.rgb_image(rgb)
         out = np.zeros(224 * 224 * 3, np.float32)
-        if self.lib.mnet_preprocess_image(self.session, ctypes.byref(image), None,
-                                          out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                          out.size):
-            raise RuntimeError("preprocess: %s" % self.lib.mnet_session_error(self.session).decode())
+        self.session.check(self.lib.mnet_preprocess_image(
+            self.session.handle, ctypes.byref(image), None,
+            out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size), "mnet_preprocess_image")
         return out
 
 
@@ -200,9 +179,8 @@ def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
         print("%s: model, source .tflite or imagenet-dev missing, skipped" % name)
         return None
     in_q = quantization(path)["input"]
-    runner = Runner(wrapper, path)
     failures = []
-    try:
+    with Runner(wrapper, path) as runner:
         # 1. exact input tensors
         inputs_dir = os.path.join(SOURCE, "tests", "fixtures", "armnn", "inputs")
         stored = {f[len("imagenet_224_"):-4] + ".JPEG": f for f in os.listdir(inputs_dir)
@@ -268,8 +246,6 @@ def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
         print("%s mnet preprocessing: top-1 identical on %d/%d untied images" % (name, same, untied))
         if untied == 0 or untied - same > limits["top1_misses"]:
             failures.append("%s: top-1 differs on %d of %d images" % (name, untied - same, untied))
-    finally:
-        runner.close()
     return failures
 
 

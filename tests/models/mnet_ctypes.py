@@ -1,6 +1,9 @@
 """Minimal ctypes binding of the public mnet API (include/mnet.h) for the
-Python tests: load a model, create a session, run a normalized input, read
-output 0; read named taps through mnet_features on a planar float image."""
+Python tests: Mnet.session loads a model and creates a session (precision,
+threads, ISA, taps) for the length of a `with` block; the Session it yields
+runs a normalized input and reads outputs and taps. Mnet.run_model and
+Mnet.run_taps are the one-shot forms the PyTorch comparisons use (taps read
+through mnet_features on a planar float image)."""
 
 import contextlib
 import ctypes
@@ -27,8 +30,11 @@ class MnetPreprocess(ctypes.Structure):
                 ("yuv_range", ctypes.c_int)]
 
 
+PIXEL_RGB = 1
 PIXEL_RGB_F32_PLANAR = 6
 FIT_STRETCH = 2
+PRECISION_FP32 = 1
+PRECISION_INT8 = 2
 
 
 class MnetFailure(RuntimeError):
@@ -45,9 +51,58 @@ def library_path():
 
 def _as_array(tensor):
     """A library tensor (h, w, c floats) copied into a float64 array."""
+    return _as_float32(tensor).astype(np.float64)
+
+
+def _as_float32(tensor):
+    """A library tensor (h, w, c floats) copied into a float32 array."""
     count = tensor.height * tensor.width * tensor.channels
-    return np.ctypeslib.as_array(tensor.data, (count,)).astype(np.float64).reshape(
+    return np.ctypeslib.as_array(tensor.data, (count,)).copy().reshape(
         tensor.height, tensor.width, tensor.channels)
+
+
+def rgb_image(rgb):
+    """An MnetImage viewing a packed uint8 RGB array (H, W, 3); returns
+    (image, the contiguous array), which must outlive every use of image."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    image = MnetImage()
+    image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
+    image.planes[0] = rgb.ctypes.data
+    image.strides[0] = rgb.shape[1] * 3
+    return image, rgb
+
+
+class Session:
+    """A session handle (mnet_session *) and the calls the tests make on it;
+    Mnet.session makes one and frees it."""
+
+    def __init__(self, lib, handle):
+        self.lib, self.handle = lib, handle
+
+    def check(self, status, what):
+        if status:
+            raise MnetFailure("%s: %d %s" % (what, status,
+                                             self.lib.mnet_session_error(self.handle).decode()))
+
+    def run(self, normalized):
+        """mnet_run on a normalized input (any shape, H x W x C floats)."""
+        data = np.ascontiguousarray(normalized, np.float32).reshape(-1)
+        self.check(self.lib.mnet_run(self.handle,
+                                     data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                     data.size), "mnet_run")
+
+    def output(self, index=0):
+        """Output `index` of the last run as float32 (h, w, c)."""
+        tensor = MnetTensor()
+        self.check(self.lib.mnet_output(self.handle, index, ctypes.byref(tensor)), "mnet_output")
+        return _as_float32(tensor)
+
+    def tap(self, index):
+        """Tap `index` (in the session's tap order) of the last run, float32 (h, w, c)."""
+        tensor = MnetTensor()
+        self.check(self.lib.mnet_session_tap(self.handle, index, ctypes.byref(tensor)),
+                   "mnet_session_tap %d" % index)
+        return _as_float32(tensor)
 
 
 class Mnet:
@@ -65,23 +120,31 @@ class Mnet:
         lib.mnet_session_error.restype = ctypes.c_char_p
         lib.mnet_run.argtypes = [p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
         lib.mnet_output.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
+        lib.mnet_session_tap.argtypes = [p, ctypes.c_int, ctypes.POINTER(MnetTensor)]
         lib.mnet_features.argtypes = [p, ctypes.POINTER(MnetImage), ctypes.POINTER(MnetPreprocess),
                                       ctypes.POINTER(MnetTensor)]
         lib.mnet_preprocess_init.argtypes = [ctypes.POINTER(MnetPreprocess)]
+        lib.mnet_preprocess_image.argtypes = [p, ctypes.POINTER(MnetImage), p,
+                                              ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
+        lib.mnet_segment.argtypes = [p, ctypes.POINTER(MnetImage), p, p, ctypes.c_size_t]
         for fn in ("mnet_model_load", "mnet_session_create", "mnet_run", "mnet_output",
-                   "mnet_features"):
+                   "mnet_session_tap", "mnet_features", "mnet_preprocess_image", "mnet_segment"):
             getattr(lib, fn).restype = ctypes.c_int
 
     @contextlib.contextmanager
-    def session(self, model_path, isa=None, threads=0, taps=()):
-        """Loads the model and creates a session that exports `taps`; both are
-        freed when the block ends. threads 0 = the library's default."""
+    def session(self, model_path, isa=None, threads=0, taps=(), precision=None):
+        """Loads the model and creates a session that exports `taps`; yields
+        a Session, and both are freed when the block ends. threads 0 = the
+        library's default; precision None = the library's default (AUTO);
+        MNET_ISA and MNET_PRECISION in the environment still override."""
         lib = self.lib
         options = MnetOptions()
         lib.mnet_options_init(ctypes.byref(options))
         if isa:
             options.isa = isa.encode()
         options.threads = threads
+        if precision is not None:
+            options.precision = precision
         model, session, error = ctypes.c_void_p(), ctypes.c_void_p(), MnetError()
         status = lib.mnet_model_load(model_path.encode(), ctypes.byref(options),
                                      ctypes.byref(model), ctypes.byref(error))
@@ -98,26 +161,16 @@ class Mnet:
             if status:
                 raise MnetFailure("mnet_session_create: %d %s" % (status, error.message.decode()))
             try:
-                yield session
+                yield Session(lib, session)
             finally:
                 lib.mnet_session_destroy(session)
         finally:
             lib.mnet_model_destroy(model)
 
-    def _check(self, status, what, session):
-        if status:
-            raise MnetFailure("%s: %d %s" % (what, status,
-                                             self.lib.mnet_session_error(session).decode()))
-
     def _run_output0(self, session, nhwc_input):
         """mnet_run on the input, then output 0 as float64 (h, w, c)."""
-        lib = self.lib
-        data = np.ascontiguousarray(nhwc_input, np.float32)
-        self._check(lib.mnet_run(session, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                 data.size), "mnet_run", session)
-        tensor = MnetTensor()
-        self._check(lib.mnet_output(session, 0, ctypes.byref(tensor)), "mnet_output", session)
-        return _as_array(tensor)
+        session.run(nhwc_input)
+        return session.output(0).astype(np.float64)
 
     def run_taps(self, model_path, pixels, taps, normalized=None, isa=None, threads=0):
         """Runs the model on `pixels` (H, W, 3 floats on the 0..255 scale, the
@@ -141,8 +194,8 @@ class Mnet:
         lib.mnet_preprocess_init(ctypes.byref(pre))
         pre.fit = FIT_STRETCH
         tensors = (MnetTensor * len(taps))()
-        self._check(lib.mnet_features(session, ctypes.byref(image), ctypes.byref(pre), tensors),
-                    "mnet_features", session)
+        session.check(lib.mnet_features(session.handle, ctypes.byref(image), ctypes.byref(pre),
+                                        tensors), "mnet_features")
         out = {name: _as_array(t) for name, t in zip(taps, tensors)}
         if normalized is not None:
             out[None] = self._run_output0(session, normalized)

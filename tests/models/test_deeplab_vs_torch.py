@@ -14,23 +14,12 @@ low-resolution logits, is compared with the module run in float64:
 
 fp32 files: error <= 1e-4; fp16 files: error <= 1e-2."""
 
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-SKIPPED = 77
-
-try:
-    import torch
-except ImportError:
-    print("SKIP: torch is not available")
-    sys.exit(SKIPPED)
-
-import torch_case  # noqa: E402
-import torch_deeplab  # noqa: E402
-import torch_mobilenet  # noqa: E402
+import torch_case  # first: skips the script when torch is missing
+import torch_deeplab
+import torch_mobilenet
+from torch_case import torch
 
 DECODER = {"low_level_tap": "block3/expand", "low_level_channels": 48, "channels": 64,
            "concat": "aspp_first"}
@@ -67,7 +56,7 @@ class DeeplabVsTorchTest(torch_case.MnetTorchCase):
         for dm, divisor, size, padding, output_stride, kwargs, seed in CASES:
             gen = torch.Generator().manual_seed(seed)
             classes = int(torch.randint(2, 30, (1,), generator=gen))
-            eps = 1e-3 if padding == "tf_same" else 1e-5
+            eps = torch_case.bn_eps(padding)
             module = torch_deeplab.DeepLabV3(dm, classes, output_stride, padding=padding,
                                              eps=eps, divisor=divisor, **kwargs)
             torch_mobilenet.randomize(module, gen)
@@ -77,11 +66,9 @@ class DeeplabVsTorchTest(torch_case.MnetTorchCase):
             module = module.float()
             tag = "deeplab_%g_d%d_%dx%d_%s_os%d_%d" % (dm, divisor, size[0], size[1], padding,
                                                       output_stride, seed)
-            for dtype, tolerance in (("f32", torch_case.FP32_TOLERANCE),
-                                     ("f16", torch_case.FP16_TOLERANCE)):
-                path = torch_case.convert(module, self.tmp.name, tag, dtype, size, padding, eps,
-                                          converter_args(output_stride, kwargs))
-                for threads in (1, 0):
+            for dtype, tolerance, path in self.converted(module, tag, size, padding, eps,
+                                                         converter_args(output_stride, kwargs)):
+                for threads in torch_case.THREADS:
                     got = self.mnet.run_model(path, torch_case.nhwc(x), self.isa, threads)
                     with self.subTest(case=tag, dtype=dtype, threads=threads):
                         self.assertEqual(got.size, want.size)

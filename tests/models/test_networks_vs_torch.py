@@ -18,31 +18,14 @@ Each file runs single-threaded and with the default thread count (all
 CPUs): the work split must not change the results beyond these limits.
 MNET_ISA, when set, is passed on as the kernel set."""
 
-import os
-import subprocess
-import sys
 import time
 import unittest
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
-CONVERTER = os.path.join(SOURCE, "tools", "convert", "mnet_convert.py")
-SKIPPED = 77
-sys.path.insert(0, HERE)
-
-try:
-    import torch
-except ImportError:
-    print("SKIP: torch is not available")
-    sys.exit(SKIPPED)
-
-import torch_case  # noqa: E402
-import torch_mobilenet  # noqa: E402
-
-FP32_TOLERANCE = 1e-4
-FP16_TOLERANCE = 1e-2
+import torch_case  # first: skips the script when torch is missing
+import torch_mobilenet
+from torch_case import torch
 
 # (family, depth multiplier, input size, padding, seed)
 CASES = [
@@ -58,8 +41,7 @@ CASES = [
 
 
 def build_module(family, dm, padding, classes):
-    # BN epsilon as the framework of that padding convention uses it.
-    eps = 1e-3 if padding == "tf_same" else 1e-5
+    eps = torch_case.bn_eps(padding)
     if family == "v1":
         return torch_mobilenet.MobileNetV1(dm, classes, padding=padding, eps=eps), eps
     return torch_mobilenet.MobileNetV2(dm, classes, padding=padding, eps=eps), eps
@@ -73,23 +55,15 @@ class NetworksVsTorchTest(torch_case.MnetTorchCase):
             classes = int(torch.randint(5, 1001, (1,), generator=gen))
             module, eps = build_module(family, dm, padding, classes)
             torch_mobilenet.randomize(module, gen)
-            state = os.path.join(self.tmp.name, "state.pth")
-            torch.save(module.state_dict(), state)  # float32, as trained models are
-            module = module.double()
             x = torch.rand(1, 3, size, size, generator=gen, dtype=torch.float64) * 2 - 1
             x = x.float().double()  # the exact values mnet receives as float32
             with torch.no_grad():
-                want = module(x)[0].numpy()
-            nhwc = x[0].permute(1, 2, 0).numpy()
-            for dtype, tolerance in (("f32", FP32_TOLERANCE), ("f16", FP16_TOLERANCE)):
-                path = os.path.join(self.tmp.name, "%s_%g_%d_%s_%s.safetensors"
-                                    % (family, dm, size, padding, dtype))
-                result = subprocess.run(
-                    [sys.executable, CONVERTER, "torch", state, "-o", path, "--dtype", dtype,
-                     "--input-size", str(size), "--padding", padding, "--bn-eps", str(eps)],
-                    capture_output=True, text=True)
-                self.assertEqual(result.returncode, 0, result.stderr)
-                for threads in (1, 0):
+                want = module.double()(x)[0].numpy()
+            module = module.float()  # converted in float32, as trained models are stored
+            nhwc = torch_case.nhwc(x)
+            tag = "%s_%g_%d_%s" % (family, dm, size, padding)
+            for dtype, tolerance, path in self.converted(module, tag, (size, size), padding, eps):
+                for threads in torch_case.THREADS:
                     start = time.time()
                     got = self.mnet.run_model(path, nhwc, self.isa, threads)
                     seconds = time.time() - start

@@ -17,23 +17,12 @@ is compared with the module run in float64 on the same input:
 fp32 files: error <= 1e-4; fp16 files: error <= 1e-2 (that includes the
 fp16 rounding of the stored weights)."""
 
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-SKIPPED = 77
-
-try:
-    import torch
-except ImportError:
-    print("SKIP: torch is not available")
-    sys.exit(SKIPPED)
-
-import torch_case  # noqa: E402
-import torch_mobilenet  # noqa: E402
-import torch_ssd  # noqa: E402
+import torch_case  # first: skips the script when torch is missing
+import torch_mobilenet
+import torch_ssd
+from torch_case import torch
 
 # (family, dm, (height, width), padding, predictor, depthwise extras, extra layers, seed)
 CASES = [
@@ -54,7 +43,7 @@ class SsdVsTorchTest(torch_case.MnetTorchCase):
             gen = torch.Generator().manual_seed(seed)
             classes = int(torch.randint(2, 100, (1,), generator=gen))
             per_location = [3] + [6] * (1 + len(extras))
-            eps = 1e-3 if padding == "tf_same" else 1e-5
+            eps = torch_case.bn_eps(padding)
             module = torch_ssd.SSD(family, dm, classes + 1, extras, per_location,
                                    predictor=predictor, lite=lite, padding=padding, eps=eps)
             torch_mobilenet.randomize(module, gen)
@@ -66,11 +55,9 @@ class SsdVsTorchTest(torch_case.MnetTorchCase):
             for l in range(len(want)):
                 taps += ["head%d/box" % l, "head%d/class" % l]
             normalized = torch_case.nhwc(x)
-            for dtype, tolerance in (("f32", torch_case.FP32_TOLERANCE),
-                                     ("f16", torch_case.FP16_TOLERANCE)):
-                tag = "ssd_%s_%g_%dx%d_%s_%s" % (family, dm, size[0], size[1], padding, predictor)
-                path = torch_case.convert(module, self.tmp.name, tag, dtype, size, padding, eps, [])
-                for threads in (1, 0):
+            tag = "ssd_%s_%g_%dx%d_%s_%s" % (family, dm, size[0], size[1], padding, predictor)
+            for dtype, tolerance, path in self.converted(module, tag, size, padding, eps):
+                for threads in torch_case.THREADS:
                     got = self.mnet.run_taps(path, pixels, taps, normalized, self.isa, threads)
                     worst = 0.0
                     for l, (box, cls) in enumerate(want):

@@ -1,6 +1,10 @@
-"""Shared steps of the whole-network tests against PyTorch: converting a
-random module through tools/convert/mnet_convert.py, making an input whose
-normalization is exact in float32, and the relative error measure."""
+"""Shared steps of the whole-network tests against PyTorch: the test case
+base class (libmnet, MNET_ISA, a scratch folder, converting a random module
+through tools/convert/mnet_convert.py to every stored dtype), an input whose
+normalization is exact in float32, and the relative error measure.
+
+Importing it skips the whole script (exit 77) when torch is missing, so a
+test imports it before torch or the reference modules."""
 
 import os
 import subprocess
@@ -9,9 +13,16 @@ import tempfile
 import unittest
 
 import numpy as np
-import torch
 
-import mnet_ctypes
+SKIPPED = 77  # CTest's skip code
+
+try:
+    import torch
+except ImportError:
+    print("SKIP: torch is not available")
+    sys.exit(SKIPPED)
+
+import mnet_ctypes  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
@@ -22,7 +33,13 @@ CONVERTER = os.path.join(SOURCE, "tools", "convert", "mnet_convert.py")
 MEAN, STD = 128.0, 64.0
 FP32_TOLERANCE = 1e-4
 FP16_TOLERANCE = 1e-2
-SKIPPED = 77  # CTest's skip code
+# Every stored dtype and its limit on the relative error: fp16 files are
+# compared with the same float64 run, so the limit covers the rounding of
+# the stored weights too.
+DTYPES = (("f32", FP32_TOLERANCE), ("f16", FP16_TOLERANCE))
+# Each file runs single-threaded and with the default thread count (all
+# CPUs): the work split must not change the results beyond the limits.
+THREADS = (1, 0)
 
 
 class MnetTorchCase(unittest.TestCase):
@@ -42,6 +59,18 @@ class MnetTorchCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
+
+    def converted(self, module, tag, size, padding, eps, extra_args=()):
+        """Converts the (float32) module into the scratch folder once per
+        dtype; yields (dtype, tolerance, path)."""
+        for dtype, tolerance in DTYPES:
+            yield dtype, tolerance, convert(module, self.tmp.name, tag, dtype, size, padding, eps,
+                                            extra_args)
+
+
+def bn_eps(padding):
+    """BatchNorm epsilon as the framework of that padding convention uses it."""
+    return 1e-3 if padding == "tf_same" else 1e-5
 
 
 def random_pixels(generator, height, width):
