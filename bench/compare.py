@@ -76,8 +76,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "models"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import converted_model  # noqa: E402
-import torch_convert  # noqa: E402
 import torch_mobilenet  # noqa: E402
 
 import torch_case  # noqa: E402

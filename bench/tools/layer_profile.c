@@ -7,15 +7,10 @@
 #include <time.h>
 
 #include "api/model_internal.h"
+#include "tool_common.h"
 
-/* CPU time of this thread: on a machine shared with other jobs, time
- * slices lost to them do not count, so the minima are far more stable than
- * wall-clock minima (cache contention still shows). */
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+/* CPU time (tool_cpu_ms): steady minima on a shared machine. */
+static double now_ms(void) { return tool_cpu_ms(); }
 
 /* Each inverted residual block run fused (as a session without taps runs
  * it), against the sum of its unfused steps. */

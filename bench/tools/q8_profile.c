@@ -11,12 +11,8 @@
 #include "api/model_internal.h"
 #include "int8/q8_plan.h"
 #include "int8/q8_session.h"
+#include "tool_common.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static const char *kind_name(mnet_step_kind k) {
     switch (k) {
@@ -40,36 +36,27 @@ int main(int argc, char **argv) {
     opt.threads = 1;
     opt.precision = MNET_PRECISION_INT8;
     mnet_model *m;
-    mnet_error err;
-    if (mnet_model_load(argv[1], &opt, &m, &err) != MNET_OK) {
-        fprintf(stderr, "%s\n", err.message);
-        return 1;
-    }
     mnet_session *s;
-    if (mnet_session_create(m, NULL, &s, &err) != MNET_OK) {
-        fprintf(stderr, "%s\n", err.message);
-        return 1;
-    }
+    if (!tool_open(argv[1], &opt, NULL, &m, &s)) return 1;
     const mnet_plan *p = &m->plan;
     const mnet_q8_plan *q = m->q8;
     const mnet_plan_tensor *it = &p->tensors[p->input];
     size_t n = (size_t)it->h * it->w * it->c;
-    float *in = malloc(n * sizeof *in);
-    for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 255) / 128.0f - 1;
+    float *in = tool_test_input(n);
     double whole = 1e9;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_ms();
+        double t0 = tool_wall_ms();
         mnet_run(s, in, n);
-        double t = now_ms() - t0;
+        double t = tool_wall_ms() - t0;
         if (t < whole) whole = t;
     }
     double *best = malloc((size_t)q->num_steps * sizeof *best);
     for (int i = 0; i < q->num_steps; i++) best[i] = 1e9;
     for (int r = 0; r < runs; r++)
         for (int i = 0; i < q->num_steps; i++) {
-            double t0 = now_ms();
+            double t0 = tool_wall_ms();
             mnet_q8_session_run_step(s->q8, i, NULL);
-            double t = now_ms() - t0;
+            double t = tool_wall_ms() - t0;
             if (t < best[i]) best[i] = t;
         }
     double total = 0, by_kind[16] = {0};

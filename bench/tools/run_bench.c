@@ -7,13 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "mnet.h"
+#include "tool_common.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int by_value(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -31,27 +26,18 @@ int main(int argc, char **argv) {
     mnet_options_init(&opt);
     opt.threads = argc > 3 ? atoi(argv[3]) : 1;
     mnet_model *m;
-    mnet_error err;
-    if (mnet_model_load(argv[1], &opt, &m, &err) != MNET_OK) {
-        fprintf(stderr, "%s\n", err.message);
-        return 1;
-    }
     mnet_session *s;
-    if (mnet_session_create(m, NULL, &s, &err) != MNET_OK) {
-        fprintf(stderr, "%s\n", err.message);
-        return 1;
-    }
+    if (!tool_open(argv[1], &opt, NULL, &m, &s)) return 1;
     mnet_model_info info;
     mnet_model_get_info(m, &info);
     size_t n = (size_t)info.input_height * info.input_width * info.input_channels;
-    float *in = malloc(n * sizeof *in);
+    float *in = tool_test_input(n);
     double *t = malloc((size_t)runs * sizeof *t);
-    for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 255) / 128.0f - 1.0f;
     for (int r = 0; r < 5; r++) mnet_run(s, in, n);
     for (int r = 0; r < runs; r++) {
-        double t0 = now_ms();
+        double t0 = tool_wall_ms();
         mnet_run(s, in, n);
-        t[r] = now_ms() - t0;
+        t[r] = tool_wall_ms() - t0;
     }
     qsort(t, (size_t)runs, sizeof *t, by_value);
     printf("%s: min %.3f ms, median %.3f ms over %d runs\n", argv[1], t[0], t[runs / 2], runs);

@@ -11,7 +11,6 @@ occur; TFLite's own rule for chains is checked by test_ssd_detect.c (hand
 case) and test_ssd_detect_random.c (a transcription of TFLite's loop).
 Exit 77 = skipped (no library or no pyarmnn)."""
 
-import ctypes
 import os
 import sys
 

@@ -11,6 +11,7 @@
 
 #include "cli_exit.h"
 #include "cli_report.h"
+#include "image_write.h"
 
 static int make_one_dir(const char *path) {
     if (mkdir(path, 0777) == 0) return 1;
@@ -96,4 +97,31 @@ int cli_output_path(const char *dir, const char *stem, const char *suffix, char 
     const char *separator = dir_length && dir[dir_length - 1] == '/' ? "" : "/";
     int n = snprintf(path, path_size, "%s%s%s%s", dir, separator, stem, suffix);
     return n >= 0 && (size_t)n < path_size;
+}
+
+int cli_output_files(cli_output_names *names, const char *dir, const char *input_path,
+                     int count, const char *const *suffixes, char *const *paths,
+                     size_t path_size) {
+    char stem[512];
+    if (!cli_output_stem(names, input_path, stem, sizeof stem)) {
+        cli_error("out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    for (int i = 0; i < count; i++)
+        if (!cli_output_path(dir, stem, suffixes[i], paths[i], path_size)) {
+            cli_error("%s: output path too long", input_path);
+            return CLI_EXIT_INTERNAL;
+        }
+    return CLI_EXIT_OK;
+}
+
+int cli_output_write_rgb(const char *path, unsigned char *rgb, int width, int height) {
+    char reason[512];
+    int ok = png_write_rgb(path, rgb, width, height, reason, sizeof reason);
+    free(rgb);
+    if (!ok) {
+        cli_error("%s", reason);
+        return CLI_EXIT_INTERNAL;
+    }
+    return CLI_EXIT_OK;
 }

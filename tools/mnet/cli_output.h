@@ -28,4 +28,15 @@ int cli_output_stem(cli_output_names *names, const char *input_path, char *stem,
 int cli_output_path(const char *dir, const char *stem, const char *suffix, char *path,
                     size_t path_size);
 
+/* The output files of one input: for each of the count suffixes,
+ * "<dir>/<stem of input_path><suffix>" into paths[i] (path_size bytes each).
+ * Returns CLI_EXIT_OK, or the exit code after printing one line. */
+int cli_output_files(cli_output_names *names, const char *dir, const char *input_path,
+                     int count, const char *const *suffixes, char *const *paths,
+                     size_t path_size);
+
+/* Writes rgb (width x height, 3 bytes per pixel) as a PNG at path and frees
+ * it. Returns CLI_EXIT_OK, or the exit code after printing one line. */
+int cli_output_write_rgb(const char *path, unsigned char *rgb, int width, int height);
+
 #endif

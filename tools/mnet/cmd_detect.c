@@ -13,7 +13,6 @@
 #include "cli_report.h"
 #include "cli_task_args.h"
 #include "commands.h"
-#include "image_write.h"
 #include "json_out.h"
 #include "mnet.h"
 
@@ -150,15 +149,10 @@ static mnet_status run_detect(detect_job *job, const cli_frame *frame,
  * with the file's path in annotated, or the exit code after a message. */
 static int write_annotated(detect_job *job, const char *path, const cli_frame *frame,
                            int count, char *annotated, size_t annotated_size) {
-    char stem[512];
-    if (!cli_output_stem(&job->names, path, stem, sizeof stem)) {
-        cli_error("out of memory");
-        return CLI_EXIT_INTERNAL;
-    }
-    if (!cli_output_path(job->args->output_dir, stem, "_detect.png", annotated, annotated_size)) {
-        cli_error("%s: output path too long", path);
-        return CLI_EXIT_INTERNAL;
-    }
+    const char *suffix = "_detect.png";
+    int code = cli_output_files(&job->names, job->args->output_dir, path, 1, &suffix,
+                                &annotated, annotated_size);
+    if (code != CLI_EXIT_OK) return code;
     unsigned char *rgb = cli_frame_rgb(frame, &job->args->input);
     if (!rgb) {
         cli_error("%s: out of memory for the annotated copy", path);
@@ -166,14 +160,7 @@ static int write_annotated(detect_job *job, const char *path, const cli_frame *f
     }
     canvas cv = {rgb, frame->view.width, frame->view.height};
     annotate_detections(&cv, job->detections, count);
-    char reason[512];
-    int ok = png_write_rgb(annotated, rgb, cv.width, cv.height, reason, sizeof reason);
-    free(rgb);
-    if (!ok) {
-        cli_error("%s", reason);
-        return CLI_EXIT_INTERNAL;
-    }
-    return CLI_EXIT_OK;
+    return cli_output_write_rgb(annotated, rgb, cv.width, cv.height);
 }
 
 static int detect_one(detect_job *job, const char *path) {

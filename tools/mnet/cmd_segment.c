@@ -115,17 +115,13 @@ static int by_pixels_descending(const void *a, const void *b) {
 static int write_pictures(segment_job *job, const char *path, const cli_frame *frame,
                           const uint8_t *mask, const class_counts *counts, char *mask_path,
                           char *overlay_path, size_t path_size) {
-    char stem[512], reason[512];
+    char reason[512];
     int w = frame->view.width, h = frame->view.height;
-    if (!cli_output_stem(&job->names, path, stem, sizeof stem)) {
-        cli_error("out of memory");
-        return CLI_EXIT_INTERNAL;
-    }
-    if (!cli_output_path(job->args->output_dir, stem, "_mask.png", mask_path, path_size) ||
-        !cli_output_path(job->args->output_dir, stem, "_overlay.png", overlay_path, path_size)) {
-        cli_error("%s: output path too long", path);
-        return CLI_EXIT_INTERNAL;
-    }
+    const char *suffixes[2] = {"_mask.png", "_overlay.png"};
+    char *paths[2] = {mask_path, overlay_path};
+    int code = cli_output_files(&job->names, job->args->output_dir, path, 2, suffixes, paths,
+                                path_size);
+    if (code != CLI_EXIT_OK) return code;
     if (!png_write_indexed(mask_path, mask, w, h, job->palette, 256, reason, sizeof reason)) {
         cli_error("%s", reason);
         return CLI_EXIT_INTERNAL;
@@ -141,13 +137,7 @@ static int write_pictures(segment_job *job, const char *path, const cli_frame *f
     qsort(legend, (size_t)counts->count, sizeof legend[0], by_pixels_descending);
     canvas cv = {rgb, w, h};
     annotate_segmentation(&cv, mask, job->palette, legend, counts->count);
-    int ok = png_write_rgb(overlay_path, rgb, w, h, reason, sizeof reason);
-    free(rgb);
-    if (!ok) {
-        cli_error("%s", reason);
-        return CLI_EXIT_INTERNAL;
-    }
-    return CLI_EXIT_OK;
+    return cli_output_write_rgb(overlay_path, rgb, w, h);
 }
 
 static int segment_one(segment_job *job, const char *path) {
