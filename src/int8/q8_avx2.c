@@ -22,13 +22,21 @@ static int pos_channel8(int pos, int out_c) {
     return pos - r + 16 * i + 4 * j + k;
 }
 
+/* The requantization table of positions [0, padded): per vector of 8
+ * positions, a q8_rqtable.h table of 8 (rq_group), so that a kernel reads
+ * one vector's constants at fixed offsets from one pointer. */
+static const int32_t *rq_group(const int32_t *table, int pos) {
+    return table + (size_t)((unsigned)pos / 8) * MNET_Q8_RQ_ROWS * 8;
+}
+
 static int fill_table8(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
     int any_short = 0;
     for (int pos = 0; pos < padded; pos++) {
         int c = pos_channel8(pos, out_c);
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
-        mnet_q8_rqtable_set(table, padded, pos, r);
-        any_short |= r.shift >= 0;
+        mnet_q8_rqtable_set(table + (size_t)(pos / 8) * MNET_Q8_RQ_ROWS * 8, 8, pos % 8, r);
+        any_short |= c < out_c && r.shift >= -1; /* t <= 32: not the long-shift route
+                                                    * (q8_rqtable.h); padding: any route */
     }
     return any_short;
 }

@@ -31,6 +31,18 @@ typedef struct mnet_q8_kernels {
                       const uint8_t *in, const void *packed, const int32_t *packed_bias,
                       uint8_t *out, int row_begin, int row_end);
 
+    /* Optional (NULL: such convolutions run as a 1x1 over gathered
+     * patches): the network stem, a dense convolution whose shape
+     * stem_pack_bytes accepts (nonzero size; e.g. 3x3 over 3 channels),
+     * over output rows. Weights OHWI; packed_bias holds out_c + 64. */
+    size_t (*stem_pack_bytes)(const mnet_conv_geometry *g);
+    void (*stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                      const uint8_t *w_ohwi, const int32_t *bias, void *packed,
+                      int32_t *packed_bias);
+    void (*stem)(const mnet_conv_geometry *g, const mnet_q8_conv_params *p, const uint8_t *in,
+                 const void *packed, const int32_t *packed_bias, uint8_t *out, int row_begin,
+                 int row_end);
+
     /* Elementwise residual ADD (as mnet_q8_ref_add). */
     void (*add)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b, uint8_t *out,
                 size_t count);

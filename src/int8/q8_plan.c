@@ -202,10 +202,19 @@ static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) 
 
     const mnet_q8_kernels *k = q->kernels;
     int is_pointwise = s->kind == MNET_STEP_POINTWISE || s->kind == MNET_STEP_FC;
-    /* a dense convolution runs as a 1x1 over its patches (OHWI = patch order) */
+    /* a dense convolution runs as a 1x1 over its patches (OHWI = patch order),
+     * unless the table has a kernel for its shape (the stem) */
     int patch = g->kernel_h * g->kernel_w * g->in_c;
     int as_patches = s->kind == MNET_STEP_CONV && g->groups == 1;
-    if ((is_pointwise || as_patches) && k->pointwise_pack) {
+    size_t stem_bytes = as_patches && k->stem_pack_bytes ? k->stem_pack_bytes(g) : 0;
+    if (stem_bytes) {
+        void *packed = own(b, stem_bytes);
+        int32_t *pb = own(b, (size_t)(g->out_c + 64) * sizeof(int32_t));
+        if (!packed || !pb) goto oom;
+        k->stem_pack(g, &qs->conv, wcopy, bcopy, packed, pb);
+        qs->packed = packed;
+        qs->packed_bias = pb;
+    } else if ((is_pointwise || as_patches) && k->pointwise_pack) {
         int in_c = is_pointwise ? g->in_c : patch;
         void *packed = own(b, k->pointwise_pack_bytes(in_c, g->out_c));
         int32_t *pb = own(b, (size_t)(g->out_c + 64) * sizeof(int32_t));

@@ -84,6 +84,13 @@ void mnet_q8_ref_add(const mnet_q8_add_params *p, const uint8_t *a, const uint8_
 
 /* Global average pooling with input and output sharing scale and zero point
  * (TFLite's AVERAGE_POOL_2D: sum, rounded division by the count). */
+/* Per-channel sums of (x - zero_point) over count pixels of n channels
+ * (pixel i at in + i * stride), into sums[n]. The pooling kernels run it in
+ * chunks of MNET_Q8_POOL_CHANNEL_CHUNK channels. */
+enum { MNET_Q8_POOL_CHANNEL_CHUNK = 256 };
+void mnet_q8_ref_channel_sums(const uint8_t *in, int count, int stride, int n,
+                              int32_t zero_point, int32_t *sums);
+
 void mnet_q8_ref_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
                                 const uint8_t *in, uint8_t *out);
 

@@ -11,6 +11,7 @@ void mnet_q8_rqtable_set(int32_t *table, int padded, int pos, mnet_requant r) {
     int64_t round = (int64_t)1 << (t - 1);
     table[MNET_Q8_RQ_MULT * padded + pos] = r.multiplier;
     table[MNET_Q8_RQ_SHIFT2 * padded + pos] = t - s1;
+    table[MNET_Q8_RQ_ROUND32 * padded + pos] = t - s1 >= 1 ? (int32_t)1 << (t - s1 - 1) : 0;
     if (pos % 2 == 0) {
         set_i64(table + MNET_Q8_RQ_ROUND_EVEN * padded, pair, round);
         set_i64(table + MNET_Q8_RQ_SHR_EVEN * padded, pair, s1);
@@ -26,7 +27,7 @@ int mnet_q8_rqtable_fill(int32_t *table, int padded, int out_c, const mnet_q8_co
     for (int c = 0; c < padded; c++) {
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
         mnet_q8_rqtable_set(table, padded, c, r);
-        any_short |= r.shift >= 0;
+        any_short |= c < out_c && r.shift >= -1; /* padding: multiplier 0, any route */
     }
     return any_short;
 }

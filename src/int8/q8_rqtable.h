@@ -27,7 +27,14 @@
  *   round_odd  int64 2^(t-1) of position 2k + 1
  *   shr_even   at 2k: s1 of 2k (at 2k + 1: 0, so the int64 count is s1)
  *   shl_odd    at 2k: 32 - s1 of 2k + 1 (at 2k + 1: 0)
- *   shift2     s2 of each position */
+ *   shift2     s2 of each position
+ *   round32    2^(s2-1) of each position (0 where s2 = 0)
+ *
+ * Long shifts (t >= 33 for every channel, the usual case: multipliers below
+ * 1/2) take a shorter route: the nudge moves after the first shift, as the
+ * int32 2^(s2-1) added to floor(x q / 2^32), which is exact because
+ * floor((floor(a / 2^32) + 2^(s2-1)) / 2^s2) = floor((a + 2^(t-1)) / 2^t) for
+ * an integer nudge; it saves the two 64-bit adds (mnet_q8_rqtable_apply_long). */
 #ifndef MNET_INT8_Q8_RQTABLE_H
 #define MNET_INT8_Q8_RQTABLE_H
 
@@ -37,7 +44,8 @@
 #include "int8/q8_ref.h"
 
 enum { MNET_Q8_RQ_MULT, MNET_Q8_RQ_MULT_ODD, MNET_Q8_RQ_ROUND_EVEN, MNET_Q8_RQ_ROUND_ODD,
-       MNET_Q8_RQ_SHR_EVEN, MNET_Q8_RQ_SHL_ODD, MNET_Q8_RQ_SHIFT2, MNET_Q8_RQ_ROWS };
+       MNET_Q8_RQ_SHR_EVEN, MNET_Q8_RQ_SHL_ODD, MNET_Q8_RQ_SHIFT2, MNET_Q8_RQ_ROUND32,
+       MNET_Q8_RQ_ROWS };
 
 static inline size_t mnet_q8_rqtable_bytes(int padded) {
     return (size_t)MNET_Q8_RQ_ROWS * (size_t)padded * sizeof(int32_t);
@@ -55,8 +63,8 @@ static inline mnet_requant mnet_q8_rqtable_pad(void) {
 void mnet_q8_rqtable_set(int32_t *table, int padded, int pos, mnet_requant r);
 
 /* Fills the table for out_c channels of p in channel order; returns 1 if any
- * channel has t < 32 (shift >= 0): the kernels use the variable 64-bit
- * shifts only then, a fixed shift by 32 otherwise. */
+ * channel has t <= 32 (shift >= -1): the kernels use the variable 64-bit
+ * shifts and the int64 nudge only then, the long-shift route otherwise. */
 int mnet_q8_rqtable_fill(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p);
 
 static inline int64_t mnet_q8_rqtable_i64(const int32_t *row, int pair) {
@@ -80,6 +88,16 @@ static inline int32_t mnet_q8_rqtable_apply(int32_t x, const int32_t *table, int
     int32_t h = (int32_t)lo32;
     int s2 = table[MNET_Q8_RQ_SHIFT2 * padded + c];
     return h >= 0 ? h >> s2 : ~(~h >> s2); /* arithmetic shift, portably */
+}
+
+/* The long-shift route (every real channel t >= 33) for one value: the high
+ * half of the product, the int32 nudge, the arithmetic shift. */
+static inline int32_t mnet_q8_rqtable_apply_long(int32_t x, const int32_t *table, int padded, int c) {
+    int64_t prod = (int64_t)x * table[MNET_Q8_RQ_MULT * padded + c];
+    int32_t hi = (int32_t)(prod >= 0 ? prod >> 32 : ~(~prod >> 32)); /* |prod| < 2^62: fits */
+    int32_t h = hi + table[MNET_Q8_RQ_ROUND32 * padded + c];          /* |hi| < 2^30 */
+    int s2 = table[MNET_Q8_RQ_SHIFT2 * padded + c];
+    return h >= 0 ? h >> s2 : ~(~h >> s2);
 }
 
 #endif

@@ -180,7 +180,10 @@ static void run_rows(const q8_job *job, int thread, int begin, int end) {
     uint8_t *out = s->arena + s->offsets[st->output];
     switch (st->kind) {
     case MNET_STEP_CONV:
-        if (st->packed) {
+        /* packed for the table's stem kernel (as q8_plan.c decided) */
+        if (st->packed && k->stem_pack_bytes && k->stem_pack_bytes(g)) {
+            k->stem(g, &st->conv, in, st->packed, st->packed_bias, out, begin, end);
+        } else if (st->packed) {
             uint8_t *patches = s->patches + (size_t)thread * s->q->patch_bytes;
             int patch = g->kernel_h * g->kernel_w * g->in_c;
             for (int oy = begin; oy < end; oy++) {

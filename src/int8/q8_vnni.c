@@ -5,6 +5,7 @@
 #include "int8/q8_x86.h"
 
 #include "int8/q8_vnni_common.h"
+#include "int8/q8_vnni_stem.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -82,6 +83,9 @@ const mnet_q8_kernels mnet_q8_kernels_avx512vnni = {
     .depthwise_pack_bytes = mnet_q8_vnni_dw_pack_bytes,
     .depthwise_pack = mnet_q8_vnni_dw_pack,
     .depthwise = mnet_q8_vnni_dw_run,
+    .stem_pack_bytes = mnet_q8_vnni_stem_pack_bytes,
+    .stem_pack = mnet_q8_vnni_stem_pack,
+    .stem = mnet_q8_vnni_stem_run,
     .add = add_run,
     .quantize = quantize_run,
 };

@@ -28,16 +28,19 @@
  * read the input zero point, whose contribution -zx sum (w - zw) is folded
  * into the bias, so every output pixel runs the same code. With 16 or 32
  * channels, 4 or 2 adjacent output pixels share one 64-lane block. 3x3
- * kernels (stride 1 or 2, and 32 channels at stride 1) run a row kernel
- * that widens each input column once for all the outputs it feeds
- * (q8_vnni_depthwise.c's dw_row3x3).
+ * kernels run by rows: vertical quads (q8_vnni_depthwise_quad.c: vpdpbusd
+ * over one input column's 3 rows, each column built once for the 3 outputs
+ * that read it) for symmetric weights, dilation, fewer than 64 channels and
+ * short tails; the tap-pair row kernel (q8_vnni_depthwise.c's dw_row3x3,
+ * which widens each input column once) for full 64-blocks with a weight zero
+ * point, where the quads' zero-point sums cost more than they save.
  *
  * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
  *
  * Requantization: q8_rqtable.h's arithmetic (TFLite's single rounding on
- * 64-bit products: two vpmuldq, two 64-bit adds, the split shift, a blend;
- * 7-8 operations per 16 values), then packs with saturation, zero point and
- * clamp on bytes. */
+ * 64-bit products: two vpmuldq, the nudge, the split shift, a blend; 6
+ * operations per 16 values on the usual long-shift route, 8 otherwise),
+ * then packs with saturation, zero point and clamp on bytes. */
 #ifndef MNET_INT8_Q8_VNNI_COMMON_H
 #define MNET_INT8_Q8_VNNI_COMMON_H
 
@@ -91,7 +94,7 @@ static inline int fill_table(int32_t *table, int padded, int out_c, const mnet_q
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c)
                          : p->channel_requant ? mnet_q8_rqtable_pad() : p->requant;
         mnet_q8_rqtable_set(table, padded, pos, r);
-        any_short |= r.shift >= 0;
+        any_short |= c < out_c && r.shift >= -1; /* q8_rqtable.h: t <= 32 */
     }
     return any_short;
 }
@@ -121,7 +124,8 @@ INLINE_VNNI rq_vec rq_load(const rq_ctx *v, int pos) {
     const int32_t *t = v->table + pos;
     rq_vec r;
     r.mult = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * v->padded);
-    r.round = _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_EVEN * v->padded);
+    r.round = _mm512_loadu_si512(
+        t + (v->any_short ? MNET_Q8_RQ_ROUND_EVEN : MNET_Q8_RQ_ROUND32) * v->padded);
     r.shr = v->any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHR_EVEN * v->padded)
                          : _mm512_setzero_si512();
     r.shl = v->any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHL_ODD * v->padded)
@@ -132,22 +136,26 @@ INLINE_VNNI rq_vec rq_load(const rq_ctx *v, int pos) {
 
 /* q8_rqtable.h's arithmetic on 16 lanes: 64-bit products of the even lanes
  * and of the odd lanes (shifted down), the int64 nudge, then the split
- * shift. Without short shifts (any_short 0) every s1 is 32: the even lanes
- * take the high halves, the odd ones are already in place. */
+ * shift. Without short shifts (any_short 0) every t is at least 33: the
+ * long-shift route, where round_even is the int32 nudge 2^(s2-1) of every
+ * lane (round_odd unused), added to the high halves of the products (the
+ * even lanes take them, the odd ones are already in place). */
 INLINE_VNNI __m512i requant_core(__m512i x, __m512i mult, __m512i mult_odd, __m512i round_even,
                                  __m512i round_odd, __m512i shr_even, __m512i shl_odd,
                                  __m512i shift2, int any_short) {
-    __m512i ae = _mm512_add_epi64(_mm512_mul_epi32(x, mult), round_even);
-    __m512i ao = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), round_odd);
     if (!any_short) {
-        /* s1 = 32 everywhere: the results are the high halves of ae and ao;
-         * one masked dword swap moves ae's high halves down into the even
-         * lanes (instead of a 64-bit shift and a blend) */
+        /* one masked dword swap moves the even products' high halves down
+         * into the even lanes (instead of a 64-bit shift and a blend) */
+        (void)round_odd;
         (void)shr_even;
         (void)shl_odd;
-        __m512i hi = _mm512_mask_shuffle_epi32(ao, 0x5555, ae, _MM_PERM_CDAB);
-        return _mm512_srav_epi32(hi, shift2);
+        __m512i pe = _mm512_mul_epi32(x, mult);
+        __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd);
+        __m512i hi = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
+        return _mm512_srav_epi32(_mm512_add_epi32(hi, round_even), shift2);
     }
+    __m512i ae = _mm512_add_epi64(_mm512_mul_epi32(x, mult), round_even);
+    __m512i ao = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), round_odd);
     __m512i e = _mm512_srlv_epi64(ae, shr_even);
     __m512i o = _mm512_sllv_epi64(ao, shl_odd);
     return _mm512_srav_epi32(_mm512_mask_blend_epi32(0xAAAA, e, o), shift2);
@@ -169,23 +177,40 @@ INLINE_VNNI __m512i requant16(__m512i acc, const rq_ctx *v, int pos) {
         shr = _mm512_loadu_si512(t + MNET_Q8_RQ_SHR_EVEN * n);
         shl = _mm512_loadu_si512(t + MNET_Q8_RQ_SHL_ODD * n);
     }
+    __m512i round_even, round_odd = _mm512_setzero_si512();
+    if (v->any_short) {
+        round_even = _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_EVEN * n);
+        round_odd = _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_ODD * n);
+    } else {
+        round_even = _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND32 * n);
+    }
     return requant_core(acc, _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * n),
-                        _mm512_loadu_si512(t + MNET_Q8_RQ_MULT_ODD * n),
-                        _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_EVEN * n),
-                        _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_ODD * n), shr, shl,
-                        _mm512_loadu_si512(t + MNET_Q8_RQ_SHIFT2 * n), v->any_short);
+                        _mm512_loadu_si512(t + MNET_Q8_RQ_MULT_ODD * n), round_even, round_odd,
+                        shr, shl, _mm512_loadu_si512(t + MNET_Q8_RQ_SHIFT2 * n), v->any_short);
+}
+
+/* Packed int16 values (requantized, saturated) -> with the zero point
+ * (saturating). Skipped when it is 0: ReLU6 outputs of quantization-aware
+ * models have zero point 0, and at 2-3 operations per 16 values beyond the
+ * multiply-adds every one counts for small K. */
+INLINE_VNNI __m512i add_zero_point16(__m512i w, const rq_ctx *v) {
+    return v->zero_point ? _mm512_adds_epi16(w, _mm512_set1_epi16((int16_t)v->zero_point)) : w;
+}
+
+/* Bytes (saturated to 0..255) -> clamped to [out_min, out_max]; nothing to
+ * do for the full range (linear and ReLU6 outputs of those models). */
+INLINE_VNNI __m512i clamp_bytes(__m512i b, const rq_ctx *v) {
+    if (v->out_min > 0) b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
+    if (v->out_max < 255) b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
+    return b;
 }
 
 /* 4 requantized vectors (lane ordered) -> 64 bytes in channel order. */
 INLINE_VNNI void pack_store64(uint8_t *dst, __m512i q0, __m512i q1, __m512i q2, __m512i q3,
                               const rq_ctx *v) {
-    __m512i zp = _mm512_set1_epi16((int16_t)v->zero_point);
-    __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp);
-    __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q2, q3), zp);
-    __m512i b = _mm512_packus_epi16(w01, w23);
-    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
-    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
-    _mm512_storeu_si512(dst, b);
+    __m512i w01 = add_zero_point16(_mm512_packs_epi32(q0, q1), v);
+    __m512i w23 = add_zero_point16(_mm512_packs_epi32(q2, q3), v);
+    _mm512_storeu_si512(dst, clamp_bytes(_mm512_packus_epi16(w01, w23), v));
 }
 
 /* A full block with one set of constants for all 64 channels (uniform). */
@@ -198,15 +223,8 @@ INLINE_VNNI void store_block64_u(uint8_t *dst, __m512i a0, __m512i a1, __m512i a
 /* A full lane-ordered block: 4 vectors -> 64 bytes in channel order. */
 INLINE_VNNI void store_block64(uint8_t *dst, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
                                const rq_ctx *v, int pos) {
-    __m512i q0 = requant16(a0, v, pos), q1 = requant16(a1, v, pos + 16);
-    __m512i q2 = requant16(a2, v, pos + 32), q3 = requant16(a3, v, pos + 48);
-    __m512i zp = _mm512_set1_epi16((int16_t)v->zero_point);
-    __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp);
-    __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q2, q3), zp);
-    __m512i b = _mm512_packus_epi16(w01, w23);
-    b = _mm512_max_epu8(b, _mm512_set1_epi8((char)v->out_min));
-    b = _mm512_min_epu8(b, _mm512_set1_epi8((char)v->out_max));
-    _mm512_storeu_si512(dst, b);
+    pack_store64(dst, requant16(a0, v, pos), requant16(a1, v, pos + 16),
+                 requant16(a2, v, pos + 32), requant16(a3, v, pos + 48), v);
 }
 
 static inline __mmask16 tail_mask(int n) {

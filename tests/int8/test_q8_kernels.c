@@ -23,19 +23,28 @@ static mnet_q8_conv_params random_params(test_rng *r) {
     mnet_activation acts[3] = {MNET_ACT_NONE, MNET_ACT_RELU, MNET_ACT_RELU6};
     float in_scale = test_rng_float(r, 0.005f, 0.5f), w_scale = test_rng_float(r, 0.001f, 0.4f);
     float out_scale = test_rng_float(r, 0.01f, 0.6f);
+    /* a quarter of the cases with output zero point 0 (ReLU6 outputs of
+     * quantization-aware models: the kernels skip the zero point and, with
+     * ReLU, the clamp) */
+    int out_zero_point = test_rng_int(r, 0, 3) == 0 ? 0 : test_rng_int(r, 0, 255);
     return mnet_q8_conv_params_init(in_scale, test_rng_int(r, 0, 255), w_scale,
-                                    test_rng_int(r, 0, 255), out_scale, test_rng_int(r, 0, 255),
+                                    test_rng_int(r, 0, 255), out_scale, out_zero_point,
                                     acts[test_rng_int(r, 0, 2)]);
 }
 
 /* Per-channel multipliers and shifts for out_c channels (written to rq):
- * random reals around the per-tensor one, including multipliers > 1 (left
- * shifts), so that shifts differ between channels. */
+ * random reals around the per-tensor one, in half of the calls including
+ * multipliers > 1 (left shifts), so that shifts differ between channels and
+ * both requantization routes of the kernels run (q8_rqtable.h). */
 static const mnet_requant *random_channel_requant(test_rng *r, mnet_q8_conv_params *p,
                                                   mnet_requant *rq, int out_c) {
+    int with_large = test_rng_int(r, 0, 1);
     for (int c = 0; c < out_c; c++) {
-        double real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, -20, 3));
-        if (c % 7 == 3) real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, 1, 6));
+        double real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, -20, -2));
+        if (with_large && c % 7 == 3)
+            real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, 1, 6));
+        else if (with_large && c % 7 == 5)
+            real = ldexp(test_rng_float(r, 0.5f, 1.0f), test_rng_int(r, -1, 3));
         rq[c] = mnet_requant_from_real(real);
     }
     p->channel_requant = rq;
@@ -191,8 +200,8 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
     }
     /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
      * (more taps than a kernel gathers at once), then 3x3 cases of the
-     * AVX-512 row kernel */
-    for (int t = 0; t < 90; t++) {
+     * AVX-512 row kernel and of the 256-bit one */
+    for (int t = 0; t < 170; t++) {
         mnet_conv_geometry g;
         int c = test_rng_int(r, 1, 140), kk = t % 5 == 4 ? 5 : t == 7 ? 9 : 3;
         int stride = test_rng_int(r, 1, 2), dil = test_rng_int(r, 1, 2);
@@ -204,10 +213,26 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
             c = 64 * test_rng_int(r, 1, 3) + (t % 4 == 0 ? 0 : test_rng_int(r, 0, 40));
             if (t % 5 == 0) c = 32, stride = 1;
         }
-        mnet_conv_geometry_init(&g, test_rng_int(r, 1, 15), test_rng_int(r, 1, 15), c, c, kk,
+        if (t >= 90) { /* 3x3 stride 1/2, 16, 24 or 32+ channels (tails of 1..31), rows of
+                        * 4..40 outputs: the 256-bit row kernel and its short-row fallback */
+            kk = 3, stride = t % 2 ? 2 : 1, dil = 1;
+            c = t % 3 == 0 ? 32 : (t / 2) % 4 == 1 ? 16 : (t / 2) % 4 == 2 ? 24
+                                                          : test_rng_int(r, 33, 200);
+        }
+        if (t >= 130) { /* 3x3 dilated 2..4 (DeepLab), 8..200 channels: the AVX-512
+                         * quad kernel's interleaved streams */
+            kk = 3, dil = test_rng_int(r, 2, 4), stride = t % 5 == 0 ? 2 : 1;
+            c = t % 7 == 0 ? 32 : test_rng_int(r, 8, 200);
+        }
+        mnet_conv_geometry_init(&g, test_rng_int(r, 1, 15),
+                                t >= 90 ? test_rng_int(r, 8, 40) : test_rng_int(r, 1, 15), c, c, kk,
                                 stride, dil, c, t % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC);
         if (g.out_h <= 0 || g.out_w <= 0) continue;
         mnet_q8_conv_params p = random_params(r);
+        /* symmetric weights (no zero-point sums in the quad kernel), and the
+         * extreme zero points (0: K = 128, beyond a signed byte) */
+        if (t % 4 == 1) p.weight_zero_point = 128;
+        if (t % 9 == 2) p.weight_zero_point = t % 2 ? 0 : 255;
         mnet_requant rq[300];
         if (t % 3 != 0) random_channel_requant(r, &p, rq, c);
         size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;

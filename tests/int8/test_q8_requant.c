@@ -126,12 +126,12 @@ int main(void) {
         mnet_requant rq[CH];
         for (int c = 0; c < CH; c++) {
             /* round 0: shifts over TFLite's whole range; round 1: only
-             * shift < 0 (the kernels' fixed shift by 32) */
+             * shift < -1 (t >= 33: the kernels' long-shift route) */
             mnet_requant r;
             r.multiplier = (int32_t)((1u << 30) + (uint32_t)(test_rng_next(&rng) % (1u << 30)));
             r.shift = round == 0 ? (c < 4 ? 30 - c : test_rng_int(&rng, -31, 30))
-                                 : test_rng_int(&rng, -31, -1);
-            if (c == 4 || c == 5) r.shift = c == 4 ? -31 : -1;
+                                 : test_rng_int(&rng, -31, -2);
+            if (c == 4 || c == 5) r.shift = c == 4 ? -31 : round == 0 ? -1 : -2;
             if (c == 0 || c == 7) r.multiplier = 0;
             if (c == 1 || c == 6) r.multiplier = INT32_MAX;
             rq[c] = r;
@@ -148,6 +148,9 @@ int main(void) {
             mnet_requant r = c < CH ? rq[c] : mnet_q8_rqtable_pad();
             CHECK_MSG(mnet_q8_rqtable_apply(x, table, PAD, c) == mnet_requant_apply(x, r),
                       "table apply(%d, %d, %d)", x, r.multiplier, r.shift);
+            if (round == 1)
+                CHECK_MSG(mnet_q8_rqtable_apply_long(x, table, PAD, c) == mnet_requant_apply(x, r),
+                          "table apply_long(%d, %d, %d)", x, r.multiplier, r.shift);
         }
         /* padding positions requantize to 0 */
         CHECK(mnet_q8_rqtable_apply(INT32_MAX, table, PAD, PAD - 1) == 0);

@@ -1,0 +1,387 @@
+/* AVX-512 VNNI 3x3 depthwise by vertical quads: one vpdpbusd per input
+ * column and 16 channels. A channel's dword holds the bytes of the column's
+ * 3 rows and a 0, (x0, x1, x2, 0), and meets the weights (w0 - 128,
+ * w1 - 128, w2 - 128, 0) of that kernel column: vpdpbusd takes unsigned
+ * activations and signed weights, and w - zw may not fit a signed byte,
+ * w - 128 always does. With K = 128 - zw:
+ *   sum x (w - zw) = sum x (w - 128) + K sum x
+ * K sum x is, per output, 3 more vpdpbusd of the same quads against the
+ * constant (K, K, K, 0) (zw 0, K 128: (64, 64, 64, 0) twice); symmetric
+ * weights (zw 128) need none. Each column's quads are built once and
+ * shared by the 3 outputs that read the column: stride 1 builds one column
+ * per output, stride 2 two. Per 64 outputs at stride 1: 12 vpdpbusd (+ 12
+ * with zero points) and 6 byte unpacks, where the tap pairs
+ * (q8_vnni_depthwise.c's dw_row3x3) need 20 vpdpwssd and 12.
+ *
+ * Blocks and layouts as the tap pairs (q8_vnni_common.h): full 64-blocks
+ * in lane order, then 32-blocks and a last vector of 16 (pos_channel
+ * order), whose quads come from the same unpacks on row vectors whose
+ * 128-bit lanes were broadcast first, then blended. 16 or 32 channels: 4
+ * or 2 pixels per 64-lane block (dwq_run_px). Stride 1 with dilation d
+ * runs d interleaved streams of outputs (ox = r, r + d, ...), each of which
+ * slides over columns d apart like an undilated row.
+ *
+ * Padded taps read the input zero point (whose part is folded into the
+ * bias, as for the tap pairs), so borders run the same arithmetic. */
+#include "int8/q8_vnni_depthwise_quad.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+int mnet_q8_vnni_dwq_ok(const mnet_conv_geometry *g) {
+    if (g->kernel_h != 3 || g->kernel_w != 3 || g->stride_h != g->stride_w ||
+        g->dilation_h != g->dilation_w || g->stride_w > 2)
+        return 0;
+    return g->stride_w == 1 || g->dilation_w == 1;
+}
+
+/* 16 or 32 channels at stride 1 without dilation: 4 or 2 pixels per
+ * 64-lane block (dwq_run_px). */
+static int dwq_pixels(const mnet_conv_geometry *g) {
+    return (g->out_c == 16 || g->out_c == 32) && g->stride_w == 1 && g->dilation_w == 1;
+}
+
+/* 33 to 63 channels: one masked 64-block (measured faster than a 32-block
+ * and a 16-vector; with fewer, the wasted lanes cost more), and 16 or 32
+ * channels outside dwq_pixels (the tap pairs pack those in pixel groups,
+ * so the quads need their own bias and table anyway). */
+int mnet_q8_vnni_dwq_masked(const mnet_conv_geometry *g) {
+    int c = g->out_c;
+    return mnet_q8_vnni_dwq_ok(g) && !dwq_pixels(g) &&
+           ((c > 32 && c < BLOCK) || c == 16 || c == 32);
+}
+
+/* One 64-block: several pixels, or masked. */
+static int dwq_one_block(const mnet_conv_geometry *g) {
+    return dwq_pixels(g) || mnet_q8_vnni_dwq_masked(g);
+}
+
+/* Positions: one 64-block (dwq_one_block), else channels rounded up to
+ * 16; 3 int32 (one per kernel column) each. */
+static int dwq_padded(const mnet_conv_geometry *g) {
+    return dwq_one_block(g) ? BLOCK : round_up(g->out_c, 16);
+}
+
+size_t mnet_q8_vnni_dwq_masked_offset(const mnet_conv_geometry *g) {
+    return (size_t)dwq_padded(g) * 3 * 4;
+}
+
+size_t mnet_q8_vnni_dwq_bytes(const mnet_conv_geometry *g) {
+    if (!mnet_q8_vnni_dwq_ok(g)) return 0;
+    return mnet_q8_vnni_dwq_masked_offset(g) +
+           (mnet_q8_vnni_dwq_masked(g) ? BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK) : 0);
+}
+
+/* Block of position pos: its start and vector count (64-, 32-, 16-block). */
+static void dwq_block_of(const mnet_conv_geometry *g, int pos, int *start, int *nv) {
+    int out_c = g->out_c, one = dwq_one_block(g);
+    int full = one ? BLOCK : out_c / BLOCK * BLOCK;
+    int tail32 = one ? 0 : tail32_vectors(out_c) * 16;
+    if (pos < full) *start = pos / BLOCK * BLOCK, *nv = 4;
+    else if (pos - full < tail32) *start = full + (pos - full) / 32 * 32, *nv = 2;
+    else *start = pos / 16 * 16, *nv = 1;
+}
+
+void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int32_t *quads) {
+    int c = g->out_c, padded = dwq_padded(g);
+    for (int pos = 0; pos < padded; pos++) {
+        int start, nv;
+        dwq_block_of(g, pos, &start, &nv);
+        int ch = dwq_pixels(g)                ? pos_channel(pos, BLOCK) % c
+                 : mnet_q8_vnni_dwq_masked(g) ? pos_channel(pos, BLOCK)
+                                              : pos_channel(pos, c);
+        if (ch >= c) ch = -1; /* padding: zero weights */
+        int v = (pos - start) / 16, l = pos % 16;
+        for (int kx = 0; kx < 3; kx++) {
+            uint32_t d = 0;
+            for (int ky = 0; ky < 3 && ch >= 0; ky++) {
+                int w = (int)w_ohwi[(size_t)ch * 9 + ky * 3 + kx] - 128;
+                d |= (uint32_t)(uint8_t)(int8_t)w << (8 * ky);
+            }
+            quads[(size_t)start * 3 + ((size_t)kx * nv + v) * 16 + l] = (int32_t)d;
+        }
+    }
+}
+
+/* vpdpbusd accumulating in place (see DPBUSD in q8_vnni_pointwise.c) */
+#define DPBUSD(acc, x, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "vm"(w))
+
+/* The input of one block: its 3 rows from the block's first channel; a
+ * padding row points at 64 bytes of the zero point with step 0. */
+typedef struct dwq_src {
+    const uint8_t *r[3];
+    size_t step[3]; /* bytes per column: c, or 0 for a padding row */
+    int in_w;
+    int n; /* valid channels of a 32- or 16-block */
+    __m512i zx8;
+} dwq_src;
+
+/* 1 when column x is inside the input. */
+static inline int dwq_inside(const dwq_src *s, int x) {
+    return x >= 0 && x < s->in_w;
+}
+
+/* Row k's bytes at column x, inside (dwq_inside), arranged for nv: 4: 64
+ * bytes; 2: the 32 bytes' halves as 128-bit lanes (0, 0, 1, 1); 1: the 16
+ * bytes in every lane. */
+INLINE_VNNI __m512i dwq_load(const dwq_src *s, int k, int x, int nv, int masked) {
+    const uint8_t *at = s->r[k] + (size_t)x * s->step[k];
+    if (nv == 4 && masked) return _mm512_maskz_loadu_epi8(~(__mmask64)0 >> (BLOCK - s->n), at);
+    if (nv == 4) return _mm512_loadu_si512(at);
+    if (nv == 2) {
+        __mmask32 m = s->n >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << s->n) - 1);
+        __m512i w = _mm512_castsi256_si512(_mm256_maskz_loadu_epi8(m, at));
+        return _mm512_shuffle_i64x2(w, w, _MM_SHUFFLE(1, 1, 0, 0));
+    }
+    return _mm512_broadcast_i32x4(_mm_maskz_loadu_epi8(tail_mask(s->n), at));
+}
+
+/* As dwq_load at any column: the zero point outside. */
+INLINE_VNNI __m512i dwq_load_edge(const dwq_src *s, int k, int x, int nv, int masked) {
+    /* outside: every byte the zero point, in any arrangement */
+    return x >= 0 && x < s->in_w ? dwq_load(s, k, x, nv, masked) : s->zx8;
+}
+
+/* The quads of column x: nv vectors in the block's position order. */
+INLINE_VNNI void dwq_build(const dwq_src *s, int x, int nv, int masked, __m512i *q) {
+    __m512i a, b, c;
+    if (dwq_inside(s, x)) {
+        a = dwq_load(s, 0, x, nv, masked), b = dwq_load(s, 1, x, nv, masked);
+        c = dwq_load(s, 2, x, nv, masked);
+    } else {
+        a = dwq_load_edge(s, 0, x, nv, masked), b = dwq_load_edge(s, 1, x, nv, masked);
+        c = dwq_load_edge(s, 2, x, nv, masked);
+    }
+    __m512i zero = _mm512_setzero_si512();
+    __m512i lo01 = _mm512_unpacklo_epi8(a, b), hi01 = _mm512_unpackhi_epi8(a, b);
+    __m512i lo2 = _mm512_unpacklo_epi8(c, zero), hi2 = _mm512_unpackhi_epi8(c, zero);
+    /* lane i of vector j: channels (lane base) + 4 j + k */
+    __m512i v0 = _mm512_unpacklo_epi16(lo01, lo2), v1 = _mm512_unpackhi_epi16(lo01, lo2);
+    __m512i v2 = _mm512_unpacklo_epi16(hi01, hi2), v3 = _mm512_unpackhi_epi16(hi01, hi2);
+    if (nv == 4) {
+        q[0] = v0, q[1] = v1, q[2] = v2, q[3] = v3;
+    } else if (nv == 2) { /* lane bases 0, 0, 16, 16 */
+        q[0] = _mm512_mask_blend_epi32(0xF0F0, v0, v1);
+        q[1] = _mm512_mask_blend_epi32(0xF0F0, v2, v3);
+    } else { /* every lane base 0: lane j from v_j */
+        q[0] = _mm512_mask_blend_epi32(0xFF00, _mm512_mask_blend_epi32(0x00F0, v0, v1),
+                                       _mm512_mask_blend_epi32(0xF000, v2, v3));
+    }
+}
+
+INLINE_VNNI void dwq_store(uint8_t *dst, const __m512i *a, int nv, int pos, int n, int bytes,
+                           const rq_ctx *rq, const rq_vec *ru) {
+    if (nv == 2) {
+        store_block32(dst, a[0], a[1], rq, pos, n);
+    } else if (nv == 1) {
+        store_vec16(dst, a[0], rq, pos, n);
+    } else if (bytes < BLOCK) { /* a last block of fewer pixels (16 or 32 channels) */
+        uint8_t tmp[BLOCK];
+        if (rq->uniform)
+            store_block64_u(tmp, a[0], a[1], a[2], a[3], ru, rq);
+        else
+            store_block64(tmp, a[0], a[1], a[2], a[3], rq, pos);
+        memcpy(dst, tmp, (size_t)bytes);
+    } else if (rq->uniform) {
+        store_block64_u(dst, a[0], a[1], a[2], a[3], ru, rq);
+    } else {
+        store_block64(dst, a[0], a[1], a[2], a[3], rq, pos);
+    }
+}
+
+/* count outputs of one block: output j reads columns x + j cs + {0, cs,
+ * 2 cs} (adv 1) or x + 2 j + {0, 1, 2} (adv 2) and goes to dst + j step. */
+typedef struct dwq_stream_args {
+    int x, cs, count, pos;
+    uint8_t *dst;
+    size_t step;
+} dwq_stream_args;
+
+/* The K sums ride in a second chain per output: 3 vpdpbusd of the same
+ * quads against (K, K, K, 0), added before the store (measured faster than
+ * carrying per-column sums from output to output, whose adds and extra
+ * live vectors cost more than the vpdpbusd they save). */
+INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, int masked,
+                            int adv, int corr, const dw_u512 *w, const int32_t *bias,
+                            __m512i k1, const rq_ctx *rq, const rq_vec *ru) {
+    __m512i q0[4], q1[4], q2[4];
+    const int32_t *b = bias + a->pos;
+    int x = a->x, cs = a->cs;
+    dwq_build(s, x, nv, masked, q0);
+    if (adv == 1) dwq_build(s, x + cs, nv, masked, q1);
+    for (int j = 0; j < a->count; j++) {
+        if (adv == 1) {
+            dwq_build(s, x + (j + 2) * cs, nv, masked, q2);
+        } else {
+            dwq_build(s, x + 2 * j + 1, nv, masked, q1);
+            dwq_build(s, x + 2 * j + 2, nv, masked, q2);
+        }
+        __m512i acc[4];
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm512_loadu_si512(b + 16 * v);
+            if (corr) {
+                __m512i k = _mm512_setzero_si512();
+                for (int r = 0; r < corr; r++) {
+                    DPBUSD(k, q0[v], k1);
+                    DPBUSD(k, q1[v], k1);
+                    DPBUSD(k, q2[v], k1);
+                }
+                acc[v] = _mm512_add_epi32(acc[v], k);
+            }
+            DPBUSD(acc[v], q0[v], w[v]);
+            DPBUSD(acc[v], q1[v], w[nv + v]);
+            DPBUSD(acc[v], q2[v], w[2 * nv + v]);
+        }
+        dwq_store(a->dst + (size_t)j * a->step, acc, nv, a->pos, s->n, masked ? s->n : BLOCK, rq,
+                  ru);
+        for (int v = 0; v < nv; v++) {
+            if (adv == 1) q0[v] = q1[v], q1[v] = q2[v];
+            else q0[v] = q2[v];
+        }
+    }
+}
+
+/* The specializations: nv, masked and adv constant, with and without K. */
+#define DWQ_VARIANT(name, nv, masked, adv)                                                  \
+    MNET_VNNI static void name(const dwq_src *s, const dwq_stream_args *a, int corr,       \
+                               const dw_u512 *w, const int32_t *bias, __m512i k1,          \
+                               const rq_ctx *rq, const rq_vec *ru) {                       \
+        if (corr == 0) dwq_stream(s, a, nv, masked, adv, 0, w, bias, k1, rq, ru);           \
+        else if (corr == 1) dwq_stream(s, a, nv, masked, adv, 1, w, bias, k1, rq, ru);      \
+        else dwq_stream(s, a, nv, masked, adv, 2, w, bias, k1, rq, ru);                    \
+    }
+DWQ_VARIANT(dwq_run64_a1, 4, 0, 1)
+DWQ_VARIANT(dwq_run64_a2, 4, 0, 2)
+DWQ_VARIANT(dwq_run32_a1, 2, 0, 1)
+DWQ_VARIANT(dwq_run32_a2, 2, 0, 2)
+DWQ_VARIANT(dwq_run16_a1, 1, 0, 1)
+DWQ_VARIANT(dwq_run16_a2, 1, 0, 2)
+DWQ_VARIANT(dwq_runm_a1, 4, 1, 1)
+DWQ_VARIANT(dwq_runm_a2, 4, 1, 2)
+#undef DWQ_VARIANT
+
+/* 16 or 32 channels: np = 4 or 2 pixels per 64-lane block (pixel i in
+ * lanes 4 i / np on). The quads of the np pixels from y on, Q(y), are built
+ * once per np pixels; the windows Q(y + 1), Q(y + 2) that the same outputs
+ * read are lane shifts (valignd) of Q(y) and Q(y + np). */
+INLINE_VNNI __m512i dwq_load_px(const dwq_src *s, int k, int y, int np) {
+    size_t c = BLOCK / (size_t)np;
+    if (y >= 0 && y + np - 1 < s->in_w) return _mm512_loadu_si512(s->r[k] + (size_t)y * s->step[k]);
+    uint8_t tmp[BLOCK]; /* the row's edge: the zero point outside */
+    _mm512_storeu_si512(tmp, s->zx8);
+    for (int i = 0; i < np; i++)
+        if (y + i >= 0 && y + i < s->in_w)
+            memcpy(tmp + c * i, s->r[k] + (size_t)(y + i) * s->step[k], c);
+    return _mm512_loadu_si512(tmp);
+}
+
+INLINE_VNNI void dwq_build_px(const dwq_src *s, int y, int np, __m512i *q) {
+    __m512i a = dwq_load_px(s, 0, y, np), b = dwq_load_px(s, 1, y, np);
+    __m512i c = dwq_load_px(s, 2, y, np), zero = _mm512_setzero_si512();
+    __m512i lo01 = _mm512_unpacklo_epi8(a, b), hi01 = _mm512_unpackhi_epi8(a, b);
+    __m512i lo2 = _mm512_unpacklo_epi8(c, zero), hi2 = _mm512_unpackhi_epi8(c, zero);
+    q[0] = _mm512_unpacklo_epi16(lo01, lo2), q[1] = _mm512_unpackhi_epi16(lo01, lo2);
+    q[2] = _mm512_unpacklo_epi16(hi01, hi2), q[3] = _mm512_unpackhi_epi16(hi01, hi2);
+}
+
+/* Q(y + k) for k = 1, 2 from qc = Q(y) and qn = Q(y + np). */
+INLINE_VNNI __m512i dwq_shift(__m512i qn, __m512i qc, int k, int np) {
+    if (k == np) return qn;
+    return k * 16 / np == 4 ? _mm512_alignr_epi32(qn, qc, 4)
+           : k * 16 / np == 8 ? _mm512_alignr_epi32(qn, qc, 8)
+                              : _mm512_alignr_epi32(qn, qc, 12);
+}
+
+INLINE_VNNI void dwq_run_px(const dwq_src *s, int np, int x0, int out_w, int corr,
+                            const dw_u512 *w, const int32_t *bias, __m512i k1, const rq_ctx *rq,
+                            const rq_vec *ru, uint8_t *out_row) {
+    __m512i qc[4], qn[4];
+    dwq_build_px(s, x0, np, qc);
+    for (int ox = 0; ox < out_w; ox += np) {
+        dwq_build_px(s, x0 + ox + np, np, qn);
+        __m512i acc[4];
+        for (int v = 0; v < 4; v++) {
+            acc[v] = _mm512_loadu_si512(bias + 16 * v);
+            __m512i q1 = dwq_shift(qn[v], qc[v], 1, np), q2 = dwq_shift(qn[v], qc[v], 2, np);
+            if (corr) { /* the K sums in a second chain */
+                __m512i k = _mm512_setzero_si512();
+                for (int r = 0; r < corr; r++) {
+                    DPBUSD(k, qc[v], k1);
+                    DPBUSD(k, q1, k1);
+                    DPBUSD(k, q2, k1);
+                }
+                acc[v] = _mm512_add_epi32(acc[v], k);
+            }
+            DPBUSD(acc[v], qc[v], w[v]);
+            DPBUSD(acc[v], q1, w[4 + v]);
+            DPBUSD(acc[v], q2, w[8 + v]);
+        }
+        int n = out_w - ox < np ? out_w - ox : np;
+        dwq_store(out_row + (size_t)ox * (BLOCK / np), acc, 4, 0, 0, n * (BLOCK / np), rq, ru);
+        for (int v = 0; v < 4; v++) qc[v] = qn[v];
+    }
+}
+
+/* One function per pixel count and K case, kept out of line. */
+#define DWQ_PX_VARIANT(name, np)                                                             \
+    MNET_VNNI __attribute__((noinline)) static void name(                                   \
+        const dwq_src *s, int x0, int out_w, int corr, const dw_u512 *w, const int32_t *bias, \
+        __m512i k1, const rq_ctx *rq, const rq_vec *ru, uint8_t *out_row) {                  \
+        if (corr == 0) dwq_run_px(s, np, x0, out_w, 0, w, bias, k1, rq, ru, out_row);        \
+        else if (corr == 1) dwq_run_px(s, np, x0, out_w, 1, w, bias, k1, rq, ru, out_row);   \
+        else dwq_run_px(s, np, x0, out_w, 2, w, bias, k1, rq, ru, out_row);                 \
+    }
+DWQ_PX_VARIANT(dwq_row16, 4)
+DWQ_PX_VARIANT(dwq_row32, 2)
+#undef DWQ_PX_VARIANT
+
+MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                                    const uint8_t *const *rows, const int32_t *wq,
+                                    const int32_t *bias, const rq_ctx *rq, const rq_vec *ru,
+                                    uint8_t *out_row, int first) {
+    int c = g->out_c, k = 128 - p->weight_zero_point;
+    int corr = k == 0 ? 0 : k == 128 ? 2 : 1;
+    int kb = k == 128 ? 64 : k;
+    __m512i k1 = _mm512_set1_epi32((int)((uint32_t)(uint8_t)(int8_t)kb * 0x010101u));
+    uint8_t zx_row[BLOCK];
+    memset(zx_row, p->input_zero_point, sizeof zx_row);
+    dwq_src s = {{rows[0], rows[1], rows[2]}, {0, 0, 0}, g->in_w, 0,
+                 _mm512_set1_epi8((char)p->input_zero_point)};
+    for (int r = 0; r < 3; r++) {
+        s.r[r] = rows[r] ? rows[r] : zx_row;
+        s.step[r] = rows[r] ? (size_t)c : 0;
+    }
+    const dw_u512 *w = (const dw_u512 *)(const void *)wq;
+    if (dwq_pixels(g)) { /* 4 or 2 pixels a block */
+        if (c == 16) dwq_row16(&s, -g->pad_left, g->out_w, corr, w, bias, k1, rq, ru, out_row);
+        else dwq_row32(&s, -g->pad_left, g->out_w, corr, w, bias, k1, rq, ru, out_row);
+        return;
+    }
+    int masked = mnet_q8_vnni_dwq_masked(g); /* one 64-block of c channels */
+    int full = masked ? BLOCK : c / BLOCK * BLOCK, cp = round_up(c, 16), d = g->dilation_w;
+    for (int block = first; block < cp;) {
+        int nv = block < full ? 4 : block + 32 <= cp ? 2 : 1;
+        for (int r = 0; r < 3; r++) s.r[r] = rows[r] ? rows[r] + block : zx_row;
+        s.n = c - block;
+        const dw_u512 *wb = w + (size_t)block * 3 / 16;
+        if (g->stride_w == 2) {
+            dwq_stream_args a = {-g->pad_left, 1, g->out_w, block, out_row + block, (size_t)c};
+            if (masked) dwq_runm_a2(&s, &a, corr, wb, bias, k1, rq, ru);
+            else if (nv == 4) dwq_run64_a2(&s, &a, corr, wb, bias, k1, rq, ru);
+            else if (nv == 2) dwq_run32_a2(&s, &a, corr, wb, bias, k1, rq, ru);
+            else dwq_run16_a2(&s, &a, corr, wb, bias, k1, rq, ru);
+        } else {
+            for (int r = 0; r < d && r < g->out_w; r++) {
+                dwq_stream_args a = {r - g->pad_left, d, (g->out_w - r + d - 1) / d, block,
+                                     out_row + (size_t)r * c + block, (size_t)d * c};
+                if (masked) dwq_runm_a1(&s, &a, corr, wb, bias, k1, rq, ru);
+                else if (nv == 4) dwq_run64_a1(&s, &a, corr, wb, bias, k1, rq, ru);
+                else if (nv == 2) dwq_run32_a1(&s, &a, corr, wb, bias, k1, rq, ru);
+                else dwq_run16_a1(&s, &a, corr, wb, bias, k1, rq, ru);
+            }
+        }
+        block += nv * 16;
+    }
+}
+#undef DPBUSD
+
+#endif
