@@ -164,9 +164,12 @@ mnet_status mnet_model_get_info(const mnet_model *model, mnet_model_info *info);
 const char *mnet_model_label(const mnet_model *model, int index);
 
 /* The execution plan, one step per fused layer, for inspection
- * (`mnet info`). Returns the number of steps; fills *step for index i. */
+ * (`mnet info`) and for tools that follow the graph (post-training
+ * quantization). Returns the number of steps; fills *step for index i.
+ * Strings belong to the model. */
+#define MNET_PLAN_STEP_MAX_INPUTS 6
 typedef struct mnet_plan_step {
-    const char *name;   /* e.g. "block3/expand" */
+    const char *name;   /* e.g. "block3/expand"; also the name of its output */
     const char *op;     /* "conv2d", "depthwise", "pointwise", "add", ... */
     int in_h, in_w, in_c;
     int out_h, out_w, out_c;
@@ -174,6 +177,13 @@ typedef struct mnet_plan_step {
     const char *activation; /* "none", "relu", "relu6" */
     int64_t macs;
     int64_t parameters;
+    /* what the step reads: the names of earlier steps' outputs, or "input"
+     * for the model input; a concatenation has several, in order */
+    int num_inputs;
+    const char *inputs[MNET_PLAN_STEP_MAX_INPUTS];
+    const char *residual; /* output added to this step's result (MobileNet V2), or NULL */
+    const char *weights;  /* prefix of its tensors in the model file: "<weights>.weight",
+                             "<weights>.bias"; NULL for steps without weights */
 } mnet_plan_step;
 
 int mnet_model_plan_size(const mnet_model *model);

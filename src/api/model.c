@@ -201,6 +201,8 @@ static const char *act_name(mnet_activation a) {
 
 int mnet_model_plan_size(const mnet_model *model) { return model ? model->plan.num_steps : 0; }
 
+_Static_assert(MNET_MAX_CONCAT <= MNET_PLAN_STEP_MAX_INPUTS, "mnet_plan_step.inputs too small");
+
 mnet_status mnet_model_plan_step(const mnet_model *model, int index, mnet_plan_step *step) {
     if (!model || !step || index < 0 || index >= model->plan.num_steps)
         return MNET_ERR_INVALID_ARGUMENT;
@@ -220,6 +222,18 @@ mnet_status mnet_model_plan_step(const mnet_model *model, int index, mnet_plan_s
     step->activation = act_name(s->act);
     step->macs = s->macs;
     step->parameters = s->parameters;
+    const mnet_plan_tensor *t = model->plan.tensors;
+    memset(step->inputs, 0, sizeof step->inputs);
+    if (s->kind == MNET_STEP_CONCAT) {
+        step->num_inputs = s->num_inputs;
+        for (int i = 0; i < s->num_inputs && i < MNET_PLAN_STEP_MAX_INPUTS; i++)
+            step->inputs[i] = t[s->inputs[i]].name;
+    } else {
+        step->num_inputs = 1;
+        step->inputs[0] = t[s->input].name;
+    }
+    step->residual = s->residual >= 0 ? t[s->residual].name : NULL;
+    step->weights = s->weights[0] ? s->weights : NULL;
     return MNET_OK;
 }
 

@@ -67,7 +67,7 @@ static const mnet_st_tensor *raw_tensor(q8_builder *b, const char *prefix, const
                                         int is_weight, int64_t count, int channels,
                                         mnet_q8_quant *quant, const mnet_json **scales,
                                         int *num_scales) {
-    char key[MNET_NAME_MAX + 16];
+    char key[MNET_PREFIX_MAX + 16];
     snprintf(key, sizeof key, "%s.%s", prefix, kind);
     const mnet_json *entry = mnet_json_get(b->tensors, key);
     const mnet_json *raw = mnet_json_get(entry, "raw");
@@ -141,12 +141,7 @@ static const mnet_requant *channel_requants(q8_builder *b, const mnet_json *scal
 static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) {
     mnet_q8_plan *q = b->q;
     const char *tap = b->plan->tensors[s->output].name;
-    char prefix[MNET_NAME_MAX];
-    if (mnet_q8_weight_prefix(b->config, tap, prefix, sizeof prefix) != 0) {
-        mnet_fail(b->error, MNET_ERR_UNSUPPORTED, "int8: no weight name known for layer '%s'",
-                  tap);
-        return -1;
-    }
+    const char *prefix = s->weights;
     const mnet_conv_geometry *g = &s->geom;
     int64_t wcount = (int64_t)g->out_c * g->kernel_h * g->kernel_w * (g->in_c / g->groups);
     mnet_q8_quant wq, bq;

@@ -70,9 +70,4 @@ mnet_status mnet_q8_plan_build(const mnet_plan *plan, const mnet_safetensors *st
 
 void mnet_q8_plan_free(mnet_q8_plan *q);
 
-/* Weight prefix in the model file of the layer producing tap `tap`
- * ("block3/output" -> "blocks.3.project" for V2); -1 if unknown. */
-int mnet_q8_weight_prefix(const mnet_model_config *config, const char *tap, char *out,
-                          size_t size);
-
 #endif

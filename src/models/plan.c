@@ -150,6 +150,10 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
                        mnet_activation act, int residual) {
     mnet_plan *p = b->plan;
     const mnet_plan_tensor *in = &p->tensors[input];
+    if (strlen(prefix) >= MNET_PREFIX_MAX) {
+        mnet_fail(b->error, MNET_ERR_INTERNAL, "layer '%s': weight prefix too long", tap);
+        return -1;
+    }
     mnet_conv_geometry g;
     if (mnet_conv_geometry_init(&g, in->h, in->w, in->c, out_c, kernel, stride, dilation,
                                 groups, b->config->padding) != 0) {
@@ -223,6 +227,7 @@ int mnet_plan_add_conv(mnet_plan_builder *b, const char *tap, const char *prefix
     s->act = act;
     s->weights_offset = woff;
     s->bias_offset = boff;
+    snprintf(s->weights, sizeof s->weights, "%s", prefix);
     s->parameters = (int64_t)out_c * kernel * kernel * in_per_group + out_c;
     s->macs = (int64_t)g.out_h * g.out_w * out_c * kernel * kernel * in_per_group;
     mark_use(p, input);
@@ -336,6 +341,10 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
         mnet_fail(b->error, MNET_ERR_INTERNAL, "layer '%s': input is not 1x1", tap);
         return -1;
     }
+    if (strlen(prefix) >= MNET_PREFIX_MAX) {
+        mnet_fail(b->error, MNET_ERR_INTERNAL, "layer '%s': weight prefix too long", tap);
+        return -1;
+    }
     char name[128];
     snprintf(name, sizeof name, "%s.weight", prefix);
     int64_t shape[2] = {out_n, in_n};
@@ -368,6 +377,7 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
     s->geom.groups = 1;
     s->weights_offset = woff;
     s->bias_offset = boff;
+    snprintf(s->weights, sizeof s->weights, "%s", prefix);
     s->parameters = (int64_t)in_n * out_n + out_n;
     s->macs = (int64_t)in_n * out_n;
     mark_use(p, input);

@@ -32,6 +32,7 @@ typedef enum mnet_step_kind {
 } mnet_step_kind;
 
 #define MNET_MAX_CONCAT 6
+#define MNET_PREFIX_MAX 64 /* weight tensor prefixes, "heads.5.box_encodings_dw" */
 
 typedef struct mnet_plan_tensor {
     char name[MNET_NAME_MAX]; /* tap name of the producing step, "input" */
@@ -54,6 +55,9 @@ typedef struct mnet_step {
                                      [out_c][k*k*in_c] pointwise */
     size_t weights_offset;        /* floats into the plan's weight block */
     size_t bias_offset;
+    char weights[MNET_PREFIX_MAX]; /* the file's tensors <weights>.weight and
+                                      <weights>.bias ("" without weights): the
+                                      int8 plan finds their quantized forms */
     int64_t macs, parameters;
 } mnet_step;
 

@@ -138,8 +138,7 @@ def main():
     acts, qt = quant["activations"], quant["tensors"]
     with mnet_library.Model(lib, MODEL, mnet_library.PRECISION_FP32, threads=1) as probe:
         steps = probe.plan()
-    residual = post_training_quant.residual_blocks("mobilenet_v2", steps)
-    names = [s[0] for s in steps]
+    names = [s.name for s in steps]
     failures, checked = [], 0
     with mnet_library.Model(lib, MODEL, mnet_library.PRECISION_INT8, taps=names,
                             threads=1) as model:
@@ -155,14 +154,15 @@ def main():
                 return np.round(taps[name] / np.float32(a["scale"])).astype(np.int64) + a["zero_point"]
 
             # TFLite's QUANTIZE uint8 (zero point 127) -> int8 (zero point -1), same scale
-            previous, prev_q = "input", pixels.astype(np.int64) - 128
+            prev_q = pixels.astype(np.int64) - 128
             prev_quant = quant["input"]
-            for name, op, act, _, _, _, stride in steps:
+            for step in steps:
+                name, op, act, stride = step.name, step.op, step.activation, step.stride
                 out_q = acts[name]
                 if op == "global_avgpool":
                     want = mean(prev_q, prev_quant, out_q)
                 else:
-                    prefix = post_training_quant.weight_prefix("mobilenet_v2", name)
+                    prefix = step.weights
                     w = tensors[qt[prefix + ".weight"]["raw"]]
                     b = tensors[qt[prefix + ".bias"]["raw"]]
                     ws = qt[prefix + ".weight"]["scale"]
@@ -173,12 +173,11 @@ def main():
                         prev_in = prev_q
                     acc = conv_accumulators(prev_in, prev_quant["zero_point"], w, b, stride,
                                             op == "depthwise")
-                    block = int(name[5:name.index("/")]) if name.startswith("block") else -1
-                    if name.endswith("/output") and block in residual:
-                        pq = acts["block%d/project" % block]
+                    if step.residual:
+                        pq = acts[post_training_quant.preadd_key(step)]
                         projected = requantize(acc, prev_quant["scale"], ws, pq["scale"],
                                                pq["zero_point"], act)
-                        res = residual[block]
+                        res = step.residual
                         want = add(projected, pq, q(res), acts[res], out_q)
                     else:
                         want = requantize(acc, prev_quant["scale"], ws, out_q["scale"],
@@ -190,7 +189,7 @@ def main():
                 if diff:
                     failures.append("%s %s: %d of %d values differ (max %d)"
                                     % (sample, name, diff, got.size, int(np.abs(got - want).max())))
-                previous, prev_q, prev_quant = name, got, out_q
+                prev_q, prev_quant = got, out_q
     print("%d values of %d layers x %d images recomputed with TFLite's integer arithmetic"
           % (checked, len(steps), len(SAMPLES)))
     for f in failures:

@@ -15,7 +15,7 @@ import numpy as np
 # One definition of the public structs, in the converter tools' binding
 # (tools/convert is on PYTHONPATH for every test).
 from mnet_library import (MnetError, MnetImage, MnetOptions,  # noqa: E402,F401
-                          MnetSessionOptions, MnetTensor)
+                          MnetSessionOptions, MnetTensor, rgb_image)
 
 
 class MnetRect(ctypes.Structure):
@@ -61,15 +61,6 @@ def _as_float32(tensor):
         tensor.height, tensor.width, tensor.channels)
 
 
-def rgb_image(rgb):
-    """An MnetImage viewing a packed uint8 RGB array (H, W, 3); returns
-    (image, the contiguous array), which must outlive every use of image."""
-    rgb = np.ascontiguousarray(rgb, np.uint8)
-    image = MnetImage()
-    image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
-    image.planes[0] = rgb.ctypes.data
-    image.strides[0] = rgb.shape[1] * 3
-    return image, rgb
 
 
 class Session:

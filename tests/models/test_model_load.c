@@ -107,6 +107,52 @@ static float *forward_v2(synth_model *m, const float *input) {
     return logits;
 }
 
+/* The graph mnet_model_plan_step describes: every step reads the model
+ * input or earlier steps' outputs; residual adds name an earlier output of
+ * the same shape; steps with weights name tensors that exist in the file. */
+static void check_plan_graph(const mnet_model *model, const synth_model *m, const char *file) {
+    int steps = mnet_model_plan_size(model), residuals = 0, weighted = 0;
+    for (int i = 0; i < steps; i++) {
+        mnet_plan_step s;
+        CHECK(mnet_model_plan_step(model, i, &s) == MNET_OK);
+        CHECK(s.num_inputs >= 1 && s.num_inputs <= MNET_PLAN_STEP_MAX_INPUTS);
+        for (int k = 0; k < s.num_inputs; k++) {
+            int found = strcmp(s.inputs[k], "input") == 0 && i == 0;
+            for (int j = 0; j < i && !found; j++) {
+                mnet_plan_step e;
+                CHECK(mnet_model_plan_step(model, j, &e) == MNET_OK);
+                found = strcmp(e.name, s.inputs[k]) == 0 &&
+                        (strcmp(s.op, "concat") == 0 || e.out_c == s.in_c);
+            }
+            CHECK_MSG(found, "%s: step %s reads '%s', not an earlier output", file, s.name,
+                      s.inputs[k]);
+        }
+        if (s.residual) {
+            residuals++;
+            int found = 0;
+            for (int j = 0; j < i && !found; j++) {
+                mnet_plan_step e;
+                CHECK(mnet_model_plan_step(model, j, &e) == MNET_OK);
+                found = strcmp(e.name, s.residual) == 0 && e.out_c == s.out_c &&
+                        e.out_h == s.out_h && e.out_w == s.out_w;
+            }
+            CHECK_MSG(found, "%s: step %s adds '%s'", file, s.name, s.residual);
+        }
+        if (s.weights) {
+            weighted++;
+            char name[96];
+            snprintf(name, sizeof name, "%s.weight", s.weights);
+            int found = 0;
+            for (int t = 0; t < m->n && !found; t++) found = strcmp(m->t[t].name, name) == 0;
+            CHECK_MSG(found, "%s: step %s: no tensor %s", file, s.name, name);
+        } else {
+            CHECK(s.parameters == 0);
+        }
+    }
+    CHECK(weighted > 10);
+    CHECK((residuals > 0) == (strcmp(m->arch, "mobilenet_v2") == 0));
+}
+
 static void check_network(synth_model *m, test_rng *rng, const char *file) {
     CHECK(synth_write(m, tmp_path(file), NULL) == 0);
     mnet_model *model = NULL;
@@ -155,6 +201,7 @@ static void check_network(synth_model *m, test_rng *rng, const char *file) {
         mnet_model_destroy(mt);
     }
 
+    check_plan_graph(model, m, file);
     mnet_model_info info;
     CHECK(mnet_model_get_info(model, &info) == MNET_OK);
     int64_t params = 0;

@@ -3,6 +3,7 @@ at a chosen precision, list its plan steps, run images through it and read
 feature taps. Only what post-training quantization needs (calibration and
 checking the result); include/mnet.h is the reference for every call."""
 
+import collections
 import ctypes
 import os
 
@@ -39,16 +40,40 @@ class MnetImage(ctypes.Structure):
                 ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
 
 
+PLAN_STEP_MAX_INPUTS = 6  # MNET_PLAN_STEP_MAX_INPUTS
+
+
 class MnetPlanStep(ctypes.Structure):
     _fields_ = ([("name", ctypes.c_char_p), ("op", ctypes.c_char_p)] +
                 [(n, ctypes.c_int) for n in ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
                                              "kernel", "stride", "dilation")] +
                 [("activation", ctypes.c_char_p), ("macs", ctypes.c_int64),
-                 ("parameters", ctypes.c_int64)])
+                 ("parameters", ctypes.c_int64), ("num_inputs", ctypes.c_int),
+                 ("inputs", ctypes.c_char_p * PLAN_STEP_MAX_INPUTS),
+                 ("residual", ctypes.c_char_p), ("weights", ctypes.c_char_p)])
+
+
+# One step of the plan as mnet_model_plan_step gives it: inputs are the names
+# of the tensors read ("input" = the model input), residual the tensor added
+# to the result (or None), weights the prefix of its tensors in the file (or
+# None).
+PlanStep = collections.namedtuple(
+    "PlanStep", "name op activation out_h out_w out_c stride inputs residual weights")
 
 
 class LibraryError(RuntimeError):
     pass
+
+
+def rgb_image(rgb):
+    """An MnetImage viewing a packed uint8 RGB array (H, W, 3); returns
+    (image, the contiguous array), which must outlive every use of image."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    image = MnetImage()
+    image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
+    image.planes[0] = rgb.ctypes.data
+    image.strides[0] = rgb.shape[1] * 3
+    return image, rgb
 
 
 def default_library_path():
@@ -127,31 +152,28 @@ class Model:
         self.close()
 
     def plan(self):
-        """[(name, op, activation, out_h, out_w, out_c, stride)] in plan order."""
+        """[PlanStep] in plan order."""
+        def text(b):
+            return b.decode() if b is not None else None
+
         steps = []
         for i in range(self.lib.mnet_model_plan_size(self.model)):
             s = MnetPlanStep()
-            self.lib.mnet_model_plan_step(self.model, i, ctypes.byref(s))
-            steps.append((s.name.decode(), s.op.decode(), s.activation.decode(), s.out_h,
-                          s.out_w, s.out_c, s.stride))
+            if self.lib.mnet_model_plan_step(self.model, i, ctypes.byref(s)):
+                raise LibraryError("plan step %d: invalid" % i)
+            steps.append(PlanStep(text(s.name), text(s.op), text(s.activation), s.out_h, s.out_w,
+                                  s.out_c, s.stride,
+                                  [text(s.inputs[k]) for k in range(s.num_inputs)],
+                                  text(s.residual), text(s.weights)))
         return steps
 
     def _fail(self, what):
         raise LibraryError("%s: %s" % (what, self.lib.mnet_session_error(self.session).decode()))
 
-    @staticmethod
-    def _image(rgb):
-        rgb = np.ascontiguousarray(rgb, np.uint8)
-        image = MnetImage()
-        image.format, image.width, image.height = PIXEL_RGB, rgb.shape[1], rgb.shape[0]
-        image.planes[0] = rgb.ctypes.data
-        image.strides[0] = rgb.shape[1] * 3
-        return image, rgb
-
     def features(self, rgb):
         """Runs an RGB uint8 image (H, W, 3) with the model's own
         preprocessing; returns {tap: float32 array (h, w, c)}."""
-        image, keep = self._image(rgb)
+        image, keep = rgb_image(rgb)
         tensors = (MnetTensor * len(self.taps))()
         if self.lib.mnet_features(self.session, ctypes.byref(image), None, tensors):
             self._fail("mnet_features")
@@ -179,7 +201,7 @@ class Model:
 
     def logits(self, rgb, input_size):
         """Output 0 (the logits) for an RGB uint8 image, model preprocessing."""
-        image, keep = self._image(rgb)
+        image, keep = rgb_image(rgb)
         count = input_size[0] * input_size[1] * 3
         data = np.zeros(count, np.float32)
         ptr = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))

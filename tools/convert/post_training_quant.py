@@ -1,5 +1,5 @@
 """Post-training quantization of a float mnet model (MobileNet V1/V2
-classifiers, SSD / SSDLite detectors, DeepLabv3 without decoder; fp32 or fp16
+classifiers, SSD / SSDLite detectors, DeepLabv3 and v3+; fp32 or fp16
 weights) into the int8_per_channel scheme of
 docs/MODEL_FORMAT.md, following TFLite's post-training conventions:
 
@@ -13,6 +13,9 @@ docs/MODEL_FORMAT.md, following TFLite's post-training conventions:
   block before its ADD gets the range of output - residual input;
 * the global pooling runs as TFLite's MEAN with its own output range;
 * the model input: the range the normalization maps 0..255 to.
+
+The layers, what each reads and its weight names come from the library's own
+plan (mnet_model_plan_step), so every network mnet builds is covered.
 
 The float weights are kept unchanged, so the output file runs at fp32 exactly
 as before and at int8 with the new parameters."""
@@ -88,79 +91,10 @@ def quantize_bias(b, input_scale, weight_scales):
     return np.clip(q, -2 ** 31, 2 ** 31 - 1).astype(np.int32), scales
 
 
-def weight_prefix(architecture, tap, config=None):
-    """Weight names of the layer producing `tap` (MODEL_FORMAT.md; the same
-    mapping as src/int8/q8_names.c). architecture: of the backbone."""
-    config = config or {}
-    if tap in ("conv0", "conv_last"):
-        return tap
-    if tap == "logits":
-        return "logits" if config.get("architecture") == "deeplabv3" else "classifier"
-    group, part = tap.split("/")
-    if group == "aspp":
-        return {"pool_conv": "aspp.pool", "conv0": "aspp.conv0", "output": "aspp.project"}[part]
-    if group.startswith("extra"):
-        i = int(group[len("extra"):])
-        layer = {"reduce": "reduce", "depthwise": "dw",
-                 "output": "pw" if config.get("ssd", {}).get("extra_depthwise") else "conv"}[part]
-        return "extras.%d.%s" % (i, layer)
-    if group.startswith("head"):
-        return "heads.%d.%s" % (int(group[len("head"):]), part)
-    i = int(group[len("block"):])
-    layer = {"expand": "expand", "depthwise": "dw",
-             "output": "pw" if architecture == "mobilenet_v1" else "project"}[part]
-    return "blocks.%d.%s" % (i, layer)
-
-
-def step_inputs(config, steps):
-    """{step name: name of the tensor it reads ("input" = the model input)}
-    for the networks mnet builds (src/models): the backbone is a chain; SSD
-    extra layers chain from the last backbone layer and predictor l reads
-    feature map l (the configured taps, then each extra layer's output);
-    DeepLab's ASPP branches read the backbone output, its projection the
-    concatenation, the logits the projection."""
-    arch = config["architecture"]
-    names = [st[0] for st in steps]
-    inputs, previous = {}, "input"
-    backbone = [n for n in names if n == "conv0" or n == "conv_last" or n.startswith("block")]
-    for n in backbone:
-        inputs[n] = previous
-        previous = n
-    last = previous
-    if arch in ("mobilenet_v1", "mobilenet_v2"):
-        for n in names[len(backbone):]:
-            inputs[n] = previous
-            previous = n
-        return inputs
-    if arch == "ssd":
-        maps = list(config["ssd"]["feature_taps"])
-        previous = last
-        for n in names:
-            if n.startswith("extra"):
-                inputs[n] = previous
-                previous = n
-                if n.endswith("/output"):
-                    maps.append(n)
-        for n in names:
-            if n.startswith("head"):
-                layer, part = n.split("/")
-                dw = "%s/%s_dw" % (layer, part)
-                inputs[n] = dw if dw in names else maps[int(layer[len("head"):])]
-        return inputs
-    if arch == "deeplabv3" and not config["deeplab"].get("decoder"):
-        for n in names:
-            if n in ("aspp/conv0", "aspp/pool") or n.startswith("aspp/atrous"):
-                inputs[n] = last
-        inputs["aspp/pool_conv"] = "aspp/pool"
-        inputs["aspp/output"] = "aspp/concat"
-        inputs["logits"] = "aspp/output"
-        unknown = [n for n in names if n not in inputs and n not in ("aspp/pool_broadcast",
-                                                                    "aspp/concat")]
-        if not unknown:
-            return inputs
-    raise QuantizeError("post-training quantization supports MobileNet V1/V2 classifiers, SSD "
-                        "and DeepLabv3 without decoder (separable ASPP neither); this is %s"
-                        % arch)
+def preadd_key(step):
+    """The activation key of a residual step's result before its ADD
+    ("block5/output" -> "block5/project"; src/int8/q8_plan.c reads it)."""
+    return step.name.split("/")[0] + "/project"
 
 
 def calibration_images(directory, count):
@@ -175,25 +109,9 @@ def load_rgb(path):
     return np.asarray(Image.open(path).convert("RGB"), np.uint8)
 
 
-def residual_blocks(architecture, steps):
-    """{block index: tap of its residual input} for MobileNet V2 blocks whose
-    input and output shapes match (stride 1, same width)."""
-    if architecture != "mobilenet_v2":
-        return {}
-    shapes = {name: (h, w, c) for name, _, _, h, w, c, _ in steps}
-    out = {}
-    for name in shapes:
-        if name.startswith("block") and name.endswith("/output"):
-            i = int(name[len("block"):name.index("/")])
-            prev = "block%d/output" % (i - 1)
-            if i > 0 and shapes.get(prev) == shapes[name]:
-                out[i] = prev
-    return out
-
-
-def calibrate(model, images, residual):
-    """{tap: [min, max]} over the images, plus block{i}/project of residual
-    blocks (output - residual input, the projection before its ADD)."""
+def calibrate(model, images, steps):
+    """{tap: [min, max]} over the images, plus the pre-ADD result of residual
+    steps (output - residual input: the projection before its ADD)."""
     ranges = {}
 
     def update(key, array):
@@ -208,8 +126,9 @@ def calibrate(model, images, residual):
         taps = model.features(load_rgb(path))
         for name, array in taps.items():
             update(name, array)
-        for i, prev in residual.items():
-            update("block%d/project" % i, taps["block%d/output" % i] - taps[prev])
+        for step in steps:
+            if step.residual:
+                update(preadd_key(step), taps[step.name] - taps[step.residual])
     return ranges
 
 
@@ -228,20 +147,13 @@ def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=Non
     if arch not in ("mobilenet_v1", "mobilenet_v2", "ssd", "deeplabv3"):
         raise QuantizeError("%s: post-training quantization supports MobileNet V1/V2 "
                             "classifiers, SSD and DeepLabv3; this is %s" % (in_path, arch))
-    backbone = config.get("backbone", arch)
     lib = mnet_library.Library(library)
     images = calibration_images(calibration_dir, num_images)
     with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, threads=1) as probe:
         steps = probe.plan()
-    taps = [s[0] for s in steps]
-    try:
-        inputs = step_inputs(config, steps)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise QuantizeError("%s: cannot follow the plan of this %s model (%s)" % (in_path, arch,
-                                                                                exc))
-    residual = residual_blocks(backbone, steps)
+    taps = [s.name for s in steps]
     with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, taps=taps) as model:
-        ranges = calibrate(model, images, residual)
+        ranges = calibrate(model, images, steps)
     log("calibrated %d activations on %d images from %s" % (len(ranges), len(images),
                                                              calibration_dir))
 
@@ -253,17 +165,17 @@ def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=Non
     quant_tensors, raw = {}, {}
     scale_of = dict((k, v["scale"]) for k, v in activations.items())
     scale_of["input"] = in_scale
-    for name, op, _act, *_ in steps:
-        if op in ("global_avgpool", "resize_bilinear", "concat"):
+    for step in steps:
+        if not step.weights:  # pooling, resize, concatenation
             continue
-        previous = inputs[name]
-        prefix = weight_prefix(backbone, name, config)
+        prefix = step.weights
         w = tensors.get(prefix + ".weight")
         b = tensors.get(prefix + ".bias")
-        if w is None or b is None:
-            raise QuantizeError("%s: no %s.weight / .bias for layer %s" % (in_path, prefix, name))
+        if w is None or b is None or len(step.inputs) != 1:
+            raise QuantizeError("%s: no %s.weight / .bias for layer %s" % (in_path, prefix,
+                                                                          step.name))
         qw, wscales = quantize_weights(w.astype(np.float32))
-        qb, bscales = quantize_bias(b.astype(np.float32), scale_of[previous], wscales)
+        qb, bscales = quantize_bias(b.astype(np.float32), scale_of[step.inputs[0]], wscales)
         raw[prefix + ".weight.q"] = qw
         raw[prefix + ".bias.q"] = qb
         quant_tensors[prefix + ".weight"] = {"raw": prefix + ".weight.q",
