@@ -4,6 +4,8 @@
  * described in q8_vnni_common.h. */
 #include "int8/q8_x86.h"
 
+#include <math.h>
+
 #include "int8/q8_vnni_common.h"
 #include "int8/q8_vnni_stem.h"
 
@@ -15,26 +17,35 @@
  * arithmetic of q8_rqtable.h with broadcast constants. */
 typedef struct rq1 {
     __m512i mult, round, shr, shl, shift2;
+    int long_shift; /* t >= 33: round holds the int32 nudge (q8_rqtable.h) */
 } rq1;
 
-MNET_VNNI static rq1 rq1_init(mnet_requant r) {
+/* allow_long: take the long-shift route where it applies (the caller's
+ * rq1_apply must then be told v.long_shift). */
+MNET_VNNI static rq1 rq1_init(mnet_requant r, int allow_long) {
     rq1 v;
     int t = 31 - r.shift, s1 = t < 32 ? t : 32;
+    v.long_shift = allow_long && t >= 33;
     v.mult = _mm512_set1_epi32(r.multiplier);
-    v.round = _mm512_set1_epi64((int64_t)1 << (t - 1));
+    v.round = v.long_shift ? _mm512_set1_epi32((int32_t)1 << (t - 33))
+                           : _mm512_set1_epi64((int64_t)1 << (t - 1));
     v.shr = _mm512_set1_epi64(s1);
     v.shl = _mm512_set1_epi64(32 - s1);
     v.shift2 = _mm512_set1_epi32(t - s1);
     return v;
 }
 
-INLINE_VNNI __m512i rq1_apply(__m512i x, const rq1 *v) {
-    return requant_core(x, v->mult, v->mult, v->round, v->round, v->shr, v->shl, v->shift2, 1);
+INLINE_VNNI __m512i rq1_apply(__m512i x, const rq1 *v, int long_shift) {
+    return requant_core(x, v->mult, v->mult, v->round, v->round, v->shr, v->shl, v->shift2,
+                        !long_shift);
 }
 
-MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
-                              uint8_t *out, size_t count) {
-    rq1 ra = rq1_init(p->a_requant), rb = rq1_init(p->b_requant), ro = rq1_init(p->output_requant);
+/* out_long: whether the output requantization takes the long-shift route
+ * (a constant per call, so that each variant compiles without the test). */
+INLINE_VNNI void add_loop(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+                          uint8_t *out, size_t count, const int out_long) {
+    rq1 ra = rq1_init(p->a_requant, 0), rb = rq1_init(p->b_requant, 0);
+    rq1 ro = rq1_init(p->output_requant, out_long);
     __m512i za = _mm512_set1_epi32(p->a_zero_point), zb = _mm512_set1_epi32(p->b_zero_point);
     __m512i zo = _mm512_set1_epi32(p->output_zero_point);
     __m512i lo = _mm512_set1_epi32(p->out_min), hi = _mm512_set1_epi32(p->out_max);
@@ -45,23 +56,38 @@ MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, con
         __m512i xb = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, b + i));
         xa = _mm512_sll_epi32(_mm512_sub_epi32(xa, za), ls);
         xb = _mm512_sll_epi32(_mm512_sub_epi32(xb, zb), ls);
-        __m512i sum = _mm512_add_epi32(rq1_apply(xa, &ra), rq1_apply(xb, &rb));
-        __m512i v = _mm512_add_epi32(rq1_apply(sum, &ro), zo);
+        __m512i sum = _mm512_add_epi32(rq1_apply(xa, &ra, 0), rq1_apply(xb, &rb, 0));
+        __m512i v = _mm512_add_epi32(rq1_apply(sum, &ro, out_long), zo);
         v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
         _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(v));
     }
+}
+
+MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+                              uint8_t *out, size_t count) {
+    if (31 - p->output_requant.shift >= 33)
+        add_loop(p, a, b, out, count, 1);
+    else
+        add_loop(p, a, b, out, count, 0);
 }
 
 /* --- input quantization ------------------------------------------------------- */
 
 MNET_VNNI static void quantize_run(const float *in, size_t count, float scale, int32_t zero_point,
                                    uint8_t *out) {
+    /* x / scale is correctly rounded; so is x * (1 / scale), to the same real
+     * number, when 1 / scale is exact: a power-of-two scale (1/128: the
+     * published uint8 models). The multiply is several times cheaper. */
+    int exponent;
+    int power_of_two = frexpf(scale, &exponent) == 0.5f;
+    __m512 inverse = _mm512_set1_ps(power_of_two ? 1.0f / scale : 0.0f);
     __m512 s = _mm512_set1_ps(scale), zp = _mm512_set1_ps((float)zero_point);
     __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
     __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
     for (size_t i = 0; i < count; i += 16) {
         __mmask16 m = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
-        __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, in + i), s);
+        __m512 x = _mm512_maskz_loadu_ps(m, in + i);
+        __m512 v = power_of_two ? _mm512_mul_ps(x, inverse) : _mm512_div_ps(x, s);
         /* roundf: truncate, then step away from zero when |fraction| >= 0.5
          * (v - trunc(v) is exact) */
         __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);

@@ -277,7 +277,10 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
     for (int t = 0; t < 50; t++) {
         size_t n = (size_t)test_rng_int(r, 1, 400);
         float in[400];
-        float scale = test_rng_float(r, 0.002f, 0.1f);
+        /* every third case a power-of-two scale (1/128 in the published
+         * models), which the kernels may multiply by instead of dividing */
+        float scale = t % 3 == 0 ? ldexpf(1.0f, test_rng_int(r, -9, -3))
+                                 : test_rng_float(r, 0.002f, 0.1f);
         int32_t zp = test_rng_int(r, 0, 255);
         for (size_t i = 0; i < n; i++) in[i] = test_rng_float(r, -4.0f, 4.0f);
         /* exact halves, both signs, huge values and NaN */
@@ -285,6 +288,7 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
             in[i] = ((float)test_rng_int(r, -300, 300) + 0.5f) * scale;
             in[i + 1] = (float)test_rng_int(r, -300, 300) * scale;
             in[i + 2] = i % 2 ? 3e9f : -3e9f;
+            in[i + 3] = nextafterf(in[i], 0.0f); /* just inside a half */
         }
         if (n > 3) in[3] = NAN;
         uint8_t want[400], got[400];
