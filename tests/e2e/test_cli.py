@@ -300,6 +300,18 @@ def test_info(models):
               f"{name}: plan MACs do not add up")
         check(plan[0]["input"] == [config["input"]["height"], config["input"]["width"], 3],
               f"{name}: first step input {plan[0]['input']}")
+        # the graph: every step reads the input or earlier steps; weights name file tensors
+        seen = {"input"}
+        for s in plan:
+            check(s["reads"] and all(r in seen for r in s["reads"]),
+                  f"{name}: step {s['name']} reads {s['reads']}")
+            check(s["residual"] is None or s["residual"] in seen, f"{name}: {s['name']} residual")
+            check((s["weights"] is None) == (s["parameters"] == 0),
+                  f"{name}: {s['name']} weights {s['weights']}")
+            seen.add(s["name"])
+        check(any(s["residual"] for s in plan) == (config["architecture"] == "mobilenet_v2"
+                                                   or config.get("backbone") == "mobilenet_v2"),
+              f"{name}: residual steps")
         check(len(info["taps"]) > 0 and all(isinstance(t, str) and t for t in info["taps"]),
               f"{name}: taps")
 

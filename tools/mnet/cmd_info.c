@@ -182,6 +182,17 @@ static void print_info_json(const char *path, const mnet_model *model,
                step.in_h, step.in_w, step.in_c, step.out_h, step.out_w, step.out_c,
                step.kernel, step.stride, step.dilation);
         print_json_key_string("activation", step.activation);
+        fputs(", \"reads\": [", stdout);
+        for (int k = 0; k < step.num_inputs; k++) {
+            if (k) fputs(", ", stdout);
+            json_write_string(stdout, text_or_empty(step.inputs[k]));
+        }
+        fputs("], \"residual\": ", stdout);
+        if (step.residual) json_write_string(stdout, step.residual);
+        else fputs("null", stdout);
+        fputs(", \"weights\": ", stdout);
+        if (step.weights) json_write_string(stdout, step.weights);
+        else fputs("null", stdout);
         printf(", \"macs\": %" PRId64 ", \"parameters\": %" PRId64 "}", step.macs,
                step.parameters);
     }
