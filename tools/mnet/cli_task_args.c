@@ -6,6 +6,7 @@
 #include "cli_args.h"
 #include "cli_exit.h"
 #include "cli_model.h"
+#include "cli_output.h"
 #include "cli_precision.h"
 #include "cli_report.h"
 
@@ -85,4 +86,20 @@ int cli_task_load_model(const cli_task_args *args, const char *default_model, mn
     options.precision = args->precision;
     return cli_load_model_or(args->model_path, default_model, &options, model, used_path,
                              used_path_size);
+}
+
+int cli_task_start(int argc, char **argv, const cli_task_command *command, cli_task_args *args,
+                   mnet_model **model, char *used_path, size_t used_path_size) {
+    *model = NULL;
+    int help;
+    int code = cli_task_parse(argc, argv, command->name, args, command->extra, command->context,
+                              &help);
+    if (help) {
+        command->usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (code != CLI_EXIT_OK) return code;
+    if (args->output_dir && (code = cli_output_prepare_dir(args->output_dir)) != CLI_EXIT_OK)
+        return code;
+    return cli_task_load_model(args, command->default_model, model, used_path, used_path_size);
 }

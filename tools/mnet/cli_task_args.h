@@ -5,6 +5,7 @@
 #define MNET_TOOLS_CLI_TASK_ARGS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cli_input.h"
 #include "mnet.h"
@@ -33,5 +34,21 @@ int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *ar
  * the path used goes to used_path. Returns a CLI exit code. */
 int cli_task_load_model(const cli_task_args *args, const char *default_model, mnet_model **model,
                         char *used_path, size_t used_path_size);
+
+/* What a task command (detect, segment) is. */
+typedef struct cli_task_command {
+    const char *name;
+    const char *default_model;
+    void (*usage)(FILE *out);
+    cli_extra_option extra; /* the command's own options, or NULL */
+    void *context;          /* for extra */
+} cli_task_command;
+
+/* The start of a task command: parses argv (usage to stdout for -h/--help),
+ * creates -o's folder and loads the model. Returns CLI_EXIT_OK with *model
+ * set, CLI_EXIT_OK with *model NULL after --help, or the exit code after a
+ * message. */
+int cli_task_start(int argc, char **argv, const cli_task_command *command, cli_task_args *args,
+                   mnet_model **model, char *used_path, size_t used_path_size);
 
 #endif

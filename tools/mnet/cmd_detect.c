@@ -195,20 +195,12 @@ static int detect_one(detect_job *job, const char *path) {
 int cmd_detect(int argc, char **argv) {
     cli_task_args args;
     detect_settings settings = {DEFAULT_THRESHOLD, 0};
-    int help;
-    int code = cli_task_parse(argc, argv, "detect", &args, detect_option, &settings, &help);
-    if (help) {
-        detect_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (code != CLI_EXIT_OK) return code;
-    if (args.output_dir && (code = cli_output_prepare_dir(args.output_dir)) != CLI_EXIT_OK)
-        return code;
-
+    const cli_task_command command = {"detect", CLI_DEFAULT_DETECT_MODEL, detect_usage,
+                                      detect_option, &settings};
     mnet_model *model;
     char model_path[MAX_PATH_TEXT];
-    code = cli_task_load_model(&args, CLI_DEFAULT_DETECT_MODEL, &model, model_path, sizeof model_path);
-    if (code != CLI_EXIT_OK) return code;
+    int code = cli_task_start(argc, argv, &command, &args, &model, model_path, sizeof model_path);
+    if (code != CLI_EXIT_OK || !model) return code;
 
     detect_job job;
     memset(&job, 0, sizeof job);

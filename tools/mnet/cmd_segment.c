@@ -187,20 +187,12 @@ static int segment_one(segment_job *job, const char *path) {
 
 int cmd_segment(int argc, char **argv) {
     cli_task_args args;
-    int help;
-    int code = cli_task_parse(argc, argv, "segment", &args, NULL, NULL, &help);
-    if (help) {
-        segment_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (code != CLI_EXIT_OK) return code;
-    if (args.output_dir && (code = cli_output_prepare_dir(args.output_dir)) != CLI_EXIT_OK)
-        return code;
-
+    const cli_task_command command = {"segment", CLI_DEFAULT_SEGMENT_MODEL, segment_usage, NULL,
+                                      NULL};
     mnet_model *model;
     char model_path[MAX_PATH_TEXT];
-    code = cli_task_load_model(&args, CLI_DEFAULT_SEGMENT_MODEL, &model, model_path, sizeof model_path);
-    if (code != CLI_EXIT_OK) return code;
+    int code = cli_task_start(argc, argv, &command, &args, &model, model_path, sizeof model_path);
+    if (code != CLI_EXIT_OK || !model) return code;
 
     segment_job *job = calloc(1, sizeof *job);
     if (!job) {
