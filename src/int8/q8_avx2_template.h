@@ -14,10 +14,14 @@
  * channel-ordered tail), accumulators in named variables, any_short a
  * compile-time constant per tile function.
  *
- * Depthwise: 3x3 stride 1/2 without dilation, 32+ channels and rows of 8+
- * outputs run a row kernel (dw_row3x3_half: each input column widened once
- * for every output it feeds, as q8_vnni_depthwise.c's dw_row3x3), the rest
- * a per-pixel kernel over tap pairs (dw_block).
+ * Depthwise: 3x3 stride 1/2 without dilation, and 3x3 stride 1 with
+ * dilation d, 32+ channels and rows of 8+ outputs (per stream) run a row
+ * kernel (dw_row3x3_half: each input column widened once for every output
+ * it feeds, as q8_vnni_depthwise.c's dw_row3x3), the rest a per-pixel
+ * kernel over tap pairs (dw_block). Stride 1 with dilation d runs d
+ * interleaved streams of outputs (ox = r, r + d, ...), each of which slides
+ * over input columns d apart exactly like an undilated row (as
+ * q8_vnni_depthwise_quad.c's streams).
  *
  * Expects: Q8_TARGET (the target attribute string), Q8_VNNI, Q8_NAME(x)
  * (prefixes the static names), Q8_TABLE (the table's name), Q8_ISA. */
@@ -445,8 +449,9 @@ static size_t Q8_NAME(dw_pair_bytes)(const mnet_conv_geometry *g) {
     return (size_t)((g->kernel_h * g->kernel_w + 1) / 2) * round_up8(g->out_c) * 4;
 }
 
-/* 3x3 without dilation, stride 1 or 2, at least one full 32-block, rows
- * of at least DW_ROW_MIN_W outputs: every output row runs the row kernel
+/* 3x3 without dilation at stride 1 or 2, or dilated at stride 1, at least
+ * one full 32-block, streams (d of them per row, see the top comment) of
+ * at least DW_ROW_MIN_W outputs: every output row runs the row kernel
  * (dw_row3x3) over 32-channel blocks, the channels after the last full
  * block as one more block over the LAST 32 channels (overlapping the
  * previous one, whose outputs it rewrites with the same values). Shorter
@@ -465,9 +470,10 @@ enum { Q8_NAME(DW_ROW_PAD_ROW) = 8192 };
 static int Q8_NAME(dw_row_ok)(const mnet_conv_geometry *g) {
     int c = g->out_c;
     int narrow_ok = (c == 16 || c == 24) && (size_t)g->in_w * c <= Q8_NAME(DW_ROW_PAD_ROW);
-    return g->kernel_h == 3 && g->kernel_w == 3 && g->dilation_h == 1 && g->dilation_w == 1 &&
-           g->stride_h == g->stride_w && g->stride_w <= 2 && (c >= 32 || narrow_ok) &&
-           g->in_c == c && g->out_w >= Q8_NAME(DW_ROW_MIN_W);
+    int d = g->dilation_w;
+    return g->kernel_h == 3 && g->kernel_w == 3 && g->dilation_h == d && d >= 1 &&
+           g->stride_h == g->stride_w && g->stride_w <= 2 && (d == 1 || g->stride_w == 1) &&
+           (c >= 32 || narrow_ok) && g->in_c == c && g->out_w / d >= Q8_NAME(DW_ROW_MIN_W);
 }
 
 static int Q8_NAME(dw_row_tail)(const mnet_conv_geometry *g) {
@@ -644,6 +650,15 @@ Q8_INLINE __m256i Q8_NAME(dot2k)(__m256i acc, __m256i pair, const __m256i *w) {
 #endif
 }
 
+/* One stream of one output row: count outputs, output j at input column
+ * x + j cs (x: its first kernel column) written to dst + j step. Without
+ * dilation one stream: x = -pad_left, cs 1, every output, step c. */
+typedef struct Q8_NAME(dw_stream) {
+    int x, cs, count;
+    uint8_t *dst;
+    size_t step;
+} Q8_NAME(dw_stream);
+
 /* 3x3 (dw_row_ok), one half of one 32-block of one output row: the channels
  * from byte offset block of every pixel, of the lane-ordered vectors 2 H and
  * 2 H + 1 (channels 16 i + 8 H + 0..7, i = 0, 1; with 16 or 24 channels
@@ -656,15 +671,17 @@ Q8_INLINE __m256i Q8_NAME(dot2k)(__m256i acc, __m256i pair, const __m256i *w) {
  *   V(x) w(0,0|1,0) + V(x+1) w(0,1|1,1) + V(x+2) w(0,2|1,2) + H(x) w(2,0|2,1)
  * plus, at stride 1, H(x+1) w(0|2,2) (V(x+1), V(x+2), H(x+1) are the next
  * output's), or, at stride 2, H(x+2) w(2,2|0) (V(x+2), H(x+2) are the next
- * output's). A whole block's 5 widened columns (20 vectors) do not fit in
- * the 16 ymm registers, a half's (10) do, and the halves share no
- * unpack: each block row runs twice, once per half, over inputs still in L1. */
+ * output's). Dilated (stride 1, dilation d): the same over the stream's
+ * columns d apart (st->cs), x + 1 and x + 2 read as x + d and x + 2 d. A
+ * whole block's 5 widened columns (20 vectors) do not fit in the 16 ymm
+ * registers, a half's (10) do, and the halves share no unpack: each block
+ * row runs twice, once per half, over inputs still in L1. */
 Q8_INLINE void Q8_NAME(dw_row3x3_half)(const int H, const int any_short,
                                        const mnet_conv_geometry *g, const uint8_t *const *rows,
                                        int block, const __m256i *k, const Q8_NAME(rq) *rq,
-                                       __m256i zx8, uint8_t *orow) {
-    const size_t c = (size_t)g->out_c;
-    const int in_w = g->in_w, out_w = g->out_w, x0 = -g->pad_left;
+                                       __m256i zx8, const Q8_NAME(dw_stream) *st) {
+    const size_t c = (size_t)g->out_c, ostep = st->step;
+    const int in_w = g->in_w, out_w = st->count, x0 = st->x, cs = st->cs;
     k += (size_t)H * Q8_NAME(DW_ROW_HALF);
     /* padding rows read zx8 from a buffer at column step 0: no NULL tests */
     uint8_t pad[32];
@@ -676,7 +693,7 @@ Q8_INLINE void Q8_NAME(dw_row3x3_half)(const int H, const int any_short,
     __m256i zp = _mm256_set1_epi16((int16_t)rq->zero_point);
     __m256i lo8 = _mm256_set1_epi8((char)rq->out_min), hi8 = _mm256_set1_epi8((char)rq->out_max);
     __m256i v00, v01, v10, v11, v20, v21, h00, h01, h10, h11;
-    uint8_t *dst = orow + block + 8 * H;
+    uint8_t *dst = st->dst + block + 8 * H;
     /* lane 1 (channels 16 + 8 H + 0..7) is stored when they exist (narrow) */
     const int store_hi = 24 + 8 * H <= (int)c;
 #define Q8_WIDEN(a, b, o)                                                                   \
@@ -713,24 +730,32 @@ Q8_INLINE void Q8_NAME(dw_row3x3_half)(const int H, const int any_short,
         if (rq->out_max < 255) b_ = _mm256_min_epu8(b_, hi8);                               \
         _mm_storel_epi64((__m128i *)dst, _mm256_castsi256_si128(b_));                       \
         if (store_hi) _mm_storel_epi64((__m128i *)(dst + 16), _mm256_extracti128_si256(b_, 1)); \
-        dst += c;                                                                           \
+        dst += ostep;                                                                       \
     }
     Q8_WIDEN(Q8_COL(0, x0), Q8_COL(1, x0), v0)
     if (g->stride_w == 1) {
-        Q8_WIDEN(Q8_COL(0, x0 + 1), Q8_COL(1, x0 + 1), v1)
-        __m256i r2p = Q8_COL(2, x0 + 1);
+        Q8_WIDEN(Q8_COL(0, x0 + cs), Q8_COL(1, x0 + cs), v1)
+        __m256i r2p = Q8_COL(2, x0 + cs);
         Q8_WIDEN(Q8_COL(2, x0), r2p, h0)
-        /* outputs whose new column x0 + ox + 2 is inside the row (it is >= 1) */
-        int inner = in_w - x0 - 2 < out_w ? in_w - x0 - 2 : out_w;
-        const uint8_t *p0 = r0 + (size_t)(x0 + 2) * s0, *p1 = r1 + (size_t)(x0 + 2) * s1;
-        const uint8_t *p2 = r2 + (size_t)(x0 + 2) * s2;
+        /* outputs [lo, inner) of the stream: those whose new column
+         * xn + ox cs is inside the row (lo 0 without dilation: xn >= 1) */
+        const int xn = x0 + 2 * cs;
+        const int lo = xn >= 0 ? 0 : (-xn + cs - 1) / cs;
+        int inner = xn >= in_w ? 0 : (in_w - 1 - xn) / cs + 1;
+        if (inner > out_w) inner = out_w;
+        const uint8_t *p0 = r0, *p1 = r1, *p2 = r2;
+        if (lo < inner) {
+            size_t x = (size_t)(xn + lo * cs);
+            p0 = r0 + x * s0, p1 = r1 + x * s1, p2 = r2 + x * s2;
+        }
+        const size_t ps0 = (size_t)cs * s0, ps1 = (size_t)cs * s1, ps2 = (size_t)cs * s2;
         for (int ox = 0; ox < out_w; ox++) {
             __m256i r0n = zx8, r1n = zx8, r2n = zx8;
-            if (ox < inner) {
+            if (ox >= lo && ox < inner) {
                 r0n = _mm256_loadu_si256((const __m256i *)p0);
                 r1n = _mm256_loadu_si256((const __m256i *)p1);
                 r2n = _mm256_loadu_si256((const __m256i *)p2);
-                p0 += s0, p1 += s1, p2 += s2;
+                p0 += ps0, p1 += ps1, p2 += ps2;
             }
             Q8_WIDEN(r0n, r1n, v2)
             Q8_WIDEN(r2p, r2n, h1)
@@ -775,18 +800,26 @@ Q8_INLINE void Q8_NAME(dw_row3x3_half)(const int H, const int any_short,
 #undef Q8_OUT
 }
 
-/* Both halves of one 32-block of one output row (see dw_row3x3_half). */
+/* Both halves of one 32-block of one output row (see dw_row3x3_half), for
+ * each of its d streams (stride 1 with dilation d; one stream otherwise). */
 Q8_FN void Q8_NAME(dw_row3x3)(const mnet_conv_geometry *g, const uint8_t *const *rows, int block,
                               const __m256i *k, const Q8_NAME(rq) *rq, __m256i zx8,
                               uint8_t *orow) {
-    /* any_short as a constant: no short-shift loads or tests in the loop */
-    if (rq->any_short) {
-        Q8_NAME(dw_row3x3_half)(0, 1, g, rows, block, k, rq, zx8, orow);
-        Q8_NAME(dw_row3x3_half)(1, 1, g, rows, block, k, rq, zx8, orow);
-    } else {
-        Q8_NAME(dw_row3x3_half)(0, 0, g, rows, block, k, rq, zx8, orow);
-        Q8_NAME(dw_row3x3_half)(1, 0, g, rows, block, k, rq, zx8, orow);
-    }
+    const int d = g->dilation_w;
+    const size_t c = (size_t)g->out_c;
+    for (int h = 0; h < 2; h++)
+        for (int r = 0; r < d && r < g->out_w; r++) {
+            Q8_NAME(dw_stream) st = {r - g->pad_left, d, (g->out_w - r + d - 1) / d,
+                                     orow + (size_t)r * c, (size_t)d * c};
+            /* any_short and H as constants: no short-shift loads or tests in the loop */
+            if (rq->any_short) {
+                if (h) Q8_NAME(dw_row3x3_half)(1, 1, g, rows, block, k, rq, zx8, &st);
+                else Q8_NAME(dw_row3x3_half)(0, 1, g, rows, block, k, rq, zx8, &st);
+            } else {
+                if (h) Q8_NAME(dw_row3x3_half)(1, 0, g, rows, block, k, rq, zx8, &st);
+                else Q8_NAME(dw_row3x3_half)(0, 0, g, rows, block, k, rq, zx8, &st);
+            }
+        }
 }
 
 /* Every output row of [row_begin, row_end) by dw_row3x3 (dw_row_ok). */
@@ -808,7 +841,7 @@ Q8_FN void Q8_NAME(dw_run_rows)(const mnet_conv_geometry *g, const uint8_t *in, 
     for (int oy = row_begin; oy < row_end; oy++) {
         const uint8_t *rows[3];
         for (int ky = 0; ky < 3; ky++) {
-            int iy = oy * g->stride_h - g->pad_top + ky;
+            int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
             rows[ky] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * g->in_w * c : NULL;
             if (c < 32 && iy == g->in_h - 1) rows[ky] = last_row;
         }
@@ -982,6 +1015,8 @@ Q8_FN void Q8_NAME(quantize_run)(const float *in, size_t count, float scale, int
     if (i < count) mnet_q8_ref_quantize(in + i, count - i, scale, zero_point, out + i);
 }
 
+#include "int8/q8_avx2_stem_template.h"
+
 const mnet_q8_kernels Q8_TABLE = {
     .isa = Q8_ISA,
     .pointwise_pack_bytes = Q8_NAME(pw_pack_bytes),
@@ -990,6 +1025,9 @@ const mnet_q8_kernels Q8_TABLE = {
     .depthwise_pack_bytes = Q8_NAME(dw_pack_bytes),
     .depthwise_pack = Q8_NAME(dw_pack),
     .depthwise = Q8_NAME(dw_run),
+    .stem_pack_bytes = Q8_NAME(stem_pack_bytes),
+    .stem_pack = Q8_NAME(stem_pack),
+    .stem = Q8_NAME(stem_run),
     .add = Q8_NAME(add_run),
     .quantize = Q8_NAME(quantize_run),
 };
