@@ -177,6 +177,8 @@ class QuantizeTest(unittest.TestCase):
         for key, q in quant["activations"].items():
             self.assertTrue(-128 <= q["zero_point"] <= 127, key)
             self.assertGreater(q["scale"], 0, key)
+        self.assertEqual(quant["probabilities"], {"scale": 1.0 / 256.0, "zero_point": -128})
+        self.check_quantized_softmax(dst)
 
         fp32 = self.logits(dst, mnet_library.PRECISION_FP32)
         np.testing.assert_allclose(fp32, self.logits(src, mnet_library.PRECISION_FP32))
@@ -192,6 +194,24 @@ class QuantizeTest(unittest.TestCase):
         steps = int8 / out_q["scale"]
         self.assertLess(np.abs(steps - np.round(steps)).max(), 1e-2)
         return dst
+
+    def check_quantized_softmax(self, path):
+        """At int8 the classifier's scores come from the quantized softmax:
+        multiples of 1/256 (at fp32 they are not)."""
+        mnet = os.path.join(os.environ.get("MNET_BUILD_DIR", ""), "mnet")
+        if not os.path.exists(mnet):
+            return
+        scores = {}
+        for precision in ("int8", "fp32"):
+            result = subprocess.run([mnet, "classify", "--json", "-k", "3", "--precision",
+                                     precision, "-m", path, self.test_images[0]],
+                                    capture_output=True, text=True)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            scores[precision] = [t["score"] for t in json.loads(result.stdout)["top"]]
+        steps = np.array(scores["int8"]) * 256
+        self.assertLess(np.abs(steps - np.round(steps)).max(), 1e-3, scores["int8"])
+        steps = np.array(scores["fp32"]) * 256
+        self.assertGreater(np.abs(steps - np.round(steps)).max(), 1e-3, scores["fp32"])
 
     def test_v2_random(self):
         self.check_quantized(torch_mobilenet.MobileNetV2(0.35, num_classes=10, padding="tf_same",

@@ -12,6 +12,7 @@ docs/MODEL_FORMAT.md, following TFLite's post-training conventions:
   ReLU6 outputs therefore get [0, max <= 6]; the projection of a residual
   block before its ADD gets the range of output - residual input;
 * the global pooling runs as TFLite's MEAN with its own output range;
+* a classifier's softmax output: scale 1/256, zero point -128 (TFLite's);
 * the model input: the range the normalization maps 0..255 to.
 
 The layers, what each reads and its weight names come from the library's own
@@ -195,6 +196,11 @@ def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=Non
     }
     if "logits" in activations:
         quantization["output"] = activations["logits"]
+    if arch in ("mobilenet_v1", "mobilenet_v2") and config.get("num_classes", 0) > 0:
+        # TFLite's post-training convention for a classifier's softmax: int8 with scale
+        # 1/256 and zero point -128; mnet then runs the quantized softmax, as for the
+        # converted TFLite classifiers
+        quantization["probabilities"] = {"scale": 1.0 / 256.0, "zero_point": -128}
     out_tensors = {k: v for k, v in tensors.items() if not k.endswith(".q")}
     out_tensors.update(raw)
     out_meta = dict(metadata)
