@@ -3,6 +3,7 @@
 #include "int8/q8_x86.h"
 
 #include "int8/q8_rqtable.h"
+#include "int8/q8_stem_pack.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 

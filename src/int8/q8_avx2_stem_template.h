@@ -32,7 +32,6 @@
  * and with its requantization and packing helpers). */
 
 enum {
-    Q8_NAME(STEM_STEPS) = 7, /* 3 rows x 2 dwords, the rows' ninth bytes */
     Q8_NAME(STEM_VBYTES) = 32 * Q8_NAME(WBYTES), /* weight bytes per step and vector */
 };
 
@@ -54,7 +53,7 @@ static int Q8_NAME(stem_covers)(const mnet_conv_geometry *g) {
 }
 
 static size_t Q8_NAME(stem_weight_bytes)(int nv) {
-    return (size_t)Q8_NAME(STEM_STEPS) * (size_t)nv * Q8_NAME(STEM_VBYTES);
+    return (size_t)MNET_Q8_STEM_STEPS * (size_t)nv * Q8_NAME(STEM_VBYTES);
 }
 
 static size_t Q8_NAME(stem_rowconst_bytes)(int nv) {
@@ -81,11 +80,8 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
     int32_t *table = (int32_t *)((uint8_t *)rowconst + Q8_NAME(stem_rowconst_bytes)(nv));
     int32_t zw = p->weight_zero_point, zx = p->input_zero_point;
 
-    int fits = 1; /* every w - zw in int8 (int16 always fits) */
-    for (int i = 0; i < out_c * 27 && Q8_VNNI; i++) {
-        int d = (int)w_ohwi[i] - zw;
-        fits &= d >= -128 && d <= 127;
-    }
+    /* plain AVX2 stores int16 weights: w - zw always fits */
+    int fits = !Q8_VNNI || mnet_q8_stem_weights_fit_int8(w_ohwi, out_c * MNET_Q8_STEM_TAPS, zw);
     int32_t offset = fits ? zw : 128;
     int32_t any_short = 0;
     for (int pos = 0; pos < padded; pos++) {
@@ -106,29 +102,22 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
             packed_bias[pos] = 0;
             continue;
         }
-        int64_t wsum = 0;
-        for (int r = 0; r < 3; r++) {
-            int64_t rsum = 0;
+        const uint8_t *w = w_ohwi + (size_t)o * MNET_Q8_STEM_TAPS;
+        for (int r = 0; r < 3; r++)
             for (int j = 0; j < 9; j++) {
-                int w = w_ohwi[(size_t)o * 27 + r * 9 + j];
-                rsum += w - zw;
-                int step = j < 8 ? 2 * r + j / 4 : 6, at = j < 8 ? j % 4 : r;
+                int step, at, value = w[r * 9 + j] - offset;
+                mnet_q8_stem_slot(r, j, &step, &at);
                 size_t vec = ((size_t)step * nv + v) * Q8_NAME(STEM_VBYTES);
                 if (Q8_VNNI) {
-                    wdst[vec + (size_t)l * 4 + at] = (int8_t)(w - offset);
+                    wdst[vec + (size_t)l * 4 + at] = (int8_t)value;
                 } else { /* even half: bytes 0, 2; odd half: 1, 3 (see dot4) */
-                    int16_t w16 = (int16_t)(w - offset);
+                    int16_t w16 = (int16_t)value;
                     memcpy(wdst + vec + (size_t)(at % 2) * 32 + (size_t)l * 4 + (size_t)(at / 2) * 2,
                            &w16, 2);
                 }
             }
-            /* a padded kernel row reads zx at its 9 taps */
-            rowconst[r * padded + pos] = (int32_t)(uint32_t)(uint64_t)(zx * rsum);
-            wsum += rsum;
-        }
-        /* the reference accumulates in int32: wrap the same way */
-        int64_t b = (int64_t)(bias ? bias[o] : 0) - (int64_t)zx * wsum;
-        packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)b;
+        mnet_q8_stem_channel_constants(w, bias ? bias[o] : 0, zx, zw, padded, pos, rowconst,
+                                       packed_bias);
     }
 }
 

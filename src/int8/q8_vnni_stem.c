@@ -33,12 +33,12 @@
  * channel order is derived from pos_channel at pack time. */
 #include "int8/q8_vnni_stem.h"
 
+#include "int8/q8_stem_pack.h"
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
 enum {
-    STEM_STEPS = 7,          /* 3 rows x 2 dwords, the rows' ninth bytes */
     STEM_IDX_OFFSET = HEADER_BYTES,
     STEM_WEIGHTS_OFFSET = HEADER_BYTES + 64,
 };
@@ -55,7 +55,7 @@ static int stem_covers(const mnet_conv_geometry *g) {
            g->pad_top >= 0 && g->pad_left >= 0 && g->in_h >= 1 && g->in_w >= 1;
 }
 
-static size_t weight_bytes(int nv) { return (size_t)STEM_STEPS * (size_t)nv * 64; }
+static size_t weight_bytes(int nv) { return (size_t)MNET_Q8_STEM_STEPS * (size_t)nv * 64; }
 
 static size_t rowconst_bytes(int nv) { return (size_t)3 * 16 * (size_t)nv * sizeof(int32_t); }
 
@@ -107,11 +107,7 @@ void mnet_q8_vnni_stem_pack(const mnet_conv_geometry *g, const mnet_q8_conv_para
     int32_t *table = (int32_t *)((uint8_t *)rowconst + rowconst_bytes(nv));
     int32_t zw = p->weight_zero_point, zx = p->input_zero_point;
 
-    int fits = 1; /* every w - zw in int8: no per-pixel input sums */
-    for (int i = 0; i < out_c * 27; i++) {
-        int d = (int)w_ohwi[i] - zw;
-        fits &= d >= -128 && d <= 127;
-    }
+    int fits = mnet_q8_stem_weights_fit_int8(w_ohwi, out_c * MNET_Q8_STEM_TAPS, zw);
     int32_t offset = fits ? zw : 128;
     int32_t header[3];
     header[HDR_ANY_SHORT] = fill_table(table, padded, out_c, p);
@@ -126,22 +122,15 @@ void mnet_q8_vnni_stem_pack(const mnet_conv_geometry *g, const mnet_q8_conv_para
             packed_bias[pos] = 0;
             continue;
         }
-        int64_t wsum = 0;
-        for (int r = 0; r < 3; r++) {
-            int64_t rsum = 0;
+        const uint8_t *w = w_ohwi + (size_t)o * MNET_Q8_STEM_TAPS;
+        for (int r = 0; r < 3; r++)
             for (int j = 0; j < 9; j++) {
-                int w = w_ohwi[(size_t)o * 27 + r * 9 + j];
-                rsum += w - zw;
-                int step = j < 8 ? 2 * r + j / 4 : 6, at = j < 8 ? j % 4 : r;
-                wdst[((size_t)step * nv + v) * 64 + l * 4 + at] = (int8_t)(w - offset);
+                int step, at;
+                mnet_q8_stem_slot(r, j, &step, &at);
+                wdst[((size_t)step * nv + v) * 64 + l * 4 + at] = (int8_t)(w[r * 9 + j] - offset);
             }
-            /* a padded kernel row reads zx at its 9 taps */
-            rowconst[r * padded + pos] = (int32_t)(uint32_t)(uint64_t)(zx * rsum);
-            wsum += rsum;
-        }
-        /* the reference accumulates in int32: wrap the same way */
-        int64_t b = (int64_t)(bias ? bias[o] : 0) - (int64_t)zx * wsum;
-        packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)b;
+        mnet_q8_stem_channel_constants(w, bias ? bias[o] : 0, zx, zw, padded, pos, rowconst,
+                                       packed_bias);
     }
 }
 
