@@ -3,7 +3,7 @@
 #include "int8/q8_x86.h"
 
 #include "int8/q8_rqtable.h"
-#include "int8/q8_stem_pack.h"
+#include "int8/q8_stem_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -30,15 +30,19 @@ static const int32_t *rq_group(const int32_t *table, int pos) {
     return table + (size_t)((unsigned)pos / 8) * MNET_Q8_RQ_ROWS * 8;
 }
 
+/* Sets position pos of the grouped table to channel c of p (padding when
+ * c >= out_c); returns 1 if that channel needs the general requantization
+ * route (padding takes any). */
+static int set_table8(int32_t *table, int pos, int c, int out_c, const mnet_q8_conv_params *p) {
+    mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
+    mnet_q8_rqtable_set(table + (size_t)(pos / 8) * MNET_Q8_RQ_ROWS * 8, 8, pos % 8, r);
+    return c < out_c && mnet_q8_rqtable_short(r);
+}
+
 static int fill_table8(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p) {
     int any_short = 0;
-    for (int pos = 0; pos < padded; pos++) {
-        int c = pos_channel8(pos, out_c);
-        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
-        mnet_q8_rqtable_set(table + (size_t)(pos / 8) * MNET_Q8_RQ_ROWS * 8, 8, pos % 8, r);
-        any_short |= c < out_c && r.shift >= -1; /* t <= 32: not the long-shift route
-                                                    * (q8_rqtable.h); padding: any route */
-    }
+    for (int pos = 0; pos < padded; pos++)
+        any_short |= set_table8(table, pos, pos_channel8(pos, out_c), out_c, p);
     return any_short;
 }
 

@@ -84,12 +84,8 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
     int fits = !Q8_VNNI || mnet_q8_stem_weights_fit_int8(w_ohwi, out_c * MNET_Q8_STEM_TAPS, zw);
     int32_t offset = fits ? zw : 128;
     int32_t any_short = 0;
-    for (int pos = 0; pos < padded; pos++) {
-        int c = Q8_NAME(stem_pos_channel)(pos, nv);
-        mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
-        mnet_q8_rqtable_set(table + (size_t)(pos / 8) * MNET_Q8_RQ_ROWS * 8, 8, pos % 8, r);
-        any_short |= c < out_c && r.shift >= -1; /* as fill_table8 */
-    }
+    for (int pos = 0; pos < padded; pos++)
+        any_short |= set_table8(table, pos, Q8_NAME(stem_pos_channel)(pos, nv), out_c, p);
     int32_t header[3];
     header[Q8_NAME(STEM_HDR_ANY_SHORT)] = any_short;
     header[Q8_NAME(STEM_HDR_SUM_SCALE)] = offset - zw;
@@ -330,29 +326,16 @@ Q8_FN void Q8_NAME(stem_run)(const mnet_conv_geometry *g, const mnet_q8_conv_par
         big = any_short ? Q8_NAME(stem_tile_8_1_1) : Q8_NAME(stem_tile_8_1_0);
         one = any_short ? Q8_NAME(stem_tile_1_1_1) : Q8_NAME(stem_tile_1_1_0);
     }
-    int s = g->stride_w, in_w = g->in_w, in_h = g->in_h, out_c = g->out_c, out_w = g->out_w;
-    size_t row_bytes = (size_t)in_w * 3;
+    int s = g->stride_w, out_c = g->out_c, out_w = g->out_w;
+    long row_bytes = (long)g->in_w * 3;
     int32_t zx = p->input_zero_point;
-    /* direct pixels [lo, hi): every tap inside the row */
-    int lo = (g->pad_left + s - 1) / s;
-    int hi = in_w - 3 + g->pad_left < 0 ? 0 : (in_w - 3 + g->pad_left) / s + 1;
-    if (hi > out_w) hi = out_w;
-    if (lo > hi) lo = hi;
+    int lo, hi;
+    mnet_q8_stem_direct_columns(g, &lo, &hi);
     for (int oy = row_begin; oy < row_end; oy++) {
         uint8_t *orow = out + (size_t)oy * out_w * out_c;
         const uint8_t *rows[3];
         int32_t bias[32];
-        memcpy(bias, packed_bias, (size_t)padded * sizeof(int32_t));
-        for (int r = 0; r < 3; r++) {
-            int iy = oy * g->stride_h - g->pad_top + r;
-            if (iy < 0 || iy >= in_h) {
-                rows[r] = NULL;
-                for (int k = 0; k < padded; k++)
-                    bias[k] = (int32_t)((uint32_t)bias[k] + (uint32_t)rowconst[r * padded + k]);
-            } else {
-                rows[r] = in + (size_t)iy * row_bytes;
-            }
-        }
+        mnet_q8_stem_row(g, in, oy, packed_bias, rowconst, padded, rows, bias);
         /* direct tiles; the last partial one moves back over pixels
          * already written (same values) when the span is long enough */
         for (int ox = lo; ox < hi;) {
@@ -382,7 +365,7 @@ Q8_FN void Q8_NAME(stem_run)(const mnet_conv_geometry *g, const mnet_q8_conv_par
                 if (!rows[r]) continue;
                 memset(buf[r], zx, sizeof buf[r]);
                 for (long b = 0; b < 9; b++)
-                    if (start + b >= 0 && start + b < (long)row_bytes) buf[r][b] = rows[r][start + b];
+                    if (start + b >= 0 && start + b < row_bytes) buf[r][b] = rows[r][start + b];
             }
             one(&c, at, c.step, bias, orow + (size_t)ox * out_c);
         }

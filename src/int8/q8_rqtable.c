@@ -27,7 +27,7 @@ int mnet_q8_rqtable_fill(int32_t *table, int padded, int out_c, const mnet_q8_co
     for (int c = 0; c < padded; c++) {
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c) : mnet_q8_rqtable_pad();
         mnet_q8_rqtable_set(table, padded, c, r);
-        any_short |= c < out_c && r.shift >= -1; /* padding: multiplier 0, any route */
+        any_short |= c < out_c && mnet_q8_rqtable_short(r); /* padding: multiplier 0, any route */
     }
     return any_short;
 }

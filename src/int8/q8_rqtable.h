@@ -58,13 +58,17 @@ static inline mnet_requant mnet_q8_rqtable_pad(void) {
     return r;
 }
 
+/* Whether r needs the general route: t <= 32 (shift >= -1), where the
+ * kernels use the variable 64-bit shifts and the int64 nudge; a table of
+ * channels that all have t >= 33 runs the long-shift route. */
+static inline int mnet_q8_rqtable_short(mnet_requant r) { return r.shift >= -1; }
+
 /* Sets the constants of position pos (kernels may store channels
  * permuted); writes only cells that belong to pos. */
 void mnet_q8_rqtable_set(int32_t *table, int padded, int pos, mnet_requant r);
 
 /* Fills the table for out_c channels of p in channel order; returns 1 if any
- * channel has t <= 32 (shift >= -1): the kernels use the variable 64-bit
- * shifts and the int64 nudge only then, the long-shift route otherwise. */
+ * channel needs the general route (mnet_q8_rqtable_short). */
 int mnet_q8_rqtable_fill(int32_t *table, int padded, int out_c, const mnet_q8_conv_params *p);
 
 static inline int64_t mnet_q8_rqtable_i64(const int32_t *row, int pair) {

@@ -17,18 +17,16 @@
  * arithmetic of q8_rqtable.h with broadcast constants. */
 typedef struct rq1 {
     __m512i mult, round, shr, shl, shift2;
-    int long_shift; /* t >= 33: round holds the int32 nudge (q8_rqtable.h) */
 } rq1;
 
-/* allow_long: take the long-shift route where it applies (the caller's
- * rq1_apply must then be told v.long_shift). */
-MNET_VNNI static rq1 rq1_init(mnet_requant r, int allow_long) {
+/* long_shift: r takes the long-shift route (!mnet_q8_rqtable_short(r));
+ * round then holds the int32 nudge, and rq1_apply must be told so. */
+MNET_VNNI static rq1 rq1_init(mnet_requant r, int long_shift) {
     rq1 v;
     int t = 31 - r.shift, s1 = t < 32 ? t : 32;
-    v.long_shift = allow_long && t >= 33;
     v.mult = _mm512_set1_epi32(r.multiplier);
-    v.round = v.long_shift ? _mm512_set1_epi32((int32_t)1 << (t - 33))
-                           : _mm512_set1_epi64((int64_t)1 << (t - 1));
+    v.round = long_shift ? _mm512_set1_epi32((int32_t)1 << (t - 33))
+                         : _mm512_set1_epi64((int64_t)1 << (t - 1));
     v.shr = _mm512_set1_epi64(s1);
     v.shl = _mm512_set1_epi64(32 - s1);
     v.shift2 = _mm512_set1_epi32(t - s1);
@@ -65,7 +63,7 @@ INLINE_VNNI void add_loop(const mnet_q8_add_params *p, const uint8_t *a, const u
 
 MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
                               uint8_t *out, size_t count) {
-    if (31 - p->output_requant.shift >= 33)
+    if (!mnet_q8_rqtable_short(p->output_requant))
         add_loop(p, a, b, out, count, 1);
     else
         add_loop(p, a, b, out, count, 0);

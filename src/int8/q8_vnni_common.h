@@ -94,7 +94,7 @@ static inline int fill_table(int32_t *table, int padded, int out_c, const mnet_q
         mnet_requant r = c < out_c ? mnet_q8_channel_requant(p, c)
                          : p->channel_requant ? mnet_q8_rqtable_pad() : p->requant;
         mnet_q8_rqtable_set(table, padded, pos, r);
-        any_short |= c < out_c && r.shift >= -1; /* q8_rqtable.h: t <= 32 */
+        any_short |= c < out_c && mnet_q8_rqtable_short(r); /* padding: any route */
     }
     return any_short;
 }

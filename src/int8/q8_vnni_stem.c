@@ -33,7 +33,7 @@
  * channel order is derived from pos_channel at pack time. */
 #include "int8/q8_vnni_stem.h"
 
-#include "int8/q8_stem_pack.h"
+#include "int8/q8_stem_common.h"
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -429,31 +429,19 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
     stem_tiles t = {nv == 2 ? stem_tile_8_2 : stem_tile_8_1,
                     nv == 2 ? stem_tile_4_2 : stem_tile_4_1,
                     nv == 2 ? stem_tile_1_2 : stem_tile_1_1, stem_prep_idx_init(c.step)};
-    int s = g->stride_w, in_w = g->in_w, in_h = g->in_h, out_c = g->out_c, out_w = g->out_w;
-    size_t row_bytes = (size_t)in_w * 3;
+    int s = g->stride_w, out_c = g->out_c, out_w = g->out_w;
+    long row_bytes = (long)g->in_w * 3;
     int32_t zx = p->input_zero_point;
-    /* the first output column whose taps are all inside (left) */
-    int lo = (g->pad_left + s - 1) / s;
+    int lo, hi;
+    mnet_q8_stem_direct_columns(g, &lo, &hi);
     stem_pending spans[2];
     for (int oy = row_begin; oy < row_end; oy++) {
-        uint8_t *orow = out + (size_t)oy * g->out_w * out_c;
+        uint8_t *orow = out + (size_t)oy * out_w * out_c;
         const uint8_t *rows[3];
         int32_t bias[32];
-        memcpy(bias, packed_bias, (size_t)padded * sizeof(int32_t));
-        for (int r = 0; r < 3; r++) {
-            int iy = oy * g->stride_h - g->pad_top + r;
-            if (iy < 0 || iy >= in_h) {
-                rows[r] = NULL;
-                for (int k = 0; k < padded; k++)
-                    bias[k] = (int32_t)((uint32_t)bias[k] + (uint32_t)rowconst[r * padded + k]);
-            } else {
-                rows[r] = in + (size_t)iy * row_bytes;
-            }
-        }
+        mnet_q8_stem_row(g, in, oy, packed_bias, rowconst, padded, rows, bias);
         /* direct pixels: every tap inside the row; with fewer than 8 of
          * them the whole row runs through buffers */
-        int hi = in_w - 3 + g->pad_left < 0 ? 0 : (in_w - 3 + g->pad_left) / s + 1;
-        if (hi > out_w) hi = out_w;
         int begin = lo, end = hi;
         if (end - begin < 8) begin = end = out_w;
         /* the spans: [0, begin) padded, [begin, end) direct, [end, out_w)
@@ -478,7 +466,7 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
                 if (part == 1) {
                     for (int r = 0; r < 3; r++) sp->at[r] = rows[r] ? rows[r] + start : NULL;
                 } else {
-                    stem_span_buffer(sp, rows, start, (long)row_bytes, zx);
+                    stem_span_buffer(sp, rows, start, row_bytes, zx);
                 }
                 sp->n = n;
                 sp->dst = orow + (size_t)ox * out_c;

@@ -1,13 +1,17 @@
-/* What the stem kernels (q8_vnni_stem.c, q8_avx2_stem_template.h) pack for
- * the dense 3x3 convolution over 3 channels, whatever their vector width.
+/* What the stem kernels (q8_vnni_stem.c, q8_avx2_stem_template.h) share for
+ * the dense 3x3 convolution over 3 channels, whatever their vector width:
+ * the packing and the per-row setup.
  * An output pixel's 27 inputs are 3 kernel rows of 9 contiguous bytes (3
  * pixels x 3 channels), read as 7 dot-product steps of 4 bytes: steps
  * 2r and 2r + 1 are bytes 0-3 and 4-7 of row r, step 6 the three rows'
  * ninth bytes and a 0. */
-#ifndef MNET_INT8_Q8_STEM_PACK_H
-#define MNET_INT8_Q8_STEM_PACK_H
+#ifndef MNET_INT8_Q8_STEM_COMMON_H
+#define MNET_INT8_Q8_STEM_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "int8/q8_kernels.h"
 
 enum { MNET_Q8_STEM_STEPS = 7, MNET_Q8_STEM_TAPS = 27 };
 
@@ -43,6 +47,38 @@ static inline void mnet_q8_stem_channel_constants(const uint8_t *w, int32_t bias
         total += row;
     }
     packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)((int64_t)bias - (int64_t)zx * total);
+}
+
+/* Output row oy: its three input rows (NULL for a row in the padding,
+ * which is skipped) and its bias[padded]: packed_bias plus the constants of
+ * the padded rows (wrapping as the reference's int32 accumulation). */
+static inline void mnet_q8_stem_row(const mnet_conv_geometry *g, const uint8_t *in, int oy,
+                                    const int32_t *packed_bias, const int32_t *rowconst,
+                                    int padded, const uint8_t **rows, int32_t *bias) {
+    for (int k = 0; k < padded; k++) bias[k] = packed_bias[k];
+    for (int r = 0; r < 3; r++) {
+        int iy = oy * g->stride_h - g->pad_top + r;
+        if (iy < 0 || iy >= g->in_h) {
+            rows[r] = NULL;
+            for (int k = 0; k < padded; k++)
+                bias[k] = (int32_t)((uint32_t)bias[k] + (uint32_t)rowconst[r * padded + k]);
+        } else {
+            rows[r] = in + (size_t)iy * (size_t)g->in_w * 3;
+        }
+    }
+}
+
+/* The output columns [*first, *last) whose taps are all inside the row
+ * (the rest read padding); empty when there are none. */
+static inline void mnet_q8_stem_direct_columns(const mnet_conv_geometry *g, int *first,
+                                               int *last) {
+    int s = g->stride_w;
+    int lo = (g->pad_left + s - 1) / s;
+    int hi = g->in_w - 3 + g->pad_left < 0 ? 0 : (g->in_w - 3 + g->pad_left) / s + 1;
+    if (hi > g->out_w) hi = g->out_w;
+    if (lo > hi) lo = hi;
+    *first = lo;
+    *last = hi;
 }
 
 #endif
