@@ -127,31 +127,36 @@ Q8_INLINE void Q8_NAME(store_vec8)(uint8_t *dst, __m256i acc, const Q8_NAME(rq) 
 /* --- residual add and input quantization ------------------------------------------ */
 
 /* mnet_requant_apply with a per-tensor multiplier on 8 lanes: requant_core
- * with broadcast constants. */
+ * with broadcast constants. long_shift: r takes the long-shift route
+ * (!mnet_q8_rqtable_short(r)); round then holds the int32 nudge, and
+ * rq1_apply must be told so (as q8_vnni.c's rq1). */
 typedef struct Q8_NAME(rq1) {
     __m256i mult, round, shr, shl, shift2;
 } Q8_NAME(rq1);
 
-Q8_FN Q8_NAME(rq1) Q8_NAME(rq1_init)(mnet_requant r) {
+Q8_FN Q8_NAME(rq1) Q8_NAME(rq1_init)(mnet_requant r, int long_shift) {
     Q8_NAME(rq1) v;
     int t = 31 - r.shift, s1 = t < 32 ? t : 32;
     v.mult = _mm256_set1_epi32(r.multiplier);
-    v.round = _mm256_set1_epi64x((int64_t)1 << (t - 1));
+    v.round = long_shift ? _mm256_set1_epi32((int32_t)1 << (t - 33))
+                         : _mm256_set1_epi64x((int64_t)1 << (t - 1));
     v.shr = _mm256_set1_epi64x(s1);
     v.shl = _mm256_set1_epi64x(32 - s1);
     v.shift2 = _mm256_set1_epi32(t - s1);
     return v;
 }
 
-Q8_INLINE __m256i Q8_NAME(rq1_apply)(__m256i x, const Q8_NAME(rq1) *v) {
+Q8_INLINE __m256i Q8_NAME(rq1_apply)(__m256i x, const Q8_NAME(rq1) *v, int long_shift) {
     return Q8_NAME(requant_core)(x, v->mult, v->mult, v->round, v->round, v->shr, v->shl,
-                                 v->shift2, 1);
+                                 v->shift2, !long_shift);
 }
 
-Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
-                            uint8_t *out, size_t count) {
-    Q8_NAME(rq1) ra = Q8_NAME(rq1_init)(p->a_requant), rb = Q8_NAME(rq1_init)(p->b_requant);
-    Q8_NAME(rq1) ro = Q8_NAME(rq1_init)(p->output_requant);
+/* out_long: the output requantization's route, a constant per call so that
+ * each variant compiles without the test. */
+Q8_INLINE void Q8_NAME(add_loop)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+                                 uint8_t *out, size_t count, const int out_long) {
+    Q8_NAME(rq1) ra = Q8_NAME(rq1_init)(p->a_requant, 0), rb = Q8_NAME(rq1_init)(p->b_requant, 0);
+    Q8_NAME(rq1) ro = Q8_NAME(rq1_init)(p->output_requant, out_long);
     __m256i za = _mm256_set1_epi32(p->a_zero_point), zb = _mm256_set1_epi32(p->b_zero_point);
     __m256i zo = _mm256_set1_epi32(p->output_zero_point);
     __m256i lo = _mm256_set1_epi32(p->out_min), hi = _mm256_set1_epi32(p->out_max);
@@ -161,8 +166,8 @@ Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const
         __m256i xa = Q8_NAME(load8_u8)(a + i, n), xb = Q8_NAME(load8_u8)(b + i, n);
         xa = _mm256_sll_epi32(_mm256_sub_epi32(xa, za), ls);
         xb = _mm256_sll_epi32(_mm256_sub_epi32(xb, zb), ls);
-        __m256i sum = _mm256_add_epi32(Q8_NAME(rq1_apply)(xa, &ra), Q8_NAME(rq1_apply)(xb, &rb));
-        __m256i v = _mm256_add_epi32(Q8_NAME(rq1_apply)(sum, &ro), zo);
+        __m256i sum = _mm256_add_epi32(Q8_NAME(rq1_apply)(xa, &ra, 0), Q8_NAME(rq1_apply)(xb, &rb, 0));
+        __m256i v = _mm256_add_epi32(Q8_NAME(rq1_apply)(sum, &ro, out_long), zo);
         v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
         __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
         uint32_t l0 = (uint32_t)_mm256_extract_epi32(bytes, 0), l1 = (uint32_t)_mm256_extract_epi32(bytes, 4);
@@ -173,14 +178,27 @@ Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const
     }
 }
 
+Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+                            uint8_t *out, size_t count) {
+    if (!mnet_q8_rqtable_short(p->output_requant))
+        Q8_NAME(add_loop)(p, a, b, out, count, 1);
+    else
+        Q8_NAME(add_loop)(p, a, b, out, count, 0);
+}
+
 Q8_FN void Q8_NAME(quantize_run)(const float *in, size_t count, float scale, int32_t zero_point,
                                  uint8_t *out) {
+    /* a multiply by 1 / scale where that is exact (power-of-two scales), as
+     * in q8_vnni.c's quantize_run */
+    int power_of_two = mnet_q8_scale_is_power_of_two(scale);
+    __m256 inverse = _mm256_set1_ps(power_of_two ? 1.0f / scale : 0.0f);
     __m256 s = _mm256_set1_ps(scale), zp = _mm256_set1_ps((float)zero_point);
     __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
-        __m256 v = _mm256_div_ps(_mm256_loadu_ps(in + i), s);
+        __m256 x = _mm256_loadu_ps(in + i);
+        __m256 v = power_of_two ? _mm256_mul_ps(x, inverse) : _mm256_div_ps(x, s);
         __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ);
         __m256 step = _mm256_or_ps(one, _mm256_and_ps(v, sign));

@@ -57,6 +57,11 @@ typedef struct mnet_q8_kernels {
 void mnet_q8_ref_quantize(const float *in, size_t count, float scale, int32_t zero_point,
                           uint8_t *out);
 
+/* Whether x * (1 / scale) rounds like x / scale for every x: 1 / scale is
+ * exact (scale a power of two) and a normal number, so both are the same
+ * real number rounded once. The fast QUANTIZE kernels then multiply. */
+int mnet_q8_scale_is_power_of_two(float scale);
+
 extern const mnet_q8_kernels mnet_q8_kernels_ref;
 
 /* NULL or "" = best for this CPU; "ref" = reference only; an x86 name

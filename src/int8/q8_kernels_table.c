@@ -16,6 +16,13 @@ void mnet_q8_ref_quantize(const float *in, size_t count, float scale, int32_t ze
     }
 }
 
+int mnet_q8_scale_is_power_of_two(float scale) {
+    int exponent;
+    if (!(scale > 0.0f) || frexpf(scale, &exponent) != 0.5f) return 0;
+    float inverse = 1.0f / scale;
+    return isnormal(inverse);
+}
+
 static int can_avx512vnni(const mnet_cpu_features *f) {
     return mnet_cpu_can_run_avx512(f) && f->avx512vnni && mnet_q8_kernels_avx512vnni.pointwise;
 }

@@ -4,7 +4,6 @@
  * described in q8_vnni_common.h. */
 #include "int8/q8_x86.h"
 
-#include <math.h>
 
 #include "int8/q8_vnni_common.h"
 #include "int8/q8_vnni_stem.h"
@@ -76,8 +75,7 @@ MNET_VNNI static void quantize_run(const float *in, size_t count, float scale, i
     /* x / scale is correctly rounded; so is x * (1 / scale), to the same real
      * number, when 1 / scale is exact: a power-of-two scale (1/128: the
      * published uint8 models). The multiply is several times cheaper. */
-    int exponent;
-    int power_of_two = frexpf(scale, &exponent) == 0.5f;
+    int power_of_two = mnet_q8_scale_is_power_of_two(scale);
     __m512 inverse = _mm512_set1_ps(power_of_two ? 1.0f / scale : 0.0f);
     __m512 s = _mm512_set1_ps(scale), zp = _mm512_set1_ps((float)zero_point);
     __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);

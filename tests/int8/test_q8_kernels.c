@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "int8/q8_kernels.h"
+#include "int8/q8_rqtable.h"
 #include "int8/q8_x86.h"
 #include "kernels/cpu_features.h"
 #include "q8_test_defs.h"
@@ -256,10 +257,15 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
 }
 
 static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
+    int routes[2] = {0, 0}; /* output requantizations by route: long, short */
     for (int t = 0; t < 100; t++) {
         size_t n = (size_t)test_rng_int(r, 1, 300);
         float sa = test_rng_float(r, 0.01f, 0.5f), sb = test_rng_float(r, 0.01f, 0.5f);
         float so = test_rng_float(r, 0.005f, 0.8f);
+        /* every fifth an output scale so much finer than the inputs' that
+         * the output multiplier is at least 1/4: the short-shift route */
+        if (t % 5 == 4)
+            so = (sa > sb ? sa : sb) * ldexpf(test_rng_float(r, 1.0f, 2.0f), -test_rng_int(r, 17, 19));
         mnet_activation act = t % 3 == 0 ? MNET_ACT_RELU6 : MNET_ACT_NONE;
         mnet_q8_add_params p =
             mnet_q8_add_params_init(sa, test_rng_int(r, 0, 255), sb, test_rng_int(r, 0, 255), so,
@@ -267,6 +273,7 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
         uint8_t a[300], b[300], want[300], got[300];
         fill_u8(r, a, n);
         fill_u8(r, b, n);
+        routes[mnet_q8_rqtable_short(p.output_requant)]++;
         mnet_q8_ref_add(&p, a, b, want, n);
         memset(got, 0x3C, sizeof got);
         k->add(&p, a, b, got, n);
@@ -295,6 +302,21 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
         mnet_q8_ref_quantize(in, n, scale, zp, want);
         k->quantize(in, n, scale, zp, got);
         CHECK_MSG(memcmp(want, got, n) == 0, "%s quantize n %zu", k->isa, n);
+    }
+    CHECK_MSG(routes[0] > 0 && routes[1] > 0, "add cases cover both requantization routes (%d, %d)",
+              routes[0], routes[1]);
+    /* power-of-two scales whose reciprocal is not a normal float (or is
+     * one): the multiply must not be used where it would differ */
+    const float edge_scales[] = {ldexpf(1.0f, -130), ldexpf(1.0f, -127), ldexpf(1.0f, -126),
+                                 ldexpf(1.0f, 126), ldexpf(1.0f, 127), 0.75f};
+    for (size_t e = 0; e < sizeof edge_scales / sizeof edge_scales[0]; e++) {
+        float scale = edge_scales[e], in[37];
+        for (int i = 0; i < 37; i++)
+            in[i] = i % 4 == 0 ? 0.0f : ldexpf(test_rng_float(r, -2.0f, 2.0f), test_rng_int(r, -140, 140));
+        uint8_t want[37], got[37];
+        mnet_q8_ref_quantize(in, 37, scale, 77, want);
+        k->quantize(in, 37, scale, 77, got);
+        CHECK_MSG(memcmp(want, got, 37) == 0, "%s quantize, scale %g", k->isa, (double)scale);
     }
 }
 
