@@ -12,6 +12,10 @@ import sys
 import time
 
 SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE, "tools", "eval"))
+from boxes import iou  # noqa: E402
+
+box_iou = iou  # the tests import it from here
 BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
 SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
 MNET = os.path.join(BUILD, "mnet")
@@ -48,16 +52,6 @@ def summary():
     count, failed = _tally["checks"], len(_tally["failures"])
     print(f"{count - failed} passed, {failed} failed")
     return 1 if failed else 0
-
-
-def box_iou(a, b):
-    """Intersection over union of two boxes given as (min corner, max
-    corner), either (x0, y0, x1, y1) or (y0, x0, y1, x1), both alike."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def run(args, cwd=None, stdout=subprocess.PIPE, timeout=600):

@@ -55,8 +55,10 @@ SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
 BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
 FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "armnn")
 sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
+sys.path.insert(0, os.path.join(SOURCE, "tools", "eval"))
 
 import mnet_ctypes  # noqa: E402
+from boxes import iou  # noqa: E402
 
 # Thresholds sit just under the agreement measured on the committed fixtures
 # (printed by the test; see the module docstring for why they are far from
@@ -79,15 +81,6 @@ def check(ok, message):
     if not ok:
         failures.append(message)
         print("FAIL:", message)
-
-
-def iou(a, b):
-    """[ymin, xmin, ymax, xmax] boxes."""
-    ih = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iw = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ih * iw
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def mnet_cli():

@@ -3,16 +3,14 @@
 README.md): score > 0.5 detections matched greedily to same-category boxes
 with IoU >= 0.5; ground truth of area > 32^2 only, crowd boxes ignored.
 Usage: ssd_sanity.py tests/fixtures/armnn/ssd_*.json"""
-import json, sys, numpy as np
+import json, os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'eval'))
+from boxes import iou  # noqa: E402
 gt = json.load(open('/work/shared/data/coco-dev/instances_train2017_subset.json'))
 imgs = {i['file_name']: i for i in gt['images']}
 anns = {}
 for a in gt['annotations']:
     anns.setdefault(a['image_id'], []).append(a)
-def iou(a, b):
-    y0, x0 = max(a[0], b[0]), max(a[1], b[1]); y1, x1 = min(a[2], b[2]), min(a[3], b[3])
-    i = max(0, y1-y0)*max(0, x1-x0)
-    return i/((a[2]-a[0])*(a[3]-a[1])+(b[2]-b[0])*(b[3]-b[1])-i)
 for name in sys.argv[1:]:
     d = json.load(open(name)); tp=fp=0; ngt=0
     for r in d['images']:
