@@ -138,6 +138,15 @@ static const mnet_requant *channel_requants(q8_builder *b, const mnet_json *scal
     return r;
 }
 
+
+/* 36 pixels: six 6-pixel tiles */
+enum { PATCH_BAND_PIXELS = 36 };
+
+int mnet_q8_patch_band_rows(const mnet_conv_geometry *g) {
+    int rows = (PATCH_BAND_PIXELS + g->out_w - 1) / g->out_w;
+    return rows < 1 ? 1 : rows > g->out_h ? g->out_h : rows;
+}
+
 static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) {
     mnet_q8_plan *q = b->q;
     const char *tap = b->plan->tensors[s->output].name;
@@ -215,8 +224,8 @@ static int build_conv_step(q8_builder *b, const mnet_step *s, mnet_q8_step *qs) 
         int32_t *pb = own(b, (size_t)(g->out_c + 64) * sizeof(int32_t));
         if (!packed || !pb) goto oom;
         k->pointwise_pack(in_c, g->out_c, &qs->conv, wcopy, bcopy, packed, pb);
-        if (as_patches && (size_t)patch * g->out_w > q->patch_bytes)
-            q->patch_bytes = (size_t)patch * g->out_w;
+        size_t band_bytes = (size_t)patch * g->out_w * (size_t)mnet_q8_patch_band_rows(g);
+        if (as_patches && band_bytes > q->patch_bytes) q->patch_bytes = band_bytes;
         qs->packed = packed;
         qs->packed_bias = pb;
     } else if (s->kind == MNET_STEP_DEPTHWISE && k->depthwise_pack) {

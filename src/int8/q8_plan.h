@@ -45,7 +45,7 @@ typedef struct mnet_q8_plan {
     mnet_q8_quant *quant;          /* per float plan tensor */
     int num_tensors;
     size_t preadd_bytes;           /* largest conv output feeding a residual add */
-    size_t patch_bytes;            /* one output row of patches of a packed CONV */
+    size_t patch_bytes;            /* one band of patches of a packed CONV */
     const mnet_q8_kernels *kernels;
     /* per float plan tensor: q -> float written at export instead of the
      * plain dequantization (SSD heads: the requantization of the original
@@ -69,5 +69,11 @@ mnet_status mnet_q8_plan_build(const mnet_plan *plan, const mnet_safetensors *st
                                mnet_q8_plan **out, mnet_error *error);
 
 void mnet_q8_plan_free(mnet_q8_plan *q);
+
+/* Output rows whose patches a dense convolution gathers for one 1x1 call:
+ * enough pixels for several full tiles, since every tile streams all the
+ * weights (1.2 MB for SSD's 3x3 256 -> 512 extra layer at 5x5), and a
+ * band of one row per tile would read them once per pixel. */
+int mnet_q8_patch_band_rows(const mnet_conv_geometry *g);
 
 #endif

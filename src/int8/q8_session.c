@@ -15,7 +15,7 @@ struct mnet_q8_session {
     size_t *offsets;          /* bytes, per float plan tensor */
     uint8_t *preadd;          /* conv output before a residual add */
     unsigned char *exported;  /* per tensor: dequantized after the run */
-    uint8_t *patches;         /* per thread: a row of conv patches */
+    uint8_t *patches;         /* per thread: a band of conv patches */
     int threads;
     uint8_t *probabilities;   /* the output softmax (plan has_softmax), else NULL */
     size_t num_probabilities;
@@ -185,11 +185,15 @@ static void run_rows(const q8_job *job, int thread, int begin, int end) {
             k->stem(g, &st->conv, in, st->packed, st->packed_bias, out, begin, end);
         } else if (st->packed) {
             uint8_t *patches = s->patches + (size_t)thread * s->q->patch_bytes;
-            int patch = g->kernel_h * g->kernel_w * g->in_c;
-            for (int oy = begin; oy < end; oy++) {
-                gather_patches(g, st->conv.input_zero_point, in, oy, patches);
-                k->pointwise(patch, g->out_c, &st->conv, patches, st->packed, st->packed_bias,
-                             out + (size_t)oy * g->out_w * g->out_c, 0, g->out_w);
+            size_t patch = (size_t)g->kernel_h * g->kernel_w * g->in_c;
+            int band = mnet_q8_patch_band_rows(g);
+            for (int oy = begin; oy < end; oy += band) {
+                int rows = end - oy < band ? end - oy : band;
+                for (int r = 0; r < rows; r++)
+                    gather_patches(g, st->conv.input_zero_point, in, oy + r,
+                                   patches + (size_t)r * g->out_w * patch);
+                k->pointwise((int)patch, g->out_c, &st->conv, patches, st->packed, st->packed_bias,
+                             out + (size_t)oy * g->out_w * g->out_c, 0, rows * g->out_w);
             }
         } else {
             mnet_q8_ref_conv(g, &st->conv, in, st->weights, st->bias, out, begin, end);
