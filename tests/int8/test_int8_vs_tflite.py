@@ -262,41 +262,17 @@ def fixture_detections(rec):
 
 
 def check_ssd(name, fixture_name, loose_min, tmp):
-    from PIL import Image
     tfl, arm = load(TFLITE, fixture_name), load(ARMNN, fixture_name)
     found = D.model_and_data(name, os.path.join("coco-dev", "images"), "COCO dev images")
     if tfl is None or arm is None or found is None:
         return False
     model, data_dir = found
-    paths, records = [], []
-    for rec in tfl["images"]:
-        source = os.path.join(data_dir, rec["file"])
-        if not os.path.exists(source):
-            continue
-        resized = Image.open(source).convert("RGB").resize((300, 300), Image.BILINEAR)
-        if hashlib.sha256(np.asarray(resized, np.uint8).tobytes()).hexdigest() != rec["input_sha256"]:
-            check(False, "%s: %s resized by this PIL differs from the fixture's input" % (name, rec["file"]))
-            continue
-        path = os.path.join(tmp, "%s_%s.png" % (name, os.path.splitext(rec["file"])[0]))
-        resized.save(path)
-        paths.append(path)
-        records.append(rec)
-    if not paths:
+    runs = D.mnet_detections(name, model, data_dir, tfl["images"], tmp)
+    if not runs:
         return False
-    result = subprocess.run([D.mnet_cli(), "detect", "-m", model, "--precision", "int8", "--json",
-                             "--threshold", "0", "--max", "100", "--threads", "1"] + paths,
-                            capture_output=True, text=True)
-    check(result.returncode == 0, "%s: mnet detect exit %d: %s"
-          % (name, result.returncode, result.stderr.strip()))
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    check(len(lines) == len(paths), "%s: %d JSON lines for %d images" % (name, len(lines), len(paths)))
     arm_by_file = {r["file"]: r for r in arm["images"]}
     mnet_tfl, tfl_arm, arm_tfl, mnet_arm = (DetectionMatch() for _ in range(4))
-    for line, rec in zip(lines, records):
-        mine = []
-        for d in line["detections"]:
-            x0, y0, x1, y1 = (v / 300.0 for v in d["box"])
-            mine.append((d["class"], [y0, x0, y1, x1], d["score"]))
+    for rec, mine in runs:
         theirs = fixture_detections(rec)
         mnet_tfl.add(theirs, mine)
         a = arm_by_file.get(rec["file"])
@@ -305,7 +281,7 @@ def check_ssd(name, fixture_name, loose_min, tmp):
             tfl_arm.add(theirs, armnn)
             arm_tfl.add(armnn, theirs)
             mnet_arm.add(armnn, mine)
-    print("%s, %d images:" % (name, len(lines)))
+    print("%s, %d images:" % (name, len(runs)))
     print("  TFLite's detections found by mnet int8: %s" % mnet_tfl.text())
     print("  TFLite's detections found by Arm NN:    %s" % tfl_arm.text())
     print("  Arm NN's detections found by TFLite:    %s" % arm_tfl.text())
