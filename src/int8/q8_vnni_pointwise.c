@@ -1,10 +1,18 @@
 /* AVX-512 VNNI 1x1 convolution (pointwise, FC, and dense convolutions over
- * gathered patches); the arithmetic and layouts are in q8_vnni_common.h. */
+ * gathered patches); the arithmetic and layouts are in q8_vnni_common.h.
+ * Pixels go in chunks of up to 192 (32 tiles of 6, 32 KB of input); each
+ * 64-channel block (or tail) runs over the whole chunk in one call. Narrow tails have their own
+ * shapes: the last 16 channels 4 pixels at a time, stored together; 17..24
+ * channels (N = 24) in pixel pairs of 3 vectors instead of 4. */
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
-enum { PW_TILE = 6 }; /* pixels per tile */
+enum {
+    PW_TILE = 6,                /* pixels per tile */
+    CHUNK_TILES = 32,           /* tiles per chunk at most (192 pixels, 12 x 16 input sums) */
+    CHUNK_INPUT_BYTES = 32768   /* and at most this much input (in L1 for every block) */
+};
 
 /* Weights: per block of up to 64 positions (nv vectors), per group of 4
  * input channels, nv x 64 bytes: lane l of vector v = position
@@ -63,6 +71,49 @@ INLINE_VNNI int32_t byte_sum(const uint8_t *x, int n) {
     return (int32_t)_mm512_reduce_add_epi64(acc);
 }
 
+/* Input sums of 16 consecutive pixels at once, for in_c = 8 m (m = 1..4:
+ * the small K of expansions and narrow projections, where a scalar sum per
+ * pixel costs about as much as its dot products). The 16 rows are 2 m
+ * contiguous vectors; vpsadbw sums each 8 bytes into a qword, pixel p of a
+ * group of 8 owning qwords m p .. m p + m - 1 of m vectors, which qword
+ * permutes gather (one per part, two sources each) and add. */
+INLINE_VNNI __m512i qword_pair_sums(__m512i a, __m512i b) { /* qwords 2k + 2k+1 of a:b */
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    return _mm512_add_epi64(_mm512_permutex2var_epi64(a, even, b),
+                            _mm512_permutex2var_epi64(a, odd, b));
+}
+
+/* 8 pixels of 8 m bytes at x -> 8 qword sums. */
+INLINE_VNNI __m512i pixel_sums8(const uint8_t *x, int m) {
+    __m512i s[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                    _mm512_setzero_si512()};
+    for (int j = 0; j < m; j++)
+        s[j] = _mm512_sad_epu8(_mm512_loadu_si512(x + 64 * j), _mm512_setzero_si512());
+    if (m == 1) return s[0];
+    if (m == 2) return qword_pair_sums(s[0], s[1]);
+    if (m == 4) return qword_pair_sums(qword_pair_sums(s[0], s[1]), qword_pair_sums(s[2], s[3]));
+    /* m == 3: part j of pixel p is qword 3 p + j; below 16 in s0:s1, else
+     * in s2 (the same index: the one-source permute reads its low 3 bits) */
+    __m512i sum = _mm512_setzero_si512();
+    for (int j = 0; j < 3; j++) {
+        __m512i idx = _mm512_setr_epi64(j, 3 + j, 6 + j, 9 + j, 12 + j, 15 + j, 18 + j, 21 + j);
+        __m512i part = _mm512_permutex2var_epi64(s[0], idx, s[1]);
+        part = _mm512_mask_permutexvar_epi64(part, j == 0 ? 0xC0 : 0xE0, idx, s[2]);
+        sum = _mm512_add_epi64(sum, part);
+    }
+    return sum;
+}
+
+/* corr[0..15] = scale * (sum of the in_c = 8 m bytes of pixel p). */
+INLINE_VNNI void pixel_corrections16(const uint8_t *x, int m, int32_t scale, int32_t *corr) {
+    const __m512i low_dwords = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                                 26, 28, 30);
+    __m512i sums = _mm512_permutex2var_epi32(pixel_sums8(x, m), low_dwords,
+                                             pixel_sums8(x + 64 * m, m));
+    _mm512_storeu_si512(corr, _mm512_mullo_epi32(sums, _mm512_set1_epi32(scale)));
+}
+
 /* 4 input bytes from x + i, fewer at the end of the row (no overread). */
 INLINE_VNNI __m512i bcast_tail(const uint8_t *x, int i, int in_c) {
     uint8_t b[4] = {0, 0, 0, 0};
@@ -112,17 +163,20 @@ INLINE_VNNI void store_vec16_u(uint8_t *dst, __m512i acc, const rq_vec *r, const
     _mm_mask_storeu_epi8(dst, tail_mask(n), _mm512_castsi512_si128(_mm512_permutexvar_epi32(order, b)));
 }
 
-/* A tile's own copy of the requantization context: through the pointer,
- * GCC reloads its fields after every store (dst might alias them); a local
- * copy lets it keep the per-store tests (zero point, clamp) in registers. */
+/* Pixel p of a tile: rows of in_c inputs and out_c outputs. */
+#define PX_IN(p) (x + (size_t)(p) * in_c)
+#define PX_DST(p) (dst + (size_t)(p) * out_c)
+
+/* A run of tiles' own copy of the requantization context: through the
+ * pointer, GCC reloads its fields after every store (dst might alias them);
+ * a local copy lets it keep the per-store tests (zero point, clamp) in
+ * registers. */
 #define RQ_LOCAL(name, shared) const rq_ctx name##_copy = *(shared), *name = &name##_copy
 
 /* P pixels x NV vectors of one block. */
-INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *const *x, int in_c,
-                         const int8_t *wb, const int32_t *pbias, const int32_t *corr,
-                         const rq_ctx *rq_shared, uint8_t *const *dst, int pos, int lane_ordered,
-                         int valid) {
-    RQ_LOCAL(rq, rq_shared);
+INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, const int8_t *wb,
+                         const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                         uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
     __m512i acc[PW_TILE][4];
     for (int p = 0; p < P; p++) {
         __m512i c = _mm512_set1_epi32(corr[p]);
@@ -135,39 +189,40 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *const *x, int
         __m512i wv[4];
         for (int v = 0; v < NV; v++) wv[v] = _mm512_loadu_si512(w + v * 64);
         for (int p = 0; p < P; p++) {
-            __m512i xv = bcast4(x[p] + i);
+            __m512i xv = bcast4(PX_IN(p) + i);
             for (int v = 0; v < NV; v++) DPBUSD(acc[p][v], xv, wv[v]);
         }
     }
     if (full4 < in_c) {
         for (int p = 0; p < P; p++) {
-            __m512i xv = bcast_tail(x[p], full4, in_c);
+            __m512i xv = bcast_tail(PX_IN(p), full4, in_c);
             for (int v = 0; v < NV; v++) DPBUSD(acc[p][v], xv, _mm512_loadu_si512(w + v * 64));
         }
     }
     if (lane_ordered) {
         for (int p = 0; p < P; p++)
-            store_block64(dst[p], acc[p][0], acc[p][NV > 1 ? 1 : 0], acc[p][NV > 2 ? 2 : 0],
+            store_block64(PX_DST(p), acc[p][0], acc[p][NV > 1 ? 1 : 0], acc[p][NV > 2 ? 2 : 0],
                           acc[p][NV > 3 ? 3 : 0], rq, pos);
     } else if (rq->uniform) { /* the constants once, in registers */
         rq_vec r = rq_load(rq, 0);
         int pairs = NV / 2;
         for (int p = 0; p < P; p++) {
             for (int v = 0; v < 2 * pairs; v += 2)
-                store_block32_u(dst[p] + v * 16, acc[p][v], acc[p][v + 1 < NV ? v + 1 : v], &r, rq,
-                                valid - v * 16);
+                store_block32_u(PX_DST(p) + v * 16, acc[p][v], acc[p][v + 1 < NV ? v + 1 : v], &r,
+                                rq, valid - v * 16);
             if (NV % 2)
-                store_vec16_u(dst[p] + (NV - 1) * 16, acc[p][NV - 1], &r, rq, valid - (NV - 1) * 16);
+                store_vec16_u(PX_DST(p) + (NV - 1) * 16, acc[p][NV - 1], &r, rq,
+                              valid - (NV - 1) * 16);
         }
     } else {
         /* tail: 32-blocks (NV >= 2), then maybe one channel-ordered vector */
         int pairs = NV / 2;
         for (int p = 0; p < P; p++) {
             for (int v = 0; v < 2 * pairs; v += 2)
-                store_block32(dst[p] + v * 16, acc[p][v], acc[p][v + 1 < NV ? v + 1 : v], rq,
+                store_block32(PX_DST(p) + v * 16, acc[p][v], acc[p][v + 1 < NV ? v + 1 : v], rq,
                               pos + v * 16, valid - v * 16);
             if (NV % 2)
-                store_vec16(dst[p] + (NV - 1) * 16, acc[p][NV - 1], rq, pos + (NV - 1) * 16,
+                store_vec16(PX_DST(p) + (NV - 1) * 16, acc[p][NV - 1], rq, pos + (NV - 1) * 16,
                             valid - (NV - 1) * 16);
         }
     }
@@ -192,19 +247,23 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *const *x, int
         DPBUSD(a##p##2, xb, w2);                                         \
         DPBUSD(a##p##3, xb, w3);                                         \
     }
-#define ROW_STORE(p) store_block64(dst[p], a##p##0, a##p##1, a##p##2, a##p##3, rq, pos)
-#define ROW_STORE_U(p) store_block64_u(dst[p], a##p##0, a##p##1, a##p##2, a##p##3, &r, rq)
+#define ROW_STORE(p) store_block64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq, pos)
+#define ROW_STORE_U(p) store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq)
 
-MNET_VNNI static void pw_tile_6x64(const uint8_t *const *x, int in_c, const int8_t *wb,
-                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq_shared,
-                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
-    RQ_LOCAL(rq, rq_shared);
+/* Not inlined into its run loop: inlined, with 24 accumulators and the
+ * loop's state, GCC's code kept more on the stack and the 7x7 expansions
+ * (K = 160..320, 15-20 blocks) ran 1-2 % slower than with a call per tile. */
+MNET_VNNI static __attribute__((noinline)) void
+pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,
+                 const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
+                 int lane_ordered, int valid) {
     (void)lane_ordered;
     (void)valid;
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
     __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);
     ROW_INIT(0) ROW_INIT(1) ROW_INIT(2) ROW_INIT(3) ROW_INIT(4) ROW_INIT(5)
-    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    const uint8_t *x0 = x, *x1 = x0 + in_c, *x2 = x1 + in_c, *x3 = x2 + in_c, *x4 = x3 + in_c,
+                  *x5 = x4 + in_c;
     int full4 = in_c & ~3;
     const int8_t *w = wb;
     for (int i = 0; i < full4; i += 4, w += 256) {
@@ -263,17 +322,39 @@ MNET_VNNI static void pw_tile_6x64(const uint8_t *const *x, int in_c, const int8
         DPBUSD(a##p##0, xb, w0);                                         \
         DPBUSD(a##p##1, xb, w1);                                         \
     }
-#define T2_STORE(p) store_block32(dst[p], a##p##0, a##p##1, rq, pos, valid)
-#define T2_STORE_U(p) store_block32_u(dst[p], a##p##0, a##p##1, &r, rq, valid)
+#define T2_STORE(p) store_block32(PX_DST(p), a##p##0, a##p##1, rq, pos, valid)
+#define T2_STORE_U2(p, q) \
+    store_block32_pair_u(PX_DST(p), out_c, a##p##0, a##p##1, a##q##0, a##q##1, &r, rq, valid)
 
-MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8_t *wb,
-                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq_shared,
-                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
-    RQ_LOCAL(rq, rq_shared);
+/* Two pixels' 32-blocks (pos_channel order), uniform: one byte pack for
+ * both. After the packs, 128-bit lane i holds dwords (first pixel's vector
+ * 0 lanes 4i..4i+3, its vector 1 lanes 4i..4i+3, then the second pixel's):
+ * one dword permute gives the first row's 32 bytes, then the second's. */
+INLINE_VNNI void store_block32_pair_u(uint8_t *dst, int out_c, __m512i a0, __m512i a1, __m512i c0,
+                                      __m512i c1, const rq_vec *r, const rq_ctx *v, int n) {
+    __m512i wa = add_zero_point16(
+        _mm512_packs_epi32(requant_r(a0, r, v->any_short), requant_r(a1, r, v->any_short)), v);
+    __m512i wc = add_zero_point16(
+        _mm512_packs_epi32(requant_r(c0, r, v->any_short), requant_r(c1, r, v->any_short)), v);
+    const __m512i order = _mm512_setr_epi32(0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15);
+    __m512i rows = _mm512_permutexvar_epi32(order, clamp_bytes(_mm512_packus_epi16(wa, wc), v));
+    if (out_c == 32) { /* the two rows are 64 contiguous bytes */
+        _mm512_storeu_si512(dst, rows);
+        return;
+    }
+    __mmask32 m = n >= 32 ? (__mmask32)0xFFFFFFFFu : n <= 0 ? 0 : (__mmask32)((1u << n) - 1);
+    _mm256_mask_storeu_epi8(dst, m, _mm512_castsi512_si256(rows));
+    _mm256_mask_storeu_epi8(dst + out_c, m, _mm512_extracti64x4_epi64(rows, 1));
+}
+
+INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
+                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
     (void)lane_ordered;
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
     T2_INIT(0) T2_INIT(1) T2_INIT(2) T2_INIT(3) T2_INIT(4) T2_INIT(5)
-    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    const uint8_t *x0 = x, *x1 = x0 + in_c, *x2 = x1 + in_c, *x3 = x2 + in_c, *x4 = x3 + in_c,
+                  *x5 = x4 + in_c;
     int full4 = in_c & ~3;
     const int8_t *w = wb;
     for (int i = 0; i < full4; i += 4, w += 128) {
@@ -296,12 +377,9 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
     }
     if (rq->uniform) { /* the constants once, in registers */
         rq_vec r = rq_load(rq, 0);
-        T2_STORE_U(0);
-        T2_STORE_U(1);
-        T2_STORE_U(2);
-        T2_STORE_U(3);
-        T2_STORE_U(4);
-        T2_STORE_U(5);
+        T2_STORE_U2(0, 1);
+        T2_STORE_U2(2, 3);
+        T2_STORE_U2(4, 5);
         return;
     }
     T2_STORE(0);
@@ -314,7 +392,7 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
 #undef T2_INIT
 #undef T2_DOT
 #undef T2_STORE
-#undef T2_STORE_U
+#undef T2_STORE_U2
 
 /* A 48-channel tail (a 32-block and one vector of 16), 6 pixels: named
  * accumulators (the generic pw_tile's array stays on the stack). */
@@ -335,22 +413,22 @@ MNET_VNNI static void pw_tile_6x32(const uint8_t *const *x, int in_c, const int8
     }
 #define T3_STORE(p)                                                                   \
     if (rq->uniform) {                                                                \
-        store_block32_u(dst[p], a##p##0, a##p##1, &r, rq, valid);                     \
-        store_vec16_u(dst[p] + 32, a##p##2, &r, rq, valid - 32);                      \
+        store_block32_u(PX_DST(p), a##p##0, a##p##1, &r, rq, valid);                     \
+        store_vec16_u(PX_DST(p) + 32, a##p##2, &r, rq, valid - 32);                      \
     } else {                                                                          \
-        store_block32(dst[p], a##p##0, a##p##1, rq, pos, valid);                      \
-        store_vec16(dst[p] + 32, a##p##2, rq, pos + 32, valid - 32);                  \
+        store_block32(PX_DST(p), a##p##0, a##p##1, rq, pos, valid);                      \
+        store_vec16(PX_DST(p) + 32, a##p##2, rq, pos + 32, valid - 32);                  \
     }
 
-MNET_VNNI static void pw_tile_6x48(const uint8_t *const *x, int in_c, const int8_t *wb,
-                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq_shared,
-                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
-    RQ_LOCAL(rq, rq_shared);
+INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
+                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
     (void)lane_ordered;
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
     __m512i b2 = _mm512_loadu_si512(pbias + 32);
     T3_INIT(0) T3_INIT(1) T3_INIT(2) T3_INIT(3) T3_INIT(4) T3_INIT(5)
-    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    const uint8_t *x0 = x, *x1 = x0 + in_c, *x2 = x1 + in_c, *x3 = x2 + in_c, *x4 = x3 + in_c,
+                  *x5 = x4 + in_c;
     int full4 = in_c & ~3;
     const int8_t *w = wb;
     for (int i = 0; i < full4; i += 4, w += 192) {
@@ -385,35 +463,44 @@ MNET_VNNI static void pw_tile_6x48(const uint8_t *const *x, int in_c, const int8
 #undef T3_DOT
 #undef T3_STORE
 
-/* The last 16 channels, 6 pixels: with one vector per pixel, 6 dependent
- * vpdpbusd chains would leave the unit idle (latency bound); even and odd
- * groups of 4 inputs go to two accumulators per pixel, added at the end
- * (int32 sums wrap, so the order does not change the result). */
-#define T1_INIT(p)                                                       \
+/* 4 pixels' channel-ordered vectors of 16 (requantized) -> bytes, pixel p's
+ * 16 in 128-bit lane p. After the packs, lane i holds channels 4i..4i+3 of
+ * pixels 0..3 (a dword each); one dword permute transposes. */
+INLINE_VNNI __m512i pack_4x16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, const rq_ctx *rq) {
+    __m512i w01 = add_zero_point16(_mm512_packs_epi32(q0, q1), rq);
+    __m512i w23 = add_zero_point16(_mm512_packs_epi32(q2, q3), rq);
+    __m512i b = clamp_bytes(_mm512_packus_epi16(w01, w23), rq);
+    const __m512i transpose =
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_epi32(transpose, b);
+}
+
+/* The last 16 channels, 4 pixels, stored together: with out_c 16 the 4
+ * rows are one 64-byte store; else 4 masked stores of a lane each. With one
+ * vector per pixel, 4 dependent vpdpbusd chains would leave the unit idle
+ * (latency bound): even and odd groups of 4 inputs go to two accumulators
+ * per pixel, added at the end (int32 sums wrap: the order does not matter). */
+#define Q1_INIT(p)                                                       \
     __m512i a##p = _mm512_add_epi32(b0, _mm512_set1_epi32(corr[p]));     \
     __m512i s##p = _mm512_setzero_si512();
-#define T1_DOT2(p)                                                       \
+#define Q1_DOT2(p)                                                       \
     DPBUSD(a##p, bcast4(x##p + i), w0);                                  \
     DPBUSD(s##p, bcast4(x##p + i + 4), w1);
-#define T1_STORE(p)                                                      \
-    if (rq->uniform)                                                     \
-        store_vec16_u(dst[p], _mm512_add_epi32(a##p, s##p), &r, rq, valid); \
-    else                                                                 \
-        store_vec16(dst[p], _mm512_add_epi32(a##p, s##p), rq, pos, valid);
+#define Q1_REQUANT(p)                                                    \
+    (rq->uniform ? requant_r(_mm512_add_epi32(a##p, s##p), &r, rq->any_short) \
+                 : requant16(_mm512_add_epi32(a##p, s##p), rq, pos))
 
-MNET_VNNI static void pw_tile_6x16(const uint8_t *const *x, int in_c, const int8_t *wb,
-                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq_shared,
-                                   uint8_t *const *dst, int pos, int lane_ordered, int valid) {
-    RQ_LOCAL(rq, rq_shared);
-    (void)lane_ordered;
+INLINE_VNNI void pw_tile_4x16_one(const uint8_t *x, int in_c, const int8_t *wb,
+                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  uint8_t *dst, int out_c, int pos, int valid) {
     __m512i b0 = _mm512_loadu_si512(pbias);
-    T1_INIT(0) T1_INIT(1) T1_INIT(2) T1_INIT(3) T1_INIT(4) T1_INIT(5)
-    const uint8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    Q1_INIT(0) Q1_INIT(1) Q1_INIT(2) Q1_INIT(3)
+    const uint8_t *x0 = x, *x1 = x0 + in_c, *x2 = x1 + in_c, *x3 = x2 + in_c;
     int full4 = in_c & ~3, i = 0;
     const int8_t *w = wb;
     for (; i + 8 <= full4; i += 8, w += 128) {
         __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
-        T1_DOT2(0) T1_DOT2(1) T1_DOT2(2) T1_DOT2(3) T1_DOT2(4) T1_DOT2(5)
+        Q1_DOT2(0) Q1_DOT2(1) Q1_DOT2(2) Q1_DOT2(3)
     }
     if (i < full4) {
         __m512i w0 = _mm512_loadu_si512(w);
@@ -421,8 +508,6 @@ MNET_VNNI static void pw_tile_6x16(const uint8_t *const *x, int in_c, const int8
         DPBUSD(a1, bcast4(x1 + i), w0);
         DPBUSD(a2, bcast4(x2 + i), w0);
         DPBUSD(a3, bcast4(x3 + i), w0);
-        DPBUSD(a4, bcast4(x4 + i), w0);
-        DPBUSD(a5, bcast4(x5 + i), w0);
         w += 64;
     }
     if (full4 < in_c) {
@@ -431,42 +516,193 @@ MNET_VNNI static void pw_tile_6x16(const uint8_t *const *x, int in_c, const int8
         DPBUSD(s1, bcast_tail(x1, full4, in_c), w0);
         DPBUSD(s2, bcast_tail(x2, full4, in_c), w0);
         DPBUSD(s3, bcast_tail(x3, full4, in_c), w0);
-        DPBUSD(s4, bcast_tail(x4, full4, in_c), w0);
-        DPBUSD(s5, bcast_tail(x5, full4, in_c), w0);
     }
     rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
-    T1_STORE(0)
-    T1_STORE(1)
-    T1_STORE(2)
-    T1_STORE(3)
-    T1_STORE(4)
-    T1_STORE(5)
-}
-#undef T1_INIT
-#undef T1_DOT2
-#undef T1_STORE
-
-#define PW_TILE_FN(P, NV)                                                                         \
-    MNET_VNNI static void pw_tile_##P##_##NV(const uint8_t *const *x, int in_c, const int8_t *wb, \
-                                             const int32_t *pbias, const int32_t *corr,           \
-                                             const rq_ctx *rq, uint8_t *const *dst, int pos,      \
-                                             int lane_ordered, int valid) {                       \
-        pw_tile(P, NV, x, in_c, wb, pbias, corr, rq, dst, pos, lane_ordered, valid);              \
+    __m512i rows = pack_4x16(Q1_REQUANT(0), Q1_REQUANT(1), Q1_REQUANT(2), Q1_REQUANT(3), rq);
+    if (out_c == 16) {
+        _mm512_storeu_si512(dst, rows);
+        return;
     }
-PW_TILE_FN(6, 4)
-PW_TILE_FN(6, 2)
-PW_TILE_FN(1, 4)
-PW_TILE_FN(1, 3)
-PW_TILE_FN(1, 2)
-PW_TILE_FN(1, 1)
+    __mmask16 m = tail_mask(valid);
+    _mm_mask_storeu_epi8(PX_DST(0), m, _mm512_castsi512_si128(rows));
+    _mm_mask_storeu_epi8(PX_DST(1), m, _mm512_extracti32x4_epi32(rows, 1));
+    _mm_mask_storeu_epi8(PX_DST(2), m, _mm512_extracti32x4_epi32(rows, 2));
+    _mm_mask_storeu_epi8(PX_DST(3), m, _mm512_extracti32x4_epi32(rows, 3));
+}
+#undef Q1_INIT
+#undef Q1_DOT2
+#undef Q1_REQUANT
 
-typedef void (*pw_tile_fn)(const uint8_t *const *, int, const int8_t *, const int32_t *,
-                           const int32_t *, const rq_ctx *, uint8_t *const *, int, int, int);
+/* 17..24 channels after the full blocks (N = 24: V2's 96 -> 24 and
+ * 144 -> 24 projections), uniform requantization. As a 32-block a pixel
+ * takes 2 vectors, one of them at least half padding; here pixels go in
+ * pairs of 3 vectors: A = channels 0-15 of each pixel, B = channels 16-23
+ * of the first pixel (lanes 0-7) and of the second (lanes 8-15), its input
+ * broadcast blended from the two pixels' own: a quarter fewer dot products
+ * and requantizations. The A and B weights (and biases) come from the
+ * packed 32-block by permutes: its vector 0 holds channels 0-7 and 16-23,
+ * vector 1 channels 8-15 and 24-31 (pos_channel). */
+#define P24_HALF_SPLIT 0xFF00
+INLINE_VNNI __m512i p24_low_halves(__m512i v0, __m512i v1) { /* channels 0-15 */
+    const __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    return _mm512_permutex2var_epi32(v0, idx, v1);
+}
+INLINE_VNNI __m512i p24_high_twice(__m512i v0) { /* channels 16-23, twice */
+    return _mm512_shuffle_i64x2(v0, v0, _MM_SHUFFLE(3, 2, 3, 2));
+}
 
-static const pw_tile_fn pw_tiles[2][4] = {
-    {pw_tile_1_1, pw_tile_1_2, pw_tile_1_3, pw_tile_1_4},
-    {pw_tile_6x16, pw_tile_6_2, pw_tile_6x48, pw_tile_6_4},
-};
+/* Pair q: accumulators a (pixel 2q), b (pixel 2q+1), c (their B). */
+#define P24_INIT(q)                                                                       \
+    __m512i a##q = _mm512_add_epi32(bias_a, _mm512_set1_epi32(corr[2 * (q)]));           \
+    __m512i b##q = _mm512_add_epi32(bias_a, _mm512_set1_epi32(corr[2 * (q) + 1]));       \
+    __m512i c##q = _mm512_add_epi32(                                                      \
+        bias_b, _mm512_mask_set1_epi32(_mm512_set1_epi32(corr[2 * (q)]), P24_HALF_SPLIT, \
+                                       corr[2 * (q) + 1]));
+#define P24_DOT(q, xa, xb)                                                    \
+    {                                                                         \
+        __m512i va = (xa), vb = (xb);                                         \
+        DPBUSD(a##q, va, wa);                                                 \
+        DPBUSD(b##q, vb, wa);                                                 \
+        DPBUSD(c##q, _mm512_mask_blend_epi32(P24_HALF_SPLIT, va, vb), wb2);   \
+    }
+#define P24_STEP(q) P24_DOT(q, bcast4(PX_IN(2 * (q)) + i), bcast4(PX_IN(2 * (q) + 1) + i))
+#define P24_TAIL(q) \
+    P24_DOT(q, bcast_tail(PX_IN(2 * (q)), full4, in_c), bcast_tail(PX_IN(2 * (q) + 1), full4, in_c))
+#define P24_STORE(q) p24_store(PX_DST(2 * (q)), out_c, a##q, b##q, c##q, &r, rq, valid);
+
+/* One pair's 3 vectors -> its two rows of `valid` bytes. */
+INLINE_VNNI void p24_store(uint8_t *dst, int out_c, __m512i a, __m512i b, __m512i c,
+                           const rq_vec *r, const rq_ctx *rq, int valid) {
+    __m512i qc = requant_r(c, r, rq->any_short);
+    /* lane 0: first pixel's channels 0-15, lane 1: the second's, lane 2:
+     * channels 16-23 of the first, then of the second */
+    __m512i rows = pack_4x16(requant_r(a, r, rq->any_short), requant_r(b, r, rq->any_short), qc,
+                             qc, rq);
+    if (out_c == 24) { /* the two rows are 48 contiguous bytes */
+        const __m512i order = _mm512_setr_epi64(0, 1, 4, 2, 3, 5, 6, 7);
+        _mm512_mask_storeu_epi64(dst, 0x3F, _mm512_permutexvar_epi64(order, rows));
+        return;
+    }
+    __m128i high = _mm512_extracti32x4_epi32(rows, 2);
+    __mmask16 m = tail_mask(valid - 16);
+    _mm_storeu_si128((__m128i *)dst, _mm512_castsi512_si128(rows));
+    _mm_mask_storeu_epi8(dst + 16, m, high);
+    _mm_storeu_si128((__m128i *)(dst + out_c), _mm512_extracti32x4_epi32(rows, 1));
+    _mm_mask_storeu_epi8(dst + out_c + 16, m, _mm_srli_si128(high, 8));
+}
+
+/* 8 pixels (4 pairs) or 2 (1 pair). */
+#define P24_TILE_FN(name, FOR_PAIRS)                                                            \
+    INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,   \
+                          const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c,       \
+                          int valid) {                                                          \
+        __m512i pb0 = _mm512_loadu_si512(pbias), pb1 = _mm512_loadu_si512(pbias + 16);         \
+        __m512i bias_a = p24_low_halves(pb0, pb1), bias_b = p24_high_twice(pb0);                \
+        FOR_PAIRS(P24_INIT)                                                                     \
+        int full4 = in_c & ~3, i = 0;                                                           \
+        const int8_t *w = wb;                                                                   \
+        for (; i < full4; i += 4, w += 128) {                                                   \
+            __m512i w0 = _mm512_loadu_si512(w);                                                 \
+            __m512i wa = p24_low_halves(w0, _mm512_loadu_si512(w + 64)), wb2 = p24_high_twice(w0); \
+            FOR_PAIRS(P24_STEP)                                                                 \
+        }                                                                                       \
+        if (full4 < in_c) {                                                                     \
+            __m512i w0 = _mm512_loadu_si512(w);                                                 \
+            __m512i wa = p24_low_halves(w0, _mm512_loadu_si512(w + 64)), wb2 = p24_high_twice(w0); \
+            FOR_PAIRS(P24_TAIL)                                                                 \
+        }                                                                                       \
+        rq_vec r = rq_load(rq, 0);                                                              \
+        FOR_PAIRS(P24_STORE)                                                                    \
+    }
+#define P24_FOR4(M) M(0) M(1) M(2) M(3)
+#define P24_FOR1(M) M(0)
+P24_TILE_FN(pw_tile_8x24_one, P24_FOR4)
+P24_TILE_FN(pw_tile_2x24_one, P24_FOR1)
+#undef P24_TILE_FN
+#undef P24_FOR4
+#undef P24_FOR1
+#undef P24_INIT
+#undef P24_DOT
+#undef P24_STEP
+#undef P24_TAIL
+#undef P24_STORE
+
+/* A run of tiles, pixel after pixel (x, dst, corr advance by the tile):
+ * one call per chunk of pixels and block, the constants set up once. */
+typedef void (*pw_tile_fn)(const uint8_t *, int, const int8_t *, const int32_t *,
+                           const int32_t *, const rq_ctx *, uint8_t *, int, int, int, int, int);
+
+#define PW_TILES_FN(name, P, one)                                                                  \
+    MNET_VNNI static void name(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias, \
+                               const int32_t *corr, const rq_ctx *rq_shared, uint8_t *dst,         \
+                               int out_c, int pos, int lane_ordered, int valid, int tiles) {       \
+        RQ_LOCAL(rq, rq_shared);                                                                   \
+        for (int t = 0; t < tiles; t++)                                                            \
+            one(x + (size_t)t * (P) * in_c, in_c, wb, pbias, corr + t * (P), rq,                   \
+                dst + (size_t)t * (P) * out_c, out_c, pos, lane_ordered, valid);                  \
+    }
+#define PW_TILE_1(NV)                                                                              \
+    INLINE_VNNI void pw_tile_1x##NV##_one(const uint8_t *x, int in_c, const int8_t *wb,            \
+                                          const int32_t *pbias, const int32_t *corr,               \
+                                          const rq_ctx *rq, uint8_t *dst, int out_c, int pos,      \
+                                          int lane_ordered, int valid) {                           \
+        pw_tile(1, NV, x, in_c, wb, pbias, corr, rq, dst, out_c, pos, lane_ordered, valid);        \
+    }                                                                                              \
+    PW_TILES_FN(pw_tiles_1x##NV, 1, pw_tile_1x##NV##_one)
+PW_TILE_1(1)
+PW_TILE_1(2)
+PW_TILE_1(3)
+PW_TILE_1(4)
+/* 64 channels after the full blocks (two 32-blocks, partly filled) */
+INLINE_VNNI void pw_tile_6x4_tail_one(const uint8_t *x, int in_c, const int8_t *wb,
+                                      const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                      uint8_t *dst, int out_c, int pos, int lane_ordered,
+                                      int valid) {
+    pw_tile(PW_TILE, 4, x, in_c, wb, pbias, corr, rq, dst, out_c, pos, lane_ordered, valid);
+}
+PW_TILES_FN(pw_tiles_6x4_tail, PW_TILE, pw_tile_6x4_tail_one)
+/* The last 16 channels of the tiles' pixels: groups of 4 (pw_tile_4x16_one),
+ * then 2 single pixels where the count is not a multiple of 4. */
+MNET_VNNI static void pw_tiles_6x16(const uint8_t *x, int in_c, const int8_t *wb,
+                                    const int32_t *pbias, const int32_t *corr,
+                                    const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
+                                    int lane_ordered, int valid, int tiles) {
+    RQ_LOCAL(rq, rq_shared);
+    int n = tiles * PW_TILE, p = 0;
+    for (; p + 4 <= n; p += 4)
+        pw_tile_4x16_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
+                         dst + (size_t)p * out_c, out_c, pos, valid);
+    for (; p < n; p++)
+        pw_tile_1x1_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
+                        dst + (size_t)p * out_c, out_c, pos, lane_ordered, valid);
+}
+PW_TILES_FN(pw_tiles_6x32, PW_TILE, pw_tile_6x32_one)
+/* 17..24 channels after the full blocks, uniform requantization: 8 pixels
+ * at a time, then pairs (6 tiles x 6 pixels: always an even count). */
+MNET_VNNI static void pw_tiles_pairs24(const uint8_t *x, int in_c, const int8_t *wb,
+                                       const int32_t *pbias, const int32_t *corr,
+                                       const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
+                                       int lane_ordered, int valid, int tiles) {
+    RQ_LOCAL(rq, rq_shared);
+    (void)pos;
+    (void)lane_ordered;
+    int n = tiles * PW_TILE, p = 0;
+    for (; p + 8 <= n; p += 8)
+        pw_tile_8x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
+                         dst + (size_t)p * out_c, out_c, valid);
+    for (; p < n; p += 2)
+        pw_tile_2x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
+                         dst + (size_t)p * out_c, out_c, valid);
+}
+PW_TILES_FN(pw_tiles_6x48, PW_TILE, pw_tile_6x48_one)
+PW_TILES_FN(pw_tiles_6x64, PW_TILE, pw_tile_6x64_one)
+#undef PW_TILE_1
+#undef PW_TILES_FN
+
+/* by the number of 16-lane vectors in the block */
+static const pw_tile_fn pw_tiles_1px[4] = {pw_tiles_1x1, pw_tiles_1x2, pw_tiles_1x3, pw_tiles_1x4};
+static const pw_tile_fn pw_tiles_6px[4] = {pw_tiles_6x16, pw_tiles_6x32, pw_tiles_6x48,
+                                           pw_tiles_6x64};
 
 MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_params *p,
                              const uint8_t *in, const void *packed, const int32_t *packed_bias,
@@ -485,28 +721,47 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
     uintptr_t out_lo = (uintptr_t)(out + (size_t)pixel_begin * out_c);
     uintptr_t out_hi = (uintptr_t)(out + (size_t)pixel_end * out_c);
     int overlap_tail = pixel_end - pixel_begin >= PW_TILE && (out_hi <= in_lo || in_hi <= out_lo);
+    /* Chunks of tiles, each block over the whole chunk in one call: the
+     * per-tile setup (constants, pointers, the call) was a quarter of a
+     * small-K layer's time, and a block's weights are read once per chunk.
+     * For small K the input sums are taken 16 pixels at a time. */
+    int sums16 = sum_scale && in_c % 8 == 0 && in_c <= 32;
+    int chunk_tiles = CHUNK_INPUT_BYTES / (PW_TILE * in_c);
+    chunk_tiles = chunk_tiles < 1 ? 1 : chunk_tiles > CHUNK_TILES ? CHUNK_TILES : chunk_tiles;
+    int32_t corr[CHUNK_TILES * PW_TILE];
     for (int px = pixel_begin; px < pixel_end;) {
-        if (pixel_end - px < PW_TILE && overlap_tail) px = pixel_end - PW_TILE;
-        int P = pixel_end - px >= PW_TILE ? PW_TILE : 1;
-        const uint8_t *x[PW_TILE];
-        uint8_t *dst[PW_TILE];
-        int32_t corr[PW_TILE];
-        for (int k = 0; k < P; k++) {
-            x[k] = in + (size_t)(px + k) * in_c;
-            /* symmetric weights (zw 128, per-channel int8) need no input sum */
-            corr[k] = sum_scale ? sum_scale * byte_sum(x[k], in_c) : 0;
+        int left = pixel_end - px, P = PW_TILE, tiles;
+        if (left >= PW_TILE) {
+            tiles = left / PW_TILE < chunk_tiles ? left / PW_TILE : chunk_tiles;
+        } else if (overlap_tail) {
+            px = pixel_end - PW_TILE;
+            tiles = 1;
+        } else {
+            P = 1;
+            tiles = left;
         }
+        int n = P * tiles, k = 0;
+        const uint8_t *x = in + (size_t)px * in_c;
+        if (sums16)
+            for (; k + 16 <= n; k += 16)
+                pixel_corrections16(x + (size_t)k * in_c, in_c / 8, sum_scale, corr + k);
+        /* symmetric weights (zw 128, per-channel int8) need no input sum */
+        for (; k < n; k++)
+            corr[k] = sum_scale ? sum_scale * byte_sum(x + (size_t)k * in_c, in_c) : 0;
         for (int block = 0; block < cp; block += BLOCK) {
             int nv = cp - block >= BLOCK ? 4 : (cp - block) / 16;
-            for (int k = 0; k < P; k++) dst[k] = out + (size_t)(px + k) * out_c + block;
-            pw_tile_fn tile = P < PW_TILE ? pw_tiles[0][nv - 1]
-                              : block < full ? pw_tile_6x64
-                              : nv == 2      ? pw_tile_6x32
-                                             : pw_tiles[1][nv - 1];
-            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, &rq, dst, block,
-                 block < full, out_c - block);
+            int valid = out_c - block;
+            pw_tile_fn tile = pw_tiles_6px[nv - 1];
+            if (P < PW_TILE)
+                tile = pw_tiles_1px[nv - 1];
+            else if (nv == 4 && block >= full) /* two 32-blocks */
+                tile = pw_tiles_6x4_tail;
+            else if (nv == 2 && rq.uniform && valid > 16 && valid <= 24)
+                tile = pw_tiles_pairs24;
+            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, &rq,
+                 out + (size_t)px * out_c + block, out_c, block, block < full, valid, tiles);
         }
-        px += P;
+        px += n;
     }
 }
 

@@ -199,6 +199,18 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         check_pointwise_case(k, r, in_c, out_c, test_rng_int(r, 6, 40), t % 2, t % 7 == 3,
                              t % 5 == 4);
     }
+    /* runs of pixel chunks (up to 192) over narrow outputs: input sums 16
+     * pixels at a time (in_c 8..32, multiples of 8), 16-channel vectors in
+     * groups of 4 pixels (out_c 16: one store; 8, 144: per row), 24-channel
+     * pixel pairs (out_c 24: one store; 88, 21: per row, partly filled),
+     * 32-blocks in pixel pairs (out_c 32: one store; 60: per row), 40;
+     * pixel counts off the chunk and tile sizes, split in two calls */
+    static const int narrow_out[] = {16, 24, 8, 40, 88, 144, 21, 32, 60};
+    for (int t = 0; t < 54; t++) {
+        int in_c = t % 6 == 5 ? test_rng_int(r, 1, 150) : 8 * test_rng_int(r, 1, 4);
+        check_pointwise_case(k, r, in_c, narrow_out[t % 9], test_rng_int(r, 41, 420), t % 3 == 2,
+                             t % 4 == 1, t % 11 == 10);
+    }
     /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
      * (more taps than a kernel gathers at once), then 3x3 cases of the
      * AVX-512 row kernel and of the 256-bit one */
@@ -207,6 +219,7 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         int c = test_rng_int(r, 1, 140), kk = t % 5 == 4 ? 5 : t == 7 ? 9 : 3;
         int stride = test_rng_int(r, 1, 2), dil = test_rng_int(r, 1, 2);
         if (t < 16 && t != 7) c = t % 2 ? 32 : 16; /* several pixels per 64-lane block */
+        if (t == 12 || t == 13) stride = 1, dil = 1; /* pixel groups with zw 0 (below) */
         if (t == 7) c = 300; /* 9x9: more taps and channels than one pass holds */
         if (t >= 60) { /* 3x3 stride 1/2 over 64-blocks (+ tails), 32 channels at
                         * stride 1: the AVX-512 row kernel */
@@ -234,6 +247,7 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
          * extreme zero points (0: K = 128, beyond a signed byte) */
         if (t % 4 == 1) p.weight_zero_point = 128;
         if (t % 9 == 2) p.weight_zero_point = t % 2 ? 0 : 255;
+        if (t == 12 || t == 13) p.weight_zero_point = 0;
         mnet_requant rq[300];
         if (t % 3 != 0) random_channel_requant(r, &p, rq, c);
         size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
