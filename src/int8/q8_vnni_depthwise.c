@@ -45,14 +45,16 @@ static size_t dw_pair_bytes(const mnet_conv_geometry *g) {
     return (size_t)dw_pairs(g) * dw_padded(g) * 4;
 }
 
-/* Channels after the last full 64-block, more than 16 of them: with a
- * weight zero point (dw_use_quads) the row kernel runs them as one more
- * 64-block, the LAST 64 channels (overlapping the previous block, whose
- * outputs it rewrites with the same values), with its own weight sets
- * (after the full blocks'), bias and table: measured faster than their
- * quads with K sums (32 channels: ~8 %). 16 or fewer run the quads. */
+/* Channels after the last full 64-block, more than 16 of them (32 at
+ * stride 2): with a weight zero point (dw_use_quads) the row kernel runs
+ * them as one more 64-block, the LAST 64 channels (overlapping the previous
+ * block, whose outputs it rewrites with the same values), with its own
+ * weight sets (after the full blocks'), bias and table: measured faster
+ * than their quads with K sums (32 channels at stride 1: ~8 %). Fewer run
+ * the quads: at stride 2 their 32-block (2 K sums per output) measured
+ * 4-7 % faster than the 64-block (96, 160 channels). */
 static int dw_row3x3_tail(const mnet_conv_geometry *g) {
-    return dw_row3x3_ok(g) && g->out_c % BLOCK > 16;
+    return dw_row3x3_ok(g) && g->out_c % BLOCK > (g->stride_w == 2 ? 32 : 16);
 }
 
 static size_t dw_row_bytes(const mnet_conv_geometry *g) {
@@ -134,7 +136,8 @@ void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params
         packed_bias[pos] = ch < c ? dw_bias(p, w_ohwi, bias, ch, taps) : 0;
     }
     if (mnet_q8_vnni_dwq_ok(g))
-        mnet_q8_vnni_dwq_pack(g, w_ohwi, (int32_t *)((uint8_t *)dst + dw_quad_offset(g)));
+        mnet_q8_vnni_dwq_pack(g, w_ohwi, p->weight_zero_point,
+                              (int32_t *)((uint8_t *)dst + dw_quad_offset(g)));
     if (mnet_q8_vnni_dwq_masked(g)) { /* the quads' one 64-block: bias, table in lane order */
         int32_t *mb = (int32_t *)((uint8_t *)dst + dw_quad_offset(g) +
                                   mnet_q8_vnni_dwq_masked_offset(g));
@@ -551,8 +554,10 @@ MNET_VNNI __attribute__((noinline)) static void dw_row3x3(
  * tap pairs, within 3 % where slower), or where the tap-pair row kernel
  * does not run (dilation, fewer than 64 channels). With a weight zero point
  * the full 64-blocks run the tap pairs (their 20 vpdpwssd measured 10-20 %
- * faster than the quads' 12 + 12 vpdpbusd) and only a tail of up to 16
- * channels after them the quads (dw_row3x3_tail). */
+ * faster than the quads' 12 + 12 vpdpbusd; on MobileNet V2's uint8 layers,
+ * where most quad blocks skip the K sums, still 10-35 % faster at stride 1,
+ * and about equal at stride 2) and only a tail after them the quads
+ * (dw_row3x3_tail). */
 static int dw_use_quads(const mnet_conv_geometry *g, const mnet_q8_conv_params *p) {
     if (!mnet_q8_vnni_dwq_ok(g)) return 0;
     return p->weight_zero_point == 128 || !dw_row3x3_ok(g);

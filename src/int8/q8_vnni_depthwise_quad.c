@@ -1,17 +1,20 @@
 /* AVX-512 VNNI 3x3 depthwise by vertical quads: one vpdpbusd per input
  * column and 16 channels. A channel's dword holds the bytes of the column's
- * 3 rows and a 0, (x0, x1, x2, 0), and meets the weights (w0 - 128,
- * w1 - 128, w2 - 128, 0) of that kernel column: vpdpbusd takes unsigned
- * activations and signed weights, and w - zw may not fit a signed byte,
- * w - 128 always does. With K = 128 - zw:
+ * 3 rows and a 0, (x0, x1, x2, 0), and meets the weights of that kernel
+ * column as signed bytes (vpdpbusd takes unsigned activations and signed
+ * weights): (w0 - zw, w1 - zw, w2 - zw, 0) in a block (of 16, 32 or 64
+ * channels) where every w - zw fits a signed byte, else (w0 - 128,
+ * w1 - 128, w2 - 128, 0), which always fit, and with K = 128 - zw:
  *   sum x (w - zw) = sum x (w - 128) + K sum x
  * K sum x is, per output, 3 more vpdpbusd of the same quads against the
- * constant (K, K, K, 0) (zw 0, K 128: (64, 64, 64, 0) twice); symmetric
- * weights (zw 128) need none. Each column's quads are built once and
- * shared by the 3 outputs that read the column: stride 1 builds one column
- * per output, stride 2 two. Per 64 outputs at stride 1: 12 vpdpbusd (+ 12
- * with zero points) and 6 byte unpacks, where the tap pairs
- * (q8_vnni_depthwise.c's dw_row3x3) need 20 vpdpwssd and 12.
+ * constant (K, K, K, 0) (zw 0, K 128: (64, 64, 64, 0) twice). Symmetric
+ * weights (zw 128) never need it; with a zero point only the channels
+ * holding the weight range's extremes overflow (in the published uint8
+ * models 0 to 2 a layer), so most blocks skip the K sums. Each column's
+ * quads are built once and shared by the 3 outputs that read the column:
+ * stride 1 builds one column per output, stride 2 two. Per 64 outputs at
+ * stride 1: 12 vpdpbusd (+ 12 with K sums) and 6 byte unpacks, where the
+ * tap pairs (q8_vnni_depthwise.c's dw_row3x3) need 20 vpdpwssd and 12.
  *
  * Blocks and layouts as the tap pairs (q8_vnni_common.h): full 64-blocks
  * in lane order, then 32-blocks and a last vector of 16 (pos_channel
@@ -56,13 +59,15 @@ static int dwq_one_block(const mnet_conv_geometry *g) {
 }
 
 /* Positions: one 64-block (dwq_one_block), else channels rounded up to
- * 16; 3 int32 (one per kernel column) each. */
+ * 16; DWQ_SETS int32 each: one quad per kernel column, then a flag, nonzero
+ * in the blocks that need the K sums. */
+enum { DWQ_SETS = 4 };
 static int dwq_padded(const mnet_conv_geometry *g) {
     return dwq_one_block(g) ? BLOCK : round_up(g->out_c, 16);
 }
 
 size_t mnet_q8_vnni_dwq_masked_offset(const mnet_conv_geometry *g) {
-    return (size_t)dwq_padded(g) * 3 * 4;
+    return (size_t)dwq_padded(g) * DWQ_SETS * 4;
 }
 
 size_t mnet_q8_vnni_dwq_bytes(const mnet_conv_geometry *g) {
@@ -81,24 +86,46 @@ static void dwq_block_of(const mnet_conv_geometry *g, int pos, int *start, int *
     else *start = pos / 16 * 16, *nv = 1;
 }
 
-void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int32_t *quads) {
-    int c = g->out_c, padded = dwq_padded(g);
+/* The channel at position pos, or -1 (padding). */
+static int dwq_channel(const mnet_conv_geometry *g, int pos) {
+    int c = g->out_c;
+    int ch = dwq_pixels(g)                ? pos_channel(pos, BLOCK) % c
+             : mnet_q8_vnni_dwq_masked(g) ? pos_channel(pos, BLOCK)
+                                          : pos_channel(pos, c);
+    return ch < c ? ch : -1;
+}
+
+/* 1 when every w - zw of the block at start (nv vectors) fits a signed byte. */
+static int dwq_block_fits(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw, int start,
+                          int nv) {
+    for (int pos = start; pos < start + 16 * nv; pos++) {
+        int ch = dwq_channel(g, pos);
+        for (int t = 0; t < 9 && ch >= 0; t++) {
+            int d = (int)w_ohwi[(size_t)ch * 9 + t] - zw;
+            if (d < -128 || d > 127) return 0;
+        }
+    }
+    return 1;
+}
+
+void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
+                           int32_t *quads) {
+    int padded = dwq_padded(g);
     for (int pos = 0; pos < padded; pos++) {
         int start, nv;
         dwq_block_of(g, pos, &start, &nv);
-        int ch = dwq_pixels(g)                ? pos_channel(pos, BLOCK) % c
-                 : mnet_q8_vnni_dwq_masked(g) ? pos_channel(pos, BLOCK)
-                                              : pos_channel(pos, c);
-        if (ch >= c) ch = -1; /* padding: zero weights */
+        int ch = dwq_channel(g, pos); /* padding: zero weights */
+        int fits = dwq_block_fits(g, w_ohwi, zw, start, nv), wz = fits ? zw : 128;
         int v = (pos - start) / 16, l = pos % 16;
         for (int kx = 0; kx < 3; kx++) {
             uint32_t d = 0;
             for (int ky = 0; ky < 3 && ch >= 0; ky++) {
-                int w = (int)w_ohwi[(size_t)ch * 9 + ky * 3 + kx] - 128;
+                int w = (int)w_ohwi[(size_t)ch * 9 + ky * 3 + kx] - wz;
                 d |= (uint32_t)(uint8_t)(int8_t)w << (8 * ky);
             }
-            quads[(size_t)start * 3 + ((size_t)kx * nv + v) * 16 + l] = (int32_t)d;
+            quads[(size_t)start * DWQ_SETS + ((size_t)kx * nv + v) * 16 + l] = (int32_t)d;
         }
+        quads[(size_t)start * DWQ_SETS + ((size_t)3 * nv + v) * 16 + l] = !fits;
     }
 }
 
@@ -196,18 +223,34 @@ typedef struct dwq_stream_args {
     size_t step;
 } dwq_stream_args;
 
-/* The K sums ride in a second chain per output: 3 vpdpbusd of the same
- * quads against (K, K, K, 0), added before the store (measured faster than
- * carrying per-column sums from output to output, whose adds and extra
- * live vectors cost more than the vpdpbusd they save). */
+/* vpdpbusd by the intrinsic: at stride 2 with K sums GCC's code for it
+ * (weights read from memory, sums not spilled) measured 10-15 % faster than
+ * DPBUSD's (without K sums, 5-12 % slower). */
+#define DPBUSD_I(acc, x, w) \
+    acc = _mm512_dpbusd_epi32(acc, x, _mm512_loadu_si512((const void *)&(w)))
+
+/* The K sums of a column's quads: corr vpdpbusd against (K, K, K, 0). */
+INLINE_VNNI __m512i dwq_ksum(__m512i q, __m512i k1, int corr) {
+    __m512i k = _mm512_setzero_si512();
+    for (int r = 0; r < corr; r++) k = _mm512_dpbusd_epi32(k, q, k1);
+    return k;
+}
+
+/* The K sums: advancing 1 column, they ride in a second chain per output, 3
+ * vpdpbusd of the same quads against (K, K, K, 0), added before the store
+ * (measured faster than carrying per-column sums from output to output,
+ * whose adds and extra live vectors cost more than the vpdpbusd they save).
+ * Advancing 2, the first column's sum is the previous output's last
+ * (kfirst): 2 per output instead of 3. */
 INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, int masked,
                             int adv, int corr, const dw_u512 *w, const int32_t *bias,
                             __m512i k1, const rq_ctx *rq, const rq_vec *ru) {
-    __m512i q0[4], q1[4], q2[4];
+    __m512i q0[4], q1[4], q2[4], kfirst[4];
     const int32_t *b = bias + a->pos;
     int x = a->x, cs = a->cs;
     dwq_build(s, x, nv, masked, q0);
     if (adv == 1) dwq_build(s, x + cs, nv, masked, q1);
+    for (int v = 0; v < nv && adv == 2 && corr; v++) kfirst[v] = dwq_ksum(q0[v], k1, corr);
     for (int j = 0; j < a->count; j++) {
         if (adv == 1) {
             dwq_build(s, x + (j + 2) * cs, nv, masked, q2);
@@ -218,6 +261,16 @@ INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, 
         __m512i acc[4];
         for (int v = 0; v < nv; v++) {
             acc[v] = _mm512_loadu_si512(b + 16 * v);
+            if (adv == 2 && corr) {
+                __m512i k2 = dwq_ksum(q2[v], k1, corr);
+                __m512i k12 = _mm512_add_epi32(dwq_ksum(q1[v], k1, corr), k2);
+                acc[v] = _mm512_add_epi32(acc[v], _mm512_add_epi32(kfirst[v], k12));
+                kfirst[v] = k2;
+                DPBUSD_I(acc[v], q0[v], w[v]);
+                DPBUSD_I(acc[v], q1[v], w[nv + v]);
+                DPBUSD_I(acc[v], q2[v], w[2 * nv + v]);
+                continue;
+            }
             if (corr) {
                 __m512i k = _mm512_setzero_si512();
                 for (int r = 0; r < corr; r++) {
@@ -239,6 +292,7 @@ INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, 
         }
     }
 }
+#undef DPBUSD_I
 
 /* The specializations: nv, masked and adv constant, with and without K. */
 #define DWQ_VARIANT(name, nv, masked, adv)                                                  \
@@ -334,12 +388,21 @@ DWQ_PX_VARIANT(dwq_row16, 4)
 DWQ_PX_VARIANT(dwq_row32, 2)
 #undef DWQ_PX_VARIANT
 
+/* 1 when a block's flags (nv vectors at flag) are not all 0: its K sums
+ * are needed. */
+INLINE_VNNI int dwq_needs_k(const dw_u512 *flag, int nv) {
+    __m512i any = _mm512_setzero_si512();
+    for (int v = 0; v < nv; v++)
+        any = _mm512_or_si512(any, _mm512_loadu_si512((const void *)&flag[v]));
+    return _mm512_test_epi32_mask(any, any) != 0;
+}
+
 MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                                     const uint8_t *const *rows, const int32_t *wq,
                                     const int32_t *bias, const rq_ctx *rq, const rq_vec *ru,
                                     uint8_t *out_row, int first) {
     int c = g->out_c, k = 128 - p->weight_zero_point;
-    int corr = k == 0 ? 0 : k == 128 ? 2 : 1;
+    int corr_k = k == 0 ? 0 : k == 128 ? 2 : 1; /* when a block needs the K sums */
     int kb = k == 128 ? 64 : k;
     __m512i k1 = _mm512_set1_epi32((int)((uint32_t)(uint8_t)(int8_t)kb * 0x010101u));
     uint8_t zx_row[BLOCK];
@@ -352,6 +415,7 @@ MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_c
     }
     const dw_u512 *w = (const dw_u512 *)(const void *)wq;
     if (dwq_pixels(g)) { /* 4 or 2 pixels a block */
+        int corr = dwq_needs_k(w + 12, 4) ? corr_k : 0;
         if (c == 16) dwq_row16(&s, -g->pad_left, g->out_w, corr, w, bias, k1, rq, ru, out_row);
         else dwq_row32(&s, -g->pad_left, g->out_w, corr, w, bias, k1, rq, ru, out_row);
         return;
@@ -362,7 +426,8 @@ MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_c
         int nv = block < full ? 4 : block + 32 <= cp ? 2 : 1;
         for (int r = 0; r < 3; r++) s.r[r] = rows[r] ? rows[r] + block : zx_row;
         s.n = c - block;
-        const dw_u512 *wb = w + (size_t)block * 3 / 16;
+        const dw_u512 *wb = w + (size_t)block * DWQ_SETS / 16;
+        int corr = dwq_needs_k(wb + 3 * nv, nv) ? corr_k : 0;
         if (g->stride_w == 2) {
             dwq_stream_args a = {-g->pad_left, 1, g->out_w, block, out_row + block, (size_t)c};
             if (masked) dwq_runm_a2(&s, &a, corr, wb, bias, k1, rq, ru);

@@ -27,9 +27,11 @@ size_t mnet_q8_vnni_dwq_masked_offset(const mnet_conv_geometry *g);
  * when not dwq_ok). */
 size_t mnet_q8_vnni_dwq_bytes(const mnet_conv_geometry *g);
 
-/* Packs the quad weights (OHWI uint8 weights in), in the positions of the
- * tap pairs' layout, or of one 64-block (several pixels, or masked). */
-void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int32_t *quads);
+/* Packs the quad weights and the blocks' K flags (OHWI uint8 weights in,
+ * zero point zw), in the positions of the tap pairs' layout, or of one
+ * 64-block (several pixels, or masked). */
+void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
+                           int32_t *quads);
 
 /* One output row from channel first on (0, or a multiple of 64 that
  * leaves the full 64-blocks before it to another kernel): rows = the 3

@@ -211,6 +211,16 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         check_pointwise_case(k, r, in_c, narrow_out[t % 9], test_rng_int(r, 41, 420), t % 3 == 2,
                              t % 4 == 1, t % 11 == 10);
     }
+    /* whole-width tiles of narrow expansions (out_c 65..80: 4 + 2 pixels x
+     * 5 vectors; 81..96: x 6 vectors; 129..144: 2 pixels x 9 vectors) next
+     * to the block-wise widths around them (112, 160); K 8..64, sometimes
+     * not a multiple of 4; pixel counts off the tiles and chunks */
+    static const int wide_out[] = {96, 144, 81, 130, 90, 137, 80, 72, 65, 112, 160, 96, 144};
+    for (int t = 0; t < 52; t++) {
+        int in_c = t % 4 == 3 ? test_rng_int(r, 8, 64) : 8 * test_rng_int(r, 1, 8);
+        check_pointwise_case(k, r, in_c, wide_out[t % 13], test_rng_int(r, 6, 400), t % 3 == 1,
+                             t % 4 == 2, t % 7 == 5);
+    }
     /* depthwise: 3x3 strides 1/2, dilation, channel tails, 5x5, one 9x9
      * (more taps than a kernel gathers at once), then 3x3 cases of the
      * AVX-512 row kernel and of the 256-bit one */
@@ -257,6 +267,15 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         void *packed = malloc(k->depthwise_pack_bytes(&g));
         fill_u8(r, in, nin);
         fill_u8(r, w, (size_t)c * kk * kk);
+        /* weights near the zero point but for one channel, as in trained
+         * uint8 models: quad blocks with and without K sums */
+        if (t % 4 == 3 && p.weight_zero_point != 128) {
+            for (int i = 0; i < c * kk * kk; i++) {
+                int v = p.weight_zero_point + w[i] % 201 - 100;
+                w[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+            w[(size_t)test_rng_int(r, 0, c - 1) * kk * kk] = p.weight_zero_point < 128 ? 255 : 0;
+        }
         fill_i32(r, bias, (size_t)c, 50000);
         k->depthwise_pack(&g, &p, w, bias, packed, pb);
         mnet_q8_ref_conv(&g, &p, in, w, bias, a, 0, g.out_h);
