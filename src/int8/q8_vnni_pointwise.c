@@ -3,7 +3,11 @@
  * Pixels go in chunks of up to 192 (32 tiles of 6, 32 KB of input); each
  * 64-channel block (or tail) runs over the whole chunk in one call. Narrow tails have their own
  * shapes: the last 16 channels 4 pixels at a time, stored together; 17..24
- * channels (N = 24) in pixel pairs of 3 vectors instead of 4. */
+ * channels (N = 24) in pixel pairs of 3 vectors instead of 4. Narrow
+ * layers of 65..80, 81..96 and 129..144 channels run all their blocks in one
+ * tile (pw_run_n80_*, pw_run_n96_*, pw_run_n144), each input broadcast
+ * feeding every vector. Per-channel requantization goes vector by vector
+ * over a tile's pixels (each position's constants loaded once). */
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -247,18 +251,19 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
         DPBUSD(a##p##2, xb, w2);                                         \
         DPBUSD(a##p##3, xb, w3);                                         \
     }
-#define ROW_STORE(p) store_block64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq, pos)
+#define ROW_RQ(v)                                                                        \
+    a0##v = requant16(a0##v, rq, pos + 16 * v), a1##v = requant16(a1##v, rq, pos + 16 * v), \
+    a2##v = requant16(a2##v, rq, pos + 16 * v), a3##v = requant16(a3##v, rq, pos + 16 * v), \
+    a4##v = requant16(a4##v, rq, pos + 16 * v), a5##v = requant16(a5##v, rq, pos + 16 * v);
+#define ROW_STORE_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq)
 #define ROW_STORE_U(p) store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq)
 
-/* Not inlined into its run loop: inlined, with 24 accumulators and the
- * loop's state, GCC's code kept more on the stack and the 7x7 expansions
- * (K = 160..320, 15-20 blocks) ran 1-2 % slower than with a call per tile. */
-MNET_VNNI static __attribute__((noinline)) void
-pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,
-                 const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
-                 int lane_ordered, int valid) {
-    (void)lane_ordered;
-    (void)valid;
+/* uniform: a constant (pw_tile_6x64_u / _c), each variant its own function:
+ * in one, GCC's allocation for the per-channel part slowed the uniform part
+ * by 2-5 %. */
+INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
+                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                   uint8_t *dst, int out_c, int pos, const int uniform) {
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
     __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);
     ROW_INIT(0) ROW_INIT(1) ROW_INIT(2) ROW_INIT(3) ROW_INIT(4) ROW_INIT(5)
@@ -286,7 +291,7 @@ pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pb
         ROW_DOT(4, bcast_tail(x4, full4, in_c))
         ROW_DOT(5, bcast_tail(x5, full4, in_c))
     }
-    if (rq->uniform) { /* the constants once, in registers, for all 24 vectors */
+    if (uniform) { /* the constants once, in registers, for all 24 vectors */
         rq_vec r = rq_load(rq, 0);
         ROW_STORE_U(0);
         ROW_STORE_U(1);
@@ -296,16 +301,38 @@ pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pb
         ROW_STORE_U(5);
         return;
     }
-    ROW_STORE(0);
-    ROW_STORE(1);
-    ROW_STORE(2);
-    ROW_STORE(3);
-    ROW_STORE(4);
-    ROW_STORE(5);
+    /* per channel: vector by vector, each position's constants loaded once
+     * for the 6 pixels (before any store: the byte stores could alias the
+     * table, so that stores in between make GCC load them again per pixel);
+     * 5-25 % faster for per-channel expansions than pixel by pixel */
+    ROW_RQ(0) ROW_RQ(1) ROW_RQ(2) ROW_RQ(3)
+    ROW_STORE_Q(0);
+    ROW_STORE_Q(1);
+    ROW_STORE_Q(2);
+    ROW_STORE_Q(3);
+    ROW_STORE_Q(4);
+    ROW_STORE_Q(5);
 }
+
+/* Not inlined into its run loop: inlined, with 24 accumulators and the
+ * loop's state, GCC's code kept more on the stack and the 7x7 expansions
+ * (K = 160..320, 15-20 blocks) ran 1-2 % slower than with a call per tile. */
+#define PW_TILE_6X64_FN(name, uniform)                                                         \
+    MNET_VNNI static __attribute__((noinline)) void name(                                      \
+        const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,                    \
+        const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c, int pos,               \
+        int lane_ordered, int valid) {                                                         \
+        (void)lane_ordered;                                                                    \
+        (void)valid;                                                                           \
+        pw_tile_6x64_body(x, in_c, wb, pbias, corr, rq, dst, out_c, pos, uniform);             \
+    }
+PW_TILE_6X64_FN(pw_tile_6x64_u, 1)
+PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
+#undef PW_TILE_6X64_FN
 #undef ROW_INIT
 #undef ROW_DOT
-#undef ROW_STORE
+#undef ROW_RQ
+#undef ROW_STORE_Q
 #undef ROW_STORE_U
 
 /* Tail tiles: 6 pixels x 2 or 1 vectors, named accumulators too. */
@@ -322,7 +349,12 @@ pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pb
         DPBUSD(a##p##0, xb, w0);                                         \
         DPBUSD(a##p##1, xb, w1);                                         \
     }
-#define T2_STORE(p) store_block32(PX_DST(p), a##p##0, a##p##1, rq, pos, valid)
+#define T2_RQ(v)                                                                         \
+    a0##v = requant16(a0##v, rq, pos + 16 * v), a1##v = requant16(a1##v, rq, pos + 16 * v), \
+    a2##v = requant16(a2##v, rq, pos + 16 * v), a3##v = requant16(a3##v, rq, pos + 16 * v), \
+    a4##v = requant16(a4##v, rq, pos + 16 * v), a5##v = requant16(a5##v, rq, pos + 16 * v);
+#define T2_STORE_Q2(p, q) \
+    store_block32_pair_q(PX_DST(p), out_c, a##p##0, a##p##1, a##q##0, a##q##1, rq, valid)
 #define T2_STORE_U2(p, q) \
     store_block32_pair_u(PX_DST(p), out_c, a##p##0, a##p##1, a##q##0, a##q##1, &r, rq, valid)
 
@@ -330,12 +362,10 @@ pw_tile_6x64_one(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pb
  * both. After the packs, 128-bit lane i holds dwords (first pixel's vector
  * 0 lanes 4i..4i+3, its vector 1 lanes 4i..4i+3, then the second pixel's):
  * one dword permute gives the first row's 32 bytes, then the second's. */
-INLINE_VNNI void store_block32_pair_u(uint8_t *dst, int out_c, __m512i a0, __m512i a1, __m512i c0,
-                                      __m512i c1, const rq_vec *r, const rq_ctx *v, int n) {
-    __m512i wa = add_zero_point16(
-        _mm512_packs_epi32(requant_r(a0, r, v->any_short), requant_r(a1, r, v->any_short)), v);
-    __m512i wc = add_zero_point16(
-        _mm512_packs_epi32(requant_r(c0, r, v->any_short), requant_r(c1, r, v->any_short)), v);
+INLINE_VNNI void store_block32_pair_q(uint8_t *dst, int out_c, __m512i q0, __m512i q1, __m512i c0,
+                                      __m512i c1, const rq_ctx *v, int n) {
+    __m512i wa = add_zero_point16(_mm512_packs_epi32(q0, q1), v);
+    __m512i wc = add_zero_point16(_mm512_packs_epi32(c0, c1), v);
     const __m512i order = _mm512_setr_epi32(0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15);
     __m512i rows = _mm512_permutexvar_epi32(order, clamp_bytes(_mm512_packus_epi16(wa, wc), v));
     if (out_c == 32) { /* the two rows are 64 contiguous bytes */
@@ -345,6 +375,12 @@ INLINE_VNNI void store_block32_pair_u(uint8_t *dst, int out_c, __m512i a0, __m51
     __mmask32 m = n >= 32 ? (__mmask32)0xFFFFFFFFu : n <= 0 ? 0 : (__mmask32)((1u << n) - 1);
     _mm256_mask_storeu_epi8(dst, m, _mm512_castsi512_si256(rows));
     _mm256_mask_storeu_epi8(dst + out_c, m, _mm512_extracti64x4_epi64(rows, 1));
+}
+
+INLINE_VNNI void store_block32_pair_u(uint8_t *dst, int out_c, __m512i a0, __m512i a1, __m512i c0,
+                                      __m512i c1, const rq_vec *r, const rq_ctx *v, int n) {
+    store_block32_pair_q(dst, out_c, requant_r(a0, r, v->any_short), requant_r(a1, r, v->any_short),
+                         requant_r(c0, r, v->any_short), requant_r(c1, r, v->any_short), v, n);
 }
 
 INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
@@ -382,16 +418,17 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
         T2_STORE_U2(4, 5);
         return;
     }
-    T2_STORE(0);
-    T2_STORE(1);
-    T2_STORE(2);
-    T2_STORE(3);
-    T2_STORE(4);
-    T2_STORE(5);
+    /* per channel: vector by vector (each position's constants loaded once
+     * for the 6 pixels, as in the 64-blocks), then pairs of rows */
+    T2_RQ(0) T2_RQ(1)
+    T2_STORE_Q2(0, 1);
+    T2_STORE_Q2(2, 3);
+    T2_STORE_Q2(4, 5);
 }
 #undef T2_INIT
 #undef T2_DOT
-#undef T2_STORE
+#undef T2_RQ
+#undef T2_STORE_Q2
 #undef T2_STORE_U2
 
 /* A 48-channel tail (a 32-block and one vector of 16), 6 pixels: named
@@ -627,6 +664,345 @@ P24_TILE_FN(pw_tile_2x24_one, P24_FOR1)
 #undef P24_TAIL
 #undef P24_STORE
 
+/* Narrow expansions whose width is one 64-block and a 32-block (out_c
+ * 81..96: V2's 16 -> 96 at 112x112): every channel of 4 pixels in one tile
+ * (24 accumulators, 6 weight vectors, 1 broadcast), so each input
+ * broadcast feeds all 6 vectors and the 32-block is no separate, less
+ * efficient pass over the chunk. The weights stay in the packed layout:
+ * the 64-block's at wf (256 bytes per 4 inputs), the 32-block's at wt (128
+ * bytes per 4 inputs). */
+#define N96_INIT(p)                                                      \
+    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4, a##p##5;        \
+    {                                                                    \
+        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        a##p##0 = _mm512_add_epi32(b0, c);                               \
+        a##p##1 = _mm512_add_epi32(b1, c);                               \
+        a##p##2 = _mm512_add_epi32(b2, c);                               \
+        a##p##3 = _mm512_add_epi32(b3, c);                               \
+        a##p##4 = _mm512_add_epi32(b4, c);                               \
+        a##p##5 = _mm512_add_epi32(b5, c);                               \
+    }
+#define N96_DOT(p, xv)                                                   \
+    {                                                                    \
+        __m512i xb = (xv);                                               \
+        DPBUSD(a##p##0, xb, w0);                                         \
+        DPBUSD(a##p##1, xb, w1);                                         \
+        DPBUSD(a##p##2, xb, w2);                                         \
+        DPBUSD(a##p##3, xb, w3);                                         \
+        DPBUSD(a##p##4, xb, w4);                                         \
+        DPBUSD(a##p##5, xb, w5);                                         \
+    }
+#define N96_STEP(p) N96_DOT(p, bcast4(PX_IN(p) + i))
+#define N96_TAIL(p) N96_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
+#define N96_LOADW(i)                                                                          \
+    __m512i w0 = _mm512_loadu_si512(wf + (size_t)(i) * 64),                                   \
+            w1 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 64),                              \
+            w2 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 128),                             \
+            w3 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 192),                             \
+            w4 = _mm512_loadu_si512(wt + (size_t)(i) * 32),                                   \
+            w5 = _mm512_loadu_si512(wt + (size_t)(i) * 32 + 64);
+#define N96_STORE64_U(p) \
+    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);
+#define N96_STORE32_U2(p, q)                                                                 \
+    store_block32_pair_u(PX_DST(p) + 64, out_c, a##p##4, a##p##5, a##q##4, a##q##5, &r, rq, \
+                         out_c - 64);
+#define N96_RQ(p, v) a##p##v = requant16(a##p##v, rq, 16 * v);
+#define N96_STORE64_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq);
+#define N96_STORE32_Q2(p, q) \
+    store_block32_pair_q(PX_DST(p) + 64, out_c, a##p##4, a##p##5, a##q##4, a##q##5, rq, out_c - 64);
+
+/* UNIFORM: a constant, so that each variant is its own function (sharing
+ * one, GCC's allocation for the per-channel part made the uniform one 10-14 %
+ * slower). */
+#define N96_TILE_FN(name, FOR_PX, FOR_PAIRS, FOR_PXV, UNIFORM)                                 \
+    INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wf, const int8_t *wt,      \
+                          const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,         \
+                          uint8_t *dst, int out_c) {                                           \
+        __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);          \
+        __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);     \
+        __m512i b4 = _mm512_loadu_si512(pbias + 64), b5 = _mm512_loadu_si512(pbias + 80);     \
+        FOR_PX(N96_INIT)                                                                       \
+        int full4 = in_c & ~3, i = 0;                                                          \
+        for (; i < full4; i += 4) {                                                            \
+            N96_LOADW(i)                                                                       \
+            FOR_PX(N96_STEP)                                                                   \
+        }                                                                                      \
+        if (full4 < in_c) {                                                                    \
+            N96_LOADW(full4)                                                                   \
+            FOR_PX(N96_TAIL)                                                                   \
+        }                                                                                      \
+        if (UNIFORM) {                                                                         \
+            rq_vec r = rq_load(rq, 0);                                                         \
+            FOR_PX(N96_STORE64_U)                                                              \
+            FOR_PAIRS(N96_STORE32_U2)                                                          \
+            return;                                                                            \
+        }                                                                                      \
+        /* per channel: vector by vector, each position's constants loaded once for        \
+         * all pixels (before any store: the byte stores could alias the table); V2       \
+         * PTQ's 16 -> 96: a quarter faster than pixel by pixel */                         \
+        FOR_PXV(N96_RQ, 0) FOR_PXV(N96_RQ, 1) FOR_PXV(N96_RQ, 2)                               \
+        FOR_PXV(N96_RQ, 3) FOR_PXV(N96_RQ, 4) FOR_PXV(N96_RQ, 5)                               \
+        FOR_PX(N96_STORE64_Q)                                                                  \
+        FOR_PAIRS(N96_STORE32_Q2)                                                              \
+    }
+#define N96_PX4(M) M(0) M(1) M(2) M(3)
+#define N96_PAIRS4(M) M(0, 1) M(2, 3)
+#define N96_PX2(M) M(0) M(1)
+#define N96_PAIRS2(M) M(0, 1)
+#define N96_PX4V(M, v) M(0, v) M(1, v) M(2, v) M(3, v)
+#define N96_PX2V(M, v) M(0, v) M(1, v)
+N96_TILE_FN(pw_tile_4x96_u, N96_PX4, N96_PAIRS4, N96_PX4V, 1)
+N96_TILE_FN(pw_tile_2x96_u, N96_PX2, N96_PAIRS2, N96_PX2V, 1)
+N96_TILE_FN(pw_tile_4x96_c, N96_PX4, N96_PAIRS4, N96_PX4V, 0)
+N96_TILE_FN(pw_tile_2x96_c, N96_PX2, N96_PAIRS2, N96_PX2V, 0)
+#undef N96_TILE_FN
+#undef N96_PX4
+#undef N96_PAIRS4
+#undef N96_PX2
+#undef N96_PAIRS2
+#undef N96_INIT
+#undef N96_DOT
+#undef N96_STEP
+#undef N96_TAIL
+#undef N96_LOADW
+#undef N96_STORE64_U
+#undef N96_STORE32_U2
+#undef N96_RQ
+#undef N96_STORE64_Q
+#undef N96_STORE32_Q2
+#undef N96_PX4V
+#undef N96_PX2V
+
+/* A chunk of n pixels (a multiple of 2) of an out_c 81..96 layer: 4 pixels
+ * at a time, then a pair; _u uniform, _c per-channel requantization. */
+#define N96_RUN_FN(name, tile4, tile2)                                                           \
+    MNET_VNNI static __attribute__((noinline)) void name(                                        \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {                               \
+        RQ_LOCAL(rq, rq_shared);                                                                 \
+        const int8_t *wt = wp + (size_t)BLOCK * round_up(in_c, 4);                               \
+        int p = 0;                                                                               \
+        for (; p + 4 <= n; p += 4)                                                               \
+            tile4(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
+                  dst + (size_t)p * out_c, out_c);                                               \
+        for (; p < n; p += 2)                                                                    \
+            tile2(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
+                  dst + (size_t)p * out_c, out_c);                                               \
+    }
+N96_RUN_FN(pw_run_n96_u, pw_tile_4x96_u, pw_tile_2x96_u)
+N96_RUN_FN(pw_run_n96_c, pw_tile_4x96_c, pw_tile_2x96_c)
+#undef N96_RUN_FN
+
+/* One 64-block and a vector of 16 (out_c 65..80: DeepLab dm 0.5's 12 -> 72
+ * at 129x129), the same way: 4 pixels x 5 vectors, the 16-vectors of the 4
+ * pixels packed together (pack_4x16), a 128-bit lane per row. The weights
+ * of the 16-vector at wt (64 bytes per 4 inputs). */
+#define N80_INIT(p)                                                      \
+    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4;                 \
+    {                                                                    \
+        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        a##p##0 = _mm512_add_epi32(b0, c);                               \
+        a##p##1 = _mm512_add_epi32(b1, c);                               \
+        a##p##2 = _mm512_add_epi32(b2, c);                               \
+        a##p##3 = _mm512_add_epi32(b3, c);                               \
+        a##p##4 = _mm512_add_epi32(b4, c);                               \
+    }
+#define N80_DOT(p, xv)                                                   \
+    {                                                                    \
+        __m512i xb = (xv);                                               \
+        DPBUSD(a##p##0, xb, w0);                                         \
+        DPBUSD(a##p##1, xb, w1);                                         \
+        DPBUSD(a##p##2, xb, w2);                                         \
+        DPBUSD(a##p##3, xb, w3);                                         \
+        DPBUSD(a##p##4, xb, w4);                                         \
+    }
+#define N80_STEP(p) N80_DOT(p, bcast4(PX_IN(p) + i))
+#define N80_TAIL(p) N80_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
+#define N80_LOADW(i)                                                                          \
+    __m512i w0 = _mm512_loadu_si512(wf + (size_t)(i) * 64),                                   \
+            w1 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 64),                              \
+            w2 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 128),                             \
+            w3 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 192),                             \
+            w4 = _mm512_loadu_si512(wt + (size_t)(i) * 16);
+#define N80_STORE64_U(p) \
+    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);
+#define N80_RQ_U(p) a##p##4 = requant_r(a##p##4, &r, rq->any_short);
+#define N80_RQ(p, v) a##p##v = requant16(a##p##v, rq, 16 * v);
+#define N80_STORE64_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq);
+#define N80_STORE16(p, lane) \
+    _mm_mask_storeu_epi8(PX_DST(p) + BLOCK, m16, _mm512_extracti32x4_epi32(rows, lane));
+
+/* NPX 4 or 2 (then the pair's vectors fill lanes 2, 3 too, unused). */
+#define N80_TILE_FN(name, FOR_PX, FOR_PXV, UNIFORM, NPX)                                       \
+    INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wf, const int8_t *wt,      \
+                          const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,         \
+                          uint8_t *dst, int out_c) {                                           \
+        __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);          \
+        __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);     \
+        __m512i b4 = _mm512_loadu_si512(pbias + 64);                                          \
+        FOR_PX(N80_INIT)                                                                       \
+        int full4 = in_c & ~3, i = 0;                                                          \
+        for (; i < full4; i += 4) {                                                            \
+            N80_LOADW(i)                                                                       \
+            FOR_PX(N80_STEP)                                                                   \
+        }                                                                                      \
+        if (full4 < in_c) {                                                                    \
+            N80_LOADW(full4)                                                                   \
+            FOR_PX(N80_TAIL)                                                                   \
+        }                                                                                      \
+        if (UNIFORM) {                                                                         \
+            rq_vec r = rq_load(rq, 0);                                                         \
+            FOR_PX(N80_STORE64_U)                                                              \
+            FOR_PX(N80_RQ_U)                                                                   \
+        } else { /* vector by vector, as for 96 */                                             \
+            FOR_PXV(N80_RQ, 0) FOR_PXV(N80_RQ, 1) FOR_PXV(N80_RQ, 2)                           \
+            FOR_PXV(N80_RQ, 3) FOR_PXV(N80_RQ, 4)                                              \
+            FOR_PX(N80_STORE64_Q)                                                              \
+        }                                                                                      \
+        __m512i rows = NPX == 4 ? pack_4x16(a04, a14, N80_A(2), N80_A(3), rq)                  \
+                                : pack_4x16(a04, a14, a04, a14, rq);                           \
+        __mmask16 m16 = tail_mask(out_c - BLOCK);                                              \
+        N80_STORE16(0, 0) N80_STORE16(1, 1)                                                    \
+        if (NPX == 4) {                                                                        \
+            N80_STORE16(2, 2) N80_STORE16(3, 3)                                                \
+        }                                                                                      \
+    }
+#define N80_PX4(M) M(0) M(1) M(2) M(3)
+#define N80_PX2(M) M(0) M(1)
+#define N80_PX4V(M, v) M(0, v) M(1, v) M(2, v) M(3, v)
+#define N80_PX2V(M, v) M(0, v) M(1, v)
+#define N80_A(p) a##p##4
+N80_TILE_FN(pw_tile_4x80_u, N80_PX4, N80_PX4V, 1, 4)
+N80_TILE_FN(pw_tile_4x80_c, N80_PX4, N80_PX4V, 0, 4)
+#undef N80_A
+#define N80_A(p) a04 /* unused: the 2-pixel tile has no pixels 2, 3 */
+N80_TILE_FN(pw_tile_2x80_u, N80_PX2, N80_PX2V, 1, 2)
+N80_TILE_FN(pw_tile_2x80_c, N80_PX2, N80_PX2V, 0, 2)
+#undef N80_A
+#undef N80_TILE_FN
+#undef N80_PX4
+#undef N80_PX2
+#undef N80_PX4V
+#undef N80_PX2V
+#undef N80_INIT
+#undef N80_DOT
+#undef N80_STEP
+#undef N80_TAIL
+#undef N80_LOADW
+#undef N80_STORE64_U
+#undef N80_RQ_U
+#undef N80_RQ
+#undef N80_STORE64_Q
+#undef N80_STORE16
+
+/* A chunk of n pixels (a multiple of 2) of an out_c 65..80 layer. */
+#define N80_RUN_FN(name, tile4, tile2)                                                           \
+    MNET_VNNI static __attribute__((noinline)) void name(                                        \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {                               \
+        RQ_LOCAL(rq, rq_shared);                                                                 \
+        const int8_t *wt = wp + (size_t)BLOCK * round_up(in_c, 4);                               \
+        int p = 0;                                                                               \
+        for (; p + 4 <= n; p += 4)                                                               \
+            tile4(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
+                  dst + (size_t)p * out_c, out_c);                                               \
+        for (; p < n; p += 2)                                                                    \
+            tile2(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
+                  dst + (size_t)p * out_c, out_c);                                               \
+    }
+N80_RUN_FN(pw_run_n80_u, pw_tile_4x80_u, pw_tile_2x80_u)
+N80_RUN_FN(pw_run_n80_c, pw_tile_4x80_c, pw_tile_2x80_c)
+#undef N80_RUN_FN
+
+/* Narrow expansions of two 64-blocks and a vector of 16 (out_c 129..144:
+ * V2's 24 -> 144 at 56x56), uniform requantization: every channel of 2
+ * pixels in one tile, as for 96 (18 accumulators, the 9 weight vectors in
+ * registers; 3 pixels, 27 accumulators with 5 weight vectors read from
+ * memory, measured 5-8 % slower than 2). Per-channel models
+ * keep the blocks: there this tile was 15-30 % slower, whether requantized
+ * pixel by pixel or vector by vector. The weights of the blocks at w (256
+ * bytes per 4 inputs each, the second block 64 in4 bytes on), the
+ * 16-vector's at wt (64 per 4 inputs). */
+#define N144_INIT(p)                                                     \
+    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4, a##p##5, a##p##6, a##p##7, a##p##8; \
+    {                                                                    \
+        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        a##p##0 = _mm512_add_epi32(_mm512_loadu_si512(pbias), c);        \
+        a##p##1 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 16), c);   \
+        a##p##2 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 32), c);   \
+        a##p##3 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 48), c);   \
+        a##p##4 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 64), c);   \
+        a##p##5 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 80), c);   \
+        a##p##6 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 96), c);   \
+        a##p##7 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 112), c);  \
+        a##p##8 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 128), c);  \
+    }
+#define N144_DOT(p, xv)                                                  \
+    {                                                                    \
+        __m512i xb = (xv);                                               \
+        DPBUSD(a##p##0, xb, w0);                                         \
+        DPBUSD(a##p##1, xb, w1);                                         \
+        DPBUSD(a##p##2, xb, w2);                                         \
+        DPBUSD(a##p##3, xb, w3);                                         \
+        DPBUSD(a##p##4, xb, w4);                                         \
+        DPBUSD(a##p##5, xb, w5);                                         \
+        DPBUSD(a##p##6, xb, w6);                                         \
+        DPBUSD(a##p##7, xb, w7);                                         \
+        DPBUSD(a##p##8, xb, w8);                                         \
+    }
+#define N144_STEP(p) N144_DOT(p, bcast4(PX_IN(p) + i))
+#define N144_TAIL(p) N144_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
+#define N144_LOADW(i)                                                                         \
+    const int8_t *wi = w + (size_t)(i) * 64, *wj = wi + (size_t)BLOCK * in4;                  \
+    __m512i w0 = _mm512_loadu_si512(wi), w1 = _mm512_loadu_si512(wi + 64),                    \
+            w2 = _mm512_loadu_si512(wi + 128), w3 = _mm512_loadu_si512(wi + 192),             \
+            w4 = _mm512_loadu_si512(wj), w5 = _mm512_loadu_si512(wj + 64),                    \
+            w6 = _mm512_loadu_si512(wj + 128), w7 = _mm512_loadu_si512(wj + 192),             \
+            w8 = _mm512_loadu_si512(wt + (size_t)(i) * 16);
+#define N144_STORE64_U(p)                                                               \
+    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);             \
+    store_block64_u(PX_DST(p) + 64, a##p##4, a##p##5, a##p##6, a##p##7, &r, rq);
+MNET_VNNI static inline __attribute__((always_inline)) void
+pw_tile_2x144_one(const uint8_t *x, int in_c, const int8_t *w, const int8_t *wt,
+                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq, uint8_t *dst,
+                  int out_c) {
+    N144_INIT(0) N144_INIT(1)
+    int in4 = round_up(in_c, 4), full4 = in_c & ~3, i = 0;
+    for (; i < full4; i += 4) {
+        N144_LOADW(i)
+        N144_STEP(0) N144_STEP(1)
+    }
+    if (full4 < in_c) {
+        N144_LOADW(full4)
+        N144_TAIL(0) N144_TAIL(1)
+    }
+    rq_vec r = rq_load(rq, 0);
+    N144_STORE64_U(0) N144_STORE64_U(1)
+    __m512i q0 = requant_r(a08, &r, rq->any_short), q1 = requant_r(a18, &r, rq->any_short);
+    /* the two 16-vectors: one pack, a 128-bit lane each */
+    __m512i rows = pack_4x16(q0, q1, q0, q1, rq);
+    __mmask16 m = tail_mask(out_c - 2 * BLOCK);
+    _mm_mask_storeu_epi8(PX_DST(0) + 2 * BLOCK, m, _mm512_castsi512_si128(rows));
+    _mm_mask_storeu_epi8(PX_DST(1) + 2 * BLOCK, m, _mm512_extracti32x4_epi32(rows, 1));
+}
+#undef N144_INIT
+#undef N144_DOT
+#undef N144_STEP
+#undef N144_TAIL
+#undef N144_LOADW
+#undef N144_STORE64_U
+
+/* A chunk of n pixels (a multiple of 2) of an out_c 129..144 layer. */
+MNET_VNNI static __attribute__((noinline)) void pw_run_n144(const uint8_t *x, int in_c, const int8_t *wp,
+                                  const int32_t *pbias, const int32_t *corr,
+                                  const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {
+    RQ_LOCAL(rq, rq_shared);
+    const int8_t *wt = wp + (size_t)2 * BLOCK * round_up(in_c, 4);
+    for (int p = 0; p < n; p += 2)
+        pw_tile_2x144_one(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,
+                          dst + (size_t)p * out_c, out_c);
+}
+
 /* A run of tiles, pixel after pixel (x, dst, corr advance by the tile):
  * one call per chunk of pixels and block, the constants set up once. */
 typedef void (*pw_tile_fn)(const uint8_t *, int, const int8_t *, const int32_t *,
@@ -695,14 +1071,15 @@ MNET_VNNI static void pw_tiles_pairs24(const uint8_t *x, int in_c, const int8_t 
                          dst + (size_t)p * out_c, out_c, valid);
 }
 PW_TILES_FN(pw_tiles_6x48, PW_TILE, pw_tile_6x48_one)
-PW_TILES_FN(pw_tiles_6x64, PW_TILE, pw_tile_6x64_one)
+PW_TILES_FN(pw_tiles_6x64_u, PW_TILE, pw_tile_6x64_u)
+PW_TILES_FN(pw_tiles_6x64_c, PW_TILE, pw_tile_6x64_c)
 #undef PW_TILE_1
 #undef PW_TILES_FN
 
 /* by the number of 16-lane vectors in the block */
 static const pw_tile_fn pw_tiles_1px[4] = {pw_tiles_1x1, pw_tiles_1x2, pw_tiles_1x3, pw_tiles_1x4};
 static const pw_tile_fn pw_tiles_6px[4] = {pw_tiles_6x16, pw_tiles_6x32, pw_tiles_6x48,
-                                           pw_tiles_6x64};
+                                           pw_tiles_6x64_u};
 
 MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_params *p,
                              const uint8_t *in, const void *packed, const int32_t *packed_bias,
@@ -748,6 +1125,23 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
         /* symmetric weights (zw 128, per-channel int8) need no input sum */
         for (; k < n; k++)
             corr[k] = sum_scale ? sum_scale * byte_sum(x + (size_t)k * in_c, in_c) : 0;
+        if (P == PW_TILE && full == BLOCK && cp == 80) { /* out_c 65..80 */
+            (rq.uniform ? pw_run_n80_u : pw_run_n80_c)(x, in_c, wp, packed_bias, corr, &rq,
+                                                        out + (size_t)px * out_c, out_c, n);
+            px += n;
+            continue;
+        }
+        if (P == PW_TILE && full == BLOCK && cp == 96) { /* out_c 81..96 */
+            (rq.uniform ? pw_run_n96_u : pw_run_n96_c)(x, in_c, wp, packed_bias, corr, &rq,
+                                                        out + (size_t)px * out_c, out_c, n);
+            px += n;
+            continue;
+        }
+        if (P == PW_TILE && full == 2 * BLOCK && cp == 144 && rq.uniform) { /* out_c 129..144 */
+            pw_run_n144(x, in_c, wp, packed_bias, corr, &rq, out + (size_t)px * out_c, out_c, n);
+            px += n;
+            continue;
+        }
         for (int block = 0; block < cp; block += BLOCK) {
             int nv = cp - block >= BLOCK ? 4 : (cp - block) / 16;
             int valid = out_c - block;
@@ -758,6 +1152,8 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
                 tile = pw_tiles_6x4_tail;
             else if (nv == 2 && rq.uniform && valid > 16 && valid <= 24)
                 tile = pw_tiles_pairs24;
+            else if (nv == 4 && !rq.uniform)
+                tile = pw_tiles_6x64_c;
             tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, &rq,
                  out + (size_t)px * out_c + block, out_c, block, block < full, valid, tiles);
         }
