@@ -773,9 +773,10 @@ N96_TILE_FN(pw_tile_2x96_c, N96_PX2, N96_PAIRS2, N96_PX2V, 0)
 #undef N96_PX4V
 #undef N96_PX2V
 
-/* A chunk of n pixels (a multiple of 2) of an out_c 81..96 layer: 4 pixels
- * at a time, then a pair; _u uniform, _c per-channel requantization. */
-#define N96_RUN_FN(name, tile4, tile2)                                                           \
+/* A chunk of n pixels (a multiple of 2) of an out_c 81..96 (or 65..80)
+ * layer: 4 pixels at a time, then a pair; _u uniform, _c per-channel
+ * requantization. */
+#define WIDE_RUN_FN(name, tile4, tile2)                                                          \
     MNET_VNNI static __attribute__((noinline)) void name(                                        \
         const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
         const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {                               \
@@ -789,9 +790,8 @@ N96_TILE_FN(pw_tile_2x96_c, N96_PX2, N96_PAIRS2, N96_PX2V, 0)
             tile2(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
                   dst + (size_t)p * out_c, out_c);                                               \
     }
-N96_RUN_FN(pw_run_n96_u, pw_tile_4x96_u, pw_tile_2x96_u)
-N96_RUN_FN(pw_run_n96_c, pw_tile_4x96_c, pw_tile_2x96_c)
-#undef N96_RUN_FN
+WIDE_RUN_FN(pw_run_n96_u, pw_tile_4x96_u, pw_tile_2x96_u)
+WIDE_RUN_FN(pw_run_n96_c, pw_tile_4x96_c, pw_tile_2x96_c)
 
 /* One 64-block and a vector of 16 (out_c 65..80: DeepLab dm 0.5's 12 -> 72
  * at 129x129), the same way: 4 pixels x 5 vectors, the 16-vectors of the 4
@@ -895,24 +895,9 @@ N80_TILE_FN(pw_tile_2x80_c, N80_PX2, N80_PX2V, 0, 2)
 #undef N80_STORE64_Q
 #undef N80_STORE16
 
-/* A chunk of n pixels (a multiple of 2) of an out_c 65..80 layer. */
-#define N80_RUN_FN(name, tile4, tile2)                                                           \
-    MNET_VNNI static __attribute__((noinline)) void name(                                        \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {                               \
-        RQ_LOCAL(rq, rq_shared);                                                                 \
-        const int8_t *wt = wp + (size_t)BLOCK * round_up(in_c, 4);                               \
-        int p = 0;                                                                               \
-        for (; p + 4 <= n; p += 4)                                                               \
-            tile4(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
-                  dst + (size_t)p * out_c, out_c);                                               \
-        for (; p < n; p += 2)                                                                    \
-            tile2(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
-                  dst + (size_t)p * out_c, out_c);                                               \
-    }
-N80_RUN_FN(pw_run_n80_u, pw_tile_4x80_u, pw_tile_2x80_u)
-N80_RUN_FN(pw_run_n80_c, pw_tile_4x80_c, pw_tile_2x80_c)
-#undef N80_RUN_FN
+WIDE_RUN_FN(pw_run_n80_u, pw_tile_4x80_u, pw_tile_2x80_u)
+WIDE_RUN_FN(pw_run_n80_c, pw_tile_4x80_c, pw_tile_2x80_c)
+#undef WIDE_RUN_FN
 
 /* Narrow expansions of two 64-blocks and a vector of 16 (out_c 129..144:
  * V2's 24 -> 144 at 56x56), uniform requantization: every channel of 2
