@@ -2,7 +2,9 @@
 """Top-1 / top-5 accuracy of mnet classifiers on a labelled image folder
 (labels.csv as in ../shared/data/imagenet-dev: file, class_index_1000,
 class_index_1001_with_background), each model at the precisions asked for.
-Used to report accuracy before and after post-training quantization:
+Used to report accuracy before and after post-training quantization (with
+both precisions, also how many top-1 classes agree and the int8 logits'
+signal-to-quantization-noise ratio against fp32 over all images, in dB):
 
   eval_top1.py --data ../shared/data/imagenet-dev MODEL.safetensors[:fp32|:int8] ...
 
@@ -32,7 +34,7 @@ def evaluate(lib, path, precision, rows, data_dir):
               else "class_index_1000")
     size = (config["input"]["height"], config["input"]["width"])
     top1 = top5 = 0
-    predictions = []
+    all_logits = []
     with mnet_library.Model(lib, path, PRECISIONS[precision], threads=1) as model:
         for row in rows:
             logits = model.logits(post_training_quant.load_rgb(os.path.join(data_dir,
@@ -41,8 +43,8 @@ def evaluate(lib, path, precision, rows, data_dir):
             label = int(row[column])
             top1 += int(order[0] == label)
             top5 += int(label in order[:5])
-            predictions.append(int(order[0]))
-    return top1, top5, predictions
+            all_logits.append(logits.astype(np.float64))
+    return top1, top5, np.array(all_logits)
 
 
 def main(argv=None):
@@ -64,15 +66,18 @@ def main(argv=None):
             runs = ["fp32"] + (["int8"] if "mnet.quantization" in metadata else [])
         results = {}
         for p in runs:
-            top1, top5, pred = evaluate(lib, path, p, rows, args.data)
-            results[p] = pred
+            top1, top5, logits = evaluate(lib, path, p, rows, args.data)
+            results[p] = logits
             print("%s %s: top-1 %d/%d (%.1f %%), top-5 %d/%d (%.1f %%)"
                   % (os.path.basename(path), p, top1, len(rows), 100.0 * top1 / len(rows), top5,
                      len(rows), 100.0 * top5 / len(rows)))
         if len(results) == 2:
-            same = sum(a == b for a, b in zip(results["fp32"], results["int8"]))
-            print("%s: int8 and fp32 top-1 agree on %d/%d images"
-                  % (os.path.basename(path), same, len(rows)))
+            fp32, int8 = results["fp32"], results["int8"]
+            same = int((fp32.argmax(axis=1) == int8.argmax(axis=1)).sum())
+            noise = ((int8 - fp32) ** 2).sum()
+            sqnr = 10 * np.log10((fp32 ** 2).sum() / noise) if noise > 0 else float("inf")
+            print("%s: int8 and fp32 top-1 agree on %d/%d images; int8 logits SQNR %.1f dB"
+                  % (os.path.basename(path), same, len(rows), sqnr))
     return 0
 
 

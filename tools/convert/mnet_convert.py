@@ -14,7 +14,8 @@ segmenters into an mnet .safetensors file.
                   --atrous-rates, --low-level-tap, --decoder-concat,
                   --activation, --align-corners)
 
-  mnet_convert.py quantize --calibration DIR [--images N] IN.safetensors OUT.safetensors
+  mnet_convert.py quantize --calibration DIR [--images N] [--method minmax|percentile|mse]
+                  IN.safetensors OUT.safetensors
                   (post-training quantization of a float MobileNet V1/V2
                   classifier, SSD or DeepLabv3 to int8 per-channel, calibrated
                   with mnet's float path on the images in DIR; --library)
@@ -119,7 +120,8 @@ def _quantize(args):
     import mnet_library
     try:
         post_training_quant.quantize_model(args.input, args.output, args.calibration,
-                                           args.images, args.library)
+                                           args.images, args.library, method=args.method,
+                                           percentile=args.percentile)
     except mnet_library.LibraryError as exc:
         raise ValueError(str(exc))
 
@@ -174,6 +176,13 @@ def build_parser():
     q.add_argument("--calibration", required=True, help="folder of .jpg/.png images")
     q.add_argument("--images", type=int, default=0,
                    help="use the first N images of the folder, sorted by name (0 = all)")
+    q.add_argument("--method", choices=("minmax", "percentile", "mse"), default="minmax",
+                   help="how each activation's range is chosen from the calibration values: "
+                   "their extremes (TFLite's converter), tails clipped at --percentile, or the "
+                   "clipping with the least expected squared error (default: minmax)")
+    q.add_argument("--percentile", type=float, default=99.99,
+                   help="for --method percentile: the percentile of each tail kept "
+                   "(default 99.99)")
     q.add_argument("--library", help="libmnet.so to calibrate with (default: $MNET_LIBRARY, "
                    "$MNET_BUILD_DIR/libmnet.so or build/libmnet.so)")
     return parser

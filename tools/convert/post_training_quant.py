@@ -6,11 +6,17 @@ docs/MODEL_FORMAT.md, following TFLite's post-training conventions:
 * weights: int8 symmetric, one scale per output channel,
   scale = max|w_c| / 127 (1e-6 for an all-zero channel), q = round(w / scale);
 * biases: int32, scale = input scale x weight scale (float32 product);
-* activations: int8 asymmetric, from the min / max that mnet's own float path
+* activations: int8 asymmetric, from the values that mnet's own float path
   produces on the calibration images; the range is widened to include 0, the
   zero point is nudged to an integer (TFLite's ChooseQuantizationParams).
   ReLU6 outputs therefore get [0, max <= 6]; the projection of a residual
-  block before its ADD gets the range of output - residual input;
+  block before its ADD gets the range of output - residual input. Which
+  range (--method): "minmax" (TFLite's converter: the extremes), "percentile"
+  (each tail clipped at the given percentile of the calibration values) or
+  "mse" (the clipping that minimizes the expected squared quantization error
+  over the calibration values' histogram: rounding noise inside the range
+  plus clipping outside; a few outliers then no longer coarsen the step of
+  every other value);
 * the global pooling runs as TFLite's MEAN with its own output range;
 * a classifier's softmax output: scale 1/256, zero point -128 (TFLite's);
 * the model input: the range the normalization maps 0..255 to.
@@ -110,27 +116,108 @@ def load_rgb(path):
     return np.asarray(Image.open(path).convert("RGB"), np.uint8)
 
 
-def calibrate(model, images, steps):
-    """{tap: [min, max]} over the images, plus the pre-ADD result of residual
-    steps (output - residual input: the projection before its ADD)."""
-    ranges = {}
+def tap_values(model, images, steps):
+    """(activation key, float array) of every tap on every image, plus the
+    pre-ADD result of residual steps (output - residual input: the projection
+    before its ADD)."""
+    for path in images:
+        taps = model.features(load_rgb(path))
+        for name, array in taps.items():
+            yield name, array
+        for step in steps:
+            if step.residual:
+                yield preadd_key(step), taps[step.name] - taps[step.residual]
 
-    def update(key, array):
+
+def calibrate(model, images, steps):
+    """{activation key: [min, max]} over the images."""
+    ranges = {}
+    for key, array in tap_values(model, images, steps):
         lo, hi = float(array.min()), float(array.max())
         if key in ranges:
             ranges[key][0] = min(ranges[key][0], lo)
             ranges[key][1] = max(ranges[key][1], hi)
         else:
             ranges[key] = [lo, hi]
-
-    for path in images:
-        taps = model.features(load_rgb(path))
-        for name, array in taps.items():
-            update(name, array)
-        for step in steps:
-            if step.residual:
-                update(preadd_key(step), taps[step.name] - taps[step.residual])
     return ranges
+
+
+HISTOGRAM_BINS = 2048
+METHODS = ("minmax", "percentile", "mse")
+
+
+def histograms(model, images, steps, ranges):
+    """{key: (counts over HISTOGRAM_BINS bins of [min, max], exact zeros)}: a
+    second pass over the images once the extremes are known. Exact zeros
+    (most ReLU outputs) are counted apart: 0 is always representable, so they
+    never add quantization error whatever the range."""
+    hist = {}
+    for key, array in tap_values(model, images, steps):
+        lo, hi = ranges[key]
+        values = array[array != 0]
+        counts = np.histogram(values, HISTOGRAM_BINS, (lo, hi if hi > lo else lo + 1.0))[0]
+        zeros = array.size - values.size
+        if key in hist:
+            hist[key][0] += counts
+            hist[key][1] += zeros
+        else:
+            hist[key] = [counts.astype(np.int64), zeros]
+    return hist
+
+
+def percentile_range(counts, lo, hi, percentile):
+    """Each tail beyond the given percentile of the nonzero values clipped."""
+    edges = np.linspace(lo, hi, len(counts) + 1)
+    total = counts.sum()
+    if total == 0:
+        return lo, hi
+    cdf = np.cumsum(counts) / float(total)
+    tail = (100.0 - percentile) / 100.0
+    first = int(np.searchsorted(cdf, tail, side="right"))
+    last = int(np.searchsorted(cdf, 1.0 - tail, side="left"))
+    return float(edges[min(first, len(counts) - 1)]), float(edges[min(last, len(counts) - 1) + 1])
+
+
+def mse_range(counts, lo, hi, steps=48):
+    """The [l, h] among a grid of clippings of [lo, hi] (each end scaled by
+    1/steps .. 1, independently) with the least expected squared error over
+    the histogram: step^2 / 12 for values inside, the distance to the range
+    for clipped ones. The range always spans 0, as the quantized one will."""
+    centers = (np.linspace(lo, hi, len(counts) + 1)[:-1] + np.linspace(lo, hi, len(counts) + 1)[1:]) / 2
+    counts = counts.astype(np.float64)
+    fractions = np.arange(1, steps + 1) / float(steps)
+    lows = np.unique(np.minimum(lo, 0.0) * fractions)
+    highs = np.unique(np.maximum(hi, 0.0) * fractions)
+    best, best_range = None, (lo, hi)
+    for low in lows:
+        below = np.where(centers < low, (low - centers) ** 2, 0.0)
+        for high in highs:
+            if high <= low:
+                continue
+            step = (high - low) / (QMAX - QMIN)
+            inside = (centers >= low) & (centers <= high)
+            error = np.dot(counts, np.where(inside, step * step / 12.0,
+                                            below + np.where(centers > high,
+                                                             (centers - high) ** 2, 0.0)))
+            if best is None or error < best:
+                best, best_range = error, (float(low), float(high))
+    return best_range
+
+
+def choose_ranges(model, images, steps, method, percentile):
+    """{activation key: (min, max)} to quantize each activation with."""
+    ranges = calibrate(model, images, steps)
+    if method == "minmax":
+        return ranges
+    hist = histograms(model, images, steps, ranges)
+    chosen = {}
+    for key, (lo, hi) in ranges.items():
+        counts = hist[key][0]
+        if method == "percentile":
+            chosen[key] = percentile_range(counts, lo, hi, percentile)
+        else:
+            chosen[key] = mse_range(counts, lo, hi)
+    return chosen
 
 
 def input_params(config):
@@ -141,7 +228,7 @@ def input_params(config):
 
 
 def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=None,
-                   log=print):
+                   log=print, method="minmax", percentile=99.99):
     tensors, metadata = read_model(in_path)
     config = json.loads(metadata.get("mnet.config", "{}"))
     arch = config.get("architecture")
@@ -149,14 +236,20 @@ def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=Non
         raise QuantizeError("%s: post-training quantization supports MobileNet V1/V2 "
                             "classifiers, SSD and DeepLabv3; this is %s" % (in_path, arch))
     lib = mnet_library.Library(library)
+    if method not in METHODS:
+        raise QuantizeError("unknown calibration method %r (one of %s)"
+                            % (method, ", ".join(METHODS)))
+    if not 50.0 < percentile <= 100.0:
+        raise QuantizeError("--percentile must be in (50, 100], not %r" % percentile)
     images = calibration_images(calibration_dir, num_images)
     with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, threads=1) as probe:
         steps = probe.plan()
     taps = [s.name for s in steps]
     with mnet_library.Model(lib, in_path, mnet_library.PRECISION_FP32, taps=taps) as model:
-        ranges = calibrate(model, images, steps)
-    log("calibrated %d activations on %d images from %s" % (len(ranges), len(images),
-                                                             calibration_dir))
+        ranges = choose_ranges(model, images, steps, method, percentile)
+    how = "percentile %g" % percentile if method == "percentile" else method
+    log("calibrated %d activations on %d images from %s (%s)" % (len(ranges), len(images),
+                                                                  calibration_dir, how))
 
     activations = {}
     for key, (lo, hi) in ranges.items():
@@ -188,7 +281,7 @@ def quantize_model(in_path, out_path, calibration_dir, num_images=0, library=Non
     quantization = {
         "scheme": "int8_per_channel",
         "source": "post-training quantization by tools/convert (mnet_convert.py quantize), "
-                  "min/max over %d calibration images" % len(images),
+                  "%s over %d calibration images" % (how, len(images)),
         "input": {"scale": in_scale, "zero_point": in_zp},
         "pool_op": "mean",
         "tensors": quant_tensors,
