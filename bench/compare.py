@@ -76,6 +76,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "models"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import mnet_library  # noqa: E402
 import torch_mobilenet  # noqa: E402
 
 import torch_case  # noqa: E402
@@ -132,22 +133,11 @@ QUANTIZER_SOURCES = [os.path.join(ROOT, "tools", "convert", f)
 
 
 class MnetLib:
-    """The few public entry points of libmnet.so the benchmark needs."""
+    """The few public entry points of libmnet.so the benchmark needs (the
+    public structs as tools/convert/mnet_library.py declares them)."""
 
-    class Options(ctypes.Structure):
-        _fields_ = [("threads", ctypes.c_int), ("isa", ctypes.c_char_p),
-                    ("precision", ctypes.c_int), ("max_session_bytes", ctypes.c_size_t)]
-
-    class Error(ctypes.Structure):
-        _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
-
-    class Tensor(ctypes.Structure):
-        _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
-                    ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
-
-    class Image(ctypes.Structure):
-        _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
-                    ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
+    Options, Error = mnet_library.MnetOptions, mnet_library.MnetError
+    Tensor, Image = mnet_library.MnetTensor, mnet_library.MnetImage
 
     class Class(ctypes.Structure):
         _fields_ = [("index", ctypes.c_int), ("label", ctypes.c_char_p), ("score", ctypes.c_float)]

@@ -11,9 +11,16 @@ CONVERTER_DIR = os.path.join(SOURCE_DIR, "tools", "convert")
 CONVERTER = os.path.join(CONVERTER_DIR, "mnet_convert.py")
 SKIPPED = 77
 
-for path in (CONVERTER_DIR, HERE, os.path.join(SOURCE_DIR, "tests", "models")):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+
+def add_import_paths():
+    """Puts tools/convert, this folder and tests/models on sys.path (done on
+    import; a test that needs nothing else from here calls it to say so)."""
+    for path in (CONVERTER_DIR, HERE, os.path.join(SOURCE_DIR, "tests", "models")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+add_import_paths()
 
 
 def shared_model(relative):

@@ -7,9 +7,11 @@ import unittest
 
 import numpy as np
 
-import convert_test_env  # noqa: F401  (import paths)
-import bn_fold
-import np_mobilenet
+import convert_test_env
+
+convert_test_env.add_import_paths()
+import bn_fold  # noqa: E402
+import np_mobilenet  # noqa: E402
 
 
 def batchnorm(y, gamma, beta, mean, var, eps):

@@ -12,9 +12,11 @@ import unittest
 
 import numpy as np
 
-import convert_test_env  # noqa: F401  (import paths)
-import safetensors_writer
-import st_read
+import convert_test_env
+
+convert_test_env.add_import_paths()
+import safetensors_writer  # noqa: E402
+import st_read  # noqa: E402
 
 
 class SafetensorsWriterTest(unittest.TestCase):

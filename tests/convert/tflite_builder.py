@@ -179,6 +179,17 @@ def _quantized_weights(rng, shape, mode, channel_axis):
     return q, scale, np.zeros(channels, np.int64), real
 
 
+def mnet_layout(kind, weights):
+    """A TFLite weight tensor (conv [O,kh,kw,I], depthwise [1,kh,kw,C],
+    classifier [N,1,1,C]) in the layout the converter stores: depthwise
+    [C,kh,kw,1], classifier [N,C], conv unchanged."""
+    if kind == "dw":
+        return weights[0].transpose(2, 0, 1)[..., None]
+    if kind == "fc":
+        return weights[:, 0, 0, :]
+    return weights
+
+
 def make_v1(dm, size, mode, seed, num_classes=11, mutate=None):
     """Returns (tflite bytes, expected float tensors in mnet layout, expected
     raw tensors, input (scale, zero_point) or None)."""
@@ -219,19 +230,9 @@ def make_v1(dm, size, mode, seed, num_classes=11, mutate=None):
             bias = b.tensor(name + "/bias", [cout], "int32", bias_q, bias_scale,
                             np.zeros(np.size(bias_scale), np.int64))
             bias_real = bias_q.astype(np.float64) * np.asarray(bias_scale, np.float64)
-            if kind == "dw":
-                raw[name + ".weight.q"] = q[0].transpose(2, 0, 1)[..., None]
-            elif kind == "fc":
-                raw[name + ".weight.q"] = q[:, 0, 0, :]
-            else:
-                raw[name + ".weight.q"] = q
+            raw[name + ".weight.q"] = mnet_layout(kind, q)
             raw[name + ".bias.q"] = bias_q
-        if kind == "dw":
-            expected[name + ".weight"] = real[0].transpose(2, 0, 1)[..., None]
-        elif kind == "fc":
-            expected[name + ".weight"] = real[:, 0, 0, :]
-        else:
-            expected[name + ".weight"] = real
+        expected[name + ".weight"] = mnet_layout(kind, real)
         expected[name + ".bias"] = bias_real
         out_params = activation_params()
         y = b.tensor(name + "/out", [1, out_spatial, out_spatial, cout], act_type, **out_params)

@@ -32,6 +32,16 @@ def skip(why):
     print("SKIP:", why)
     sys.exit(SKIPPED)
 
+
+def require_cli(*paths):
+    """Ends the script as skipped unless `mnet` is built and every one of
+    `paths` (the bundled models a test needs) exists."""
+    if not os.access(MNET, os.X_OK):
+        skip("%s not built" % MNET)
+    for path in paths:
+        if not os.path.exists(path):
+            skip("%s missing" % path)
+
 _tally = {"checks": 0, "failures": []}
 
 

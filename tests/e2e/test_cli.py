@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 from cli_harness import (
-    check, run, summary, SOURCE, BUILD, MNET, MODELS, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE,
+    check, require_cli, run, summary, SOURCE, BUILD, MODELS, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE,
     EXIT_BAD_MODEL, EXIT_INTERNAL)
 
 DEFAULT_MODEL = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
@@ -326,12 +326,7 @@ def test_example_program(images):
 
 
 def main():
-    if not os.access(MNET, os.X_OK):
-        print(f"skipped: {MNET} not built", file=sys.stderr)
-        return 77
-    if not os.path.exists(DEFAULT_MODEL):
-        print(f"skipped: {DEFAULT_MODEL} missing", file=sys.stderr)
-        return 77
+    require_cli(DEFAULT_MODEL)
     images = sorted(os.path.join(IMAGES, f) for f in os.listdir(IMAGES) if f.endswith(".jpg"))
     models = sorted(os.path.join(MODELS, f) for f in os.listdir(MODELS)
                     if f.endswith(".safetensors"))

@@ -12,7 +12,7 @@ import random
 import sys
 import tempfile
 
-from cli_harness import check, run, summary, MNET, MODELS, EXIT_USAGE, EXIT_BAD_MODEL
+from cli_harness import check, require_cli, run, summary, MODELS, EXIT_USAGE, EXIT_BAD_MODEL
 
 CLASSIFIER = os.path.join(MODELS, "mobilenet_v2_1.0_224.safetensors")
 OTHERS = [os.path.join(MODELS, name) for name in ("ssd_mobilenet_v2_coco.safetensors",
@@ -164,12 +164,7 @@ def test_errors(scratch):
 
 
 def main():
-    if not os.access(MNET, os.X_OK):
-        print(f"skipped: {MNET} not built", file=sys.stderr)
-        return 77
-    if not os.path.exists(CLASSIFIER):
-        print(f"skipped: {CLASSIFIER} missing", file=sys.stderr)
-        return 77
+    require_cli(CLASSIFIER)
     with tempfile.TemporaryDirectory() as scratch:
         for model in [CLASSIFIER] + [m for m in OTHERS if os.path.exists(m)]:
             test_json(model)

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from cli_harness import (
-    box_iou, check, run, summary, SOURCE, BUILD, SHARED, MNET, MODELS, IMAGES, EXIT_USAGE,
+    box_iou, check, require_cli, run, summary, SOURCE, BUILD, SHARED, MODELS, IMAGES, EXIT_USAGE,
     EXIT_BAD_IMAGE, EXIT_BAD_MODEL)
 
 DETECT_MODEL = os.path.join(MODELS, "ssd_mobilenet_v2_coco.safetensors")
@@ -549,9 +549,7 @@ def test_detect_example(sample):
 
 
 def main():
-    if not os.access(MNET, os.X_OK):
-        print(f"skipped: {MNET} not built", file=sys.stderr)
-        return 77
+    require_cli()
     have_detect, have_segment = os.path.exists(DETECT_MODEL), os.path.exists(SEGMENT_MODEL)
     if not have_detect and not have_segment:
         print("skipped: neither the SSD nor the DeepLab model is bundled", file=sys.stderr)

@@ -19,7 +19,7 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-from cli_harness import check, run, summary, SOURCE, MNET, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE
+from cli_harness import check, require_cli, run, summary, SOURCE, IMAGES, EXIT_USAGE, EXIT_BAD_IMAGE
 
 MODEL = os.path.join(SOURCE, "models", "mobilenet_v2_1.0_224.safetensors")
 
@@ -226,12 +226,7 @@ def test_usage_errors(rgb, scratch):
 
 
 def main():
-    if not os.access(MNET, os.X_OK):
-        print(f"skipped: {MNET} not built", file=sys.stderr)
-        return 77
-    if not os.path.exists(MODEL):
-        print(f"skipped: {MODEL} missing", file=sys.stderr)
-        return 77
+    require_cli(MODEL)
     jpegs = sorted(os.path.join(IMAGES, f) for f in os.listdir(IMAGES) if f.endswith(".jpg"))
     scratch = tempfile.mkdtemp(prefix="mnet-cli-raw-")
     try:

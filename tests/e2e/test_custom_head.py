@@ -35,6 +35,11 @@ from PIL import Image
 
 from cli_harness import check, summary, SOURCE, BUILD, IMAGES
 
+# the public structs of include/mnet.h, declared once for the Python tools
+sys.path.insert(0, os.path.join(SOURCE, "tools", "convert"))
+from mnet_library import (MnetError as Error, MnetImage as ImageView,  # noqa: E402
+                          MnetSessionOptions as SessionOptions, MnetTensor as Tensor)
+
 SKIPPED = 77
 EXAMPLE = os.path.join(BUILD, "custom_head")
 LIBRARY = os.path.join(BUILD, "libmnet.so")
@@ -43,24 +48,6 @@ TAP = b"block13/expand"
 HIDDEN, OUTPUTS, SEED = 32, 4, 20240611
 TOLERANCE = 1e-4
 MNET_PIXEL_RGB = 1
-
-
-class Error(ctypes.Structure):
-    _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
-
-
-class Tensor(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("height", ctypes.c_int), ("width", ctypes.c_int),
-                ("channels", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
-
-
-class ImageView(ctypes.Structure):
-    _fields_ = [("format", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
-                ("planes", ctypes.c_void_p * 3), ("strides", ctypes.c_size_t * 3)]
-
-
-class SessionOptions(ctypes.Structure):
-    _fields_ = [("taps", ctypes.POINTER(ctypes.c_char_p)), ("num_taps", ctypes.c_int)]
 
 
 class FeatureExtractor:

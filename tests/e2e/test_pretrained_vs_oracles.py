@@ -13,13 +13,18 @@ crop 0.875, antialiased bilinear). Required: top-1 agreement with the oracle
 on >= 98 % of the images. Accuracies are written to
 $MNET_BUILD_DIR/accuracy.json for bench/RESULTS.md.
 """
-import base64
 import csv
 import json
 import os
 import subprocess
+import sys
 
-from cli_harness import ARMNN_FIXTURES, MNET, MODELS, SHARED, report_and_exit, skip
+import numpy as np
+
+from cli_harness import ARMNN_FIXTURES, MNET, MODELS, SHARED, SOURCE, report_and_exit, skip
+
+sys.path.insert(0, os.path.join(SOURCE, "tools", "oracle"))
+from fixture_codec import b64_array  # noqa: E402
 
 DATA = os.path.join(SHARED, "data", "imagenet-dev")
 MIN_AGREEMENT = 0.98
@@ -43,9 +48,8 @@ def mnet_top1(model, files):
 
 def armnn_best(record):
     """Indices sharing the maximal uint8 score (the quantized softmax often ties)."""
-    scores = base64.b64decode(record["output_uint8_b64"])
-    best = max(scores)
-    return {i for i, s in enumerate(scores) if s == best}
+    scores = b64_array(record["output_uint8_b64"], np.uint8)
+    return {int(i) for i in np.flatnonzero(scores == scores.max())}
 
 
 def check_against_armnn(model_file, fixture_file, truth, report):

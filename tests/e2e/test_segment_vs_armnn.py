@@ -10,12 +10,10 @@ mnet producing its mask straight at 513 from the 513 image (for the 257 model
 too: its logits are interpolated to the caller's size) and for Arm NN (its
 257 mask nearest-upsampled), written to $MNET_BUILD_DIR/segmentation_miou.json.
 """
-import base64
 import ctypes
 import json
 import os
 import sys
-import zlib
 
 import numpy as np
 from PIL import Image
@@ -24,8 +22,10 @@ from cli_harness import ARMNN_FIXTURES, BUILD, SHARED, SOURCE, report_and_exit, 
 
 VOC = os.path.join(SHARED, "data", "voc-dev")
 sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
+sys.path.insert(0, os.path.join(SOURCE, "tools", "oracle"))
 
 import mnet_ctypes  # noqa: E402
+from fixture_codec import zlib_array  # noqa: E402
 
 MIN_AGREEMENT = 0.99
 MODELS = (("deeplabv3_mnv2_dm1.0_pascal.safetensors", "deeplabv3_mnv2_pascal_quant.json", 513),
@@ -75,8 +75,7 @@ def main():
                 name = r["file"]
                 image = Image.open(os.path.join(VOC, "images_513", name)).convert("RGB")
                 fed = image if size == 513 else image.resize((size, size), Image.BILINEAR)
-                ref = np.frombuffer(zlib.decompress(base64.b64decode(r["mask_zlib_b64"])),
-                                    np.uint8).reshape(r["mask_shape"])
+                ref = zlib_array(r["mask_zlib_b64"], np.uint8, r["mask_shape"])
                 mine = mask(seg, np.asarray(fed))
                 agree += int((mine == ref).sum())
                 total += ref.size

@@ -122,6 +122,15 @@ def check_output(path, frames, width, height, codec, what):
             check(info[3] == codec, "%s: codec %s, expected %s" % (what, info[3], codec))
 
 
+def run_video(source, out, options, frames, width, height, codec, what):
+    """Runs the example on `source` into `out` and checks its report and the
+    clip it wrote; returns (the run's result, its stdout lines)."""
+    r = run([VIDEO, source, out] + options)
+    lines = check_run(r, frames, what)
+    check_output(out, frames, width, height, codec, what)
+    return r, lines
+
+
 def main():
     if not shutil.which("ffmpeg") or not shutil.which("ffprobe"):
         print("SKIP: ffmpeg/ffprobe not installed")
@@ -150,10 +159,9 @@ def main():
 
         # classify, model given explicitly
         out = os.path.join(tmp, "classify.mp4")
-        r = run([VIDEO, clip, out, "--task", "classify", "--threads", "2",
-                 "-m", os.path.join(DEFAULT_MODELS, MODELS["classify"])])
-        lines = check_run(r, frames, "classify")
-        check_output(out, frames, width, height, h264, "classify")
+        r, lines = run_video(clip, out, ["--task", "classify", "--threads", "2", "-m",
+                                         os.path.join(DEFAULT_MODELS, MODELS["classify"])],
+                             frames, width, height, h264, "classify")
         for i, source in enumerate(sources):
             name = os.path.splitext(os.path.basename(source))[0]
             if name in ("banana", "goose") and i < len(lines):
@@ -176,16 +184,14 @@ def main():
         odd_h = 2 * int(odd_w * rng.uniform(0.7, 0.8) / 2) + 1
         make_clip(odd_dir, sources[:12], odd_w, odd_h, odd_clip, ["-c:v", "ffv1"])
         out = os.path.join(tmp, "odd.avi")
-        r = run([VIDEO, odd_clip, out, "--task", "classify", "--threads", "2"])
-        check_run(r, 12, "classify odd size .avi")
-        check_output(out, 12, odd_w, odd_h, "mpeg4", "classify odd size .avi")
+        run_video(odd_clip, out, ["--task", "classify", "--threads", "2"], 12, odd_w, odd_h, "mpeg4",
+                  "classify odd size .avi")
 
         # detect: the default task with the default model
         if os.path.exists(os.path.join(DEFAULT_MODELS, MODELS["detect"])):
             out = os.path.join(tmp, "detect.mkv")
-            r = run([VIDEO, clip, out, "--threads", "2", "--min-score", "0.3"])
-            check_run(r, frames, "detect")
-            check_output(out, frames, width, height, h264, "detect")
+            r, _ = run_video(clip, out, ["--threads", "2", "--min-score", "0.3"], frames, width, height,
+                             h264, "detect")
             if r.returncode == 0:
                 luma, _ = decode_yuv420(out, width, height)
                 change = np.abs(luma - in_luma).mean(axis=(1, 2))
@@ -195,9 +201,8 @@ def main():
 
         if os.path.exists(os.path.join(DEFAULT_MODELS, MODELS["segment"])):
             out = os.path.join(tmp, "segment.mp4")
-            r = run([VIDEO, clip, out, "--task", "segment", "--threads", "2"])
-            check_run(r, frames, "segment")
-            check_output(out, frames, width, height, h264, "segment")
+            r, _ = run_video(clip, out, ["--task", "segment", "--threads", "2"], frames, width, height,
+                             h264, "segment")
             if r.returncode == 0:
                 luma, chroma = decode_yuv420(out, width, height)
                 tinted = [i for i, s in enumerate(sources)

@@ -19,6 +19,12 @@ def read_header(path):
     return header, data
 
 
+def quantization(path):
+    """The model's "mnet.quantization" metadata (scales and zero points), parsed."""
+    header, _ = read_header(path)
+    return json.loads(header["__metadata__"]["mnet.quantization"])
+
+
 def write_model(path, header, data):
     text = json.dumps(header).encode()
     text += b" " * ((8 - len(text) % 8) % 8)

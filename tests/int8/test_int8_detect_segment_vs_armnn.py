@@ -38,27 +38,23 @@ Arm NN than its fp32 path: SSD V1 loose matches 94.0 % vs 84.5 %, V2 65.6 %
 vs 48.8 %. The thresholds sit just under what the committed fixtures
 measure (printed when the test runs)."""
 
-import base64
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(HERE, "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
-BUILD = os.environ.get("MNET_BUILD_DIR", os.path.join(SOURCE, "build"))
-FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "armnn")
-sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
-sys.path.insert(0, os.path.join(SOURCE, "tools", "eval"))
+# paths, sys.path (tests/models, tools/oracle, tools/eval), the failure tally
+from oracle_harness import (ARMNN_FIXTURES, BUILD, SHARED, SOURCE, Agreement, check, failures,
+                            open_library)
 
 import mnet_ctypes  # noqa: E402
 from boxes import iou  # noqa: E402
+from fixture_codec import read_fixture, zlib_array  # noqa: E402
+from q8_model_fixup import quantization  # noqa: E402
 
 # Thresholds sit just under the agreement measured on the committed fixtures
 # (printed by the test; see the module docstring for why they are far from
@@ -73,14 +69,6 @@ DEEPLAB_MODELS = [("deeplabv3_mnv2_dm1.0_pascal", "deeplabv3_mnv2_pascal_quant.j
                   ("deeplabv3_mnv2_dm0.5_pascal", "deeplabv3_mnv2_dm05_pascal_quant.json",
                    (0.46, 6, 0.9975))]
 STEP = 1 / 256                # one step of the quantized LOGISTIC scores
-
-failures = []
-
-
-def check(ok, message):
-    if not ok:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def mnet_cli():
@@ -138,9 +126,43 @@ def mnet_detections(name, model, data_dir, fixture_images, tmp):
     return out
 
 
+class DetectionMatch:
+    """Of `reference`'s detections (those scoring above score_min, if given),
+    how many `other` has with the same class: loose (IoU >= 0.9, score within
+    3/256) and strict (IoU >= 0.99, score within 1/256)."""
+
+    def __init__(self, score_min=None):
+        self.score_min = score_min
+        self.total = self.loose = self.strict = 0
+
+    def add(self, reference, other):
+        for cls, box, score in reference:
+            if self.score_min is not None and score <= self.score_min:
+                continue
+            overlaps = [(iou(b, box), abs(s - score)) for c, b, s in other if c == cls]
+            self.total += 1
+            self.loose += any(o >= 0.9 and ds <= 3 * STEP + 1e-6 for o, ds in overlaps)
+            self.strict += any(o >= 0.99 and ds <= STEP + 1e-6 for o, ds in overlaps)
+
+    def rate(self):
+        return self.loose / max(self.total, 1)
+
+    def text(self):
+        n = max(self.total, 1)
+        return "%d detections > %.1f: %d (%.1f %%) loose, %d (%.1f %%) strict" % (
+            self.total, self.score_min or 0, self.loose, 100 * self.loose / n, self.strict,
+            100 * self.strict / n)
+
+
+def fixture_detections(rec):
+    """A fixture record's detections as (class, box clamped to 0..1, score)."""
+    return [(c, [min(max(v, 0.0), 1.0) for v in b], s)
+            for c, b, s in zip(rec["classes"], rec["boxes"], rec["scores"])]
+
+
 def check_ssd(name, fixture_name, limits, tmp):
     strict_min, loose_min, top1_min = limits
-    fixture = json.load(open(os.path.join(FIXTURES, fixture_name)))
+    fixture = read_fixture(ARMNN_FIXTURES, fixture_name)
     found = model_and_data(name, os.path.join("coco-dev", "images"), "COCO dev images")
     if found is None:
         return False
@@ -148,18 +170,14 @@ def check_ssd(name, fixture_name, limits, tmp):
     runs = mnet_detections(name, model, data_dir, fixture["images"], tmp)
     if not runs:
         return False
-    strict = loose = total = top1 = 0
+    match, top1 = DetectionMatch(), 0
     for im, mine in runs:
-        for i in range(im["count"]):
-            cls, score = im["classes"][i], im["scores"][i]
-            box = [min(max(v, 0.0), 1.0) for v in im["boxes"][i]]
-            overlaps = [(iou(b, box), abs(sc - score)) for c, b, sc in mine if c == cls]
-            total += 1
-            strict += any(o >= 0.99 and ds <= STEP + 1e-6 for o, ds in overlaps)
-            loose += any(o >= 0.9 and ds <= 3 * STEP + 1e-6 for o, ds in overlaps)
-            if i == 0 and mine:
-                c, b, sc = mine[0]
-                top1 += c == cls and iou(b, box) >= 0.9 and abs(sc - score) <= 3 * STEP + 1e-6
+        theirs = fixture_detections(im)
+        match.add(theirs, mine)
+        if theirs and mine:
+            (c, b, sc), (cls, box, score) = mine[0], theirs[0]
+            top1 += c == cls and iou(b, box) >= 0.9 and abs(sc - score) <= 3 * STEP + 1e-6
+    strict, loose, total = match.strict, match.loose, match.total
     n = max(total, 1)
     print("%s int8 vs Arm NN, %d images: of Arm NN's %d detections, %d (%.1f %%) have an mnet "
           "detection of the same class with IoU >= 0.99 and score within 1/256, %d (%.1f %%) with "
@@ -185,18 +203,16 @@ def check_ssd_raw(lib, name, limits, tmp):
     concatenation's parameters, scores as the model's quantized sigmoid."""
     from PIL import Image
     model = os.path.join(SOURCE, "models", name + ".safetensors")
-    fixture_path = os.path.join(FIXTURES, name + "_raw.json")
+    fixture = read_fixture(ARMNN_FIXTURES, name + "_raw.json")
     data_dir = os.path.join(SHARED, "data", "coco-dev", "images")
-    if not os.path.exists(model) or not os.path.exists(fixture_path) or \
-            not os.path.isdir(data_dir):
+    if not os.path.exists(model) or fixture is None or not os.path.isdir(data_dir):
         print("%s: model, raw fixture or COCO dev images missing, skipped" % name)
         return False
-    fixture = json.load(open(fixture_path))
-    quant = quant_of(model)
+    quant = quantization(model)
     box_q = quant["activations"]["box_encodings"]
     layers = sum(1 for k in quant["activations"] if k.startswith("head") and k.endswith("/box"))
     taps = ["head%d/box" % l for l in range(layers)] + ["head%d/class" % l for l in range(layers)]
-    results = {"boxes": [0, 0, 0], "scores": [0, 0, 0]}  # equal, total, max diff
+    results = {"boxes": Agreement(), "scores": Agreement()}
     with int8_session(lib, model, taps) as session:
         for im in fixture["images"]:
             pixels = np.asarray(Image.open(os.path.join(data_dir, im["file"])).convert("RGB")
@@ -213,48 +229,31 @@ def check_ssd_raw(lib, name, limits, tmp):
             mine = {"boxes": np.round(boxes / np.float32(box_q["scale"])) + box_q["zero_point"],
                     "scores": np.round(scores * 256)}
             for key in ("boxes", "scores"):
-                theirs = np.frombuffer(zlib.decompress(base64.b64decode(im[key + "_u8_zlib_b64"])),
-                                       np.uint8).reshape(im[key + "_shape"]).astype(np.int32)
-                got = mine[key].astype(np.int32).reshape(-1)
+                theirs = zlib_array(im[key + "_u8_zlib_b64"], np.uint8, im[key + "_shape"])
+                got = mine[key].reshape(-1)
                 if got.size != theirs.size:
                     check(False, "%s %s: %d values, fixture %d" % (name, key, got.size, theirs.size))
                     continue
-                diff = np.abs(got - theirs.reshape(-1))
-                r = results[key]
-                r[0] += int((diff == 0).sum())
-                r[1] += diff.size
-                r[2] = max(r[2], int(diff.max()))
+                results[key].add(got, theirs.reshape(-1), compare_top1=False)
     for key, minimum in zip(("boxes", "scores"), limits):
-        equal, total, worst = results[key]
-        rate = equal / max(total, 1)
+        r = results[key]
         print("%s int8 vs Arm NN: raw uint8 %s equal on %d/%d (%.3f %%), max diff %d (%d images)"
-              % (name, key, equal, total, 100 * rate, worst, len(fixture["images"])))
-        check(total > 0 and rate >= minimum, "%s: raw %s equal on %.3f %%" % (name, key, 100 * rate))
+              % (name, key, r.equal, r.total, 100 * r.rate(), r.worst, len(fixture["images"])))
+        check(r.total > 0 and r.rate() >= minimum, "%s: raw %s equal on %.3f %%"
+              % (name, key, 100 * r.rate()))
     return True
 
 
-def quant_of(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    return json.loads(header["__metadata__"]["mnet.quantization"])
-
-
-def check_deeplab(lib, name, fixture_name, limits, tmp):
-    logits_min, max_diff, mask_min = limits
+def deeplab_logits(lib, name, model, data_dir, fixture_images):
+    """mnet's int8 logits, on the model's uint8 grid, of each fixture image
+    whose pixels are the ones the oracle was fed (its input_sha256): a list
+    of (fixture record, image path, logits HxWxC)."""
     from PIL import Image
-    fixture = json.load(open(os.path.join(FIXTURES, fixture_name)))
-    found = model_and_data(name, os.path.join("voc-dev", "images_513"), "VOC dev images")
-    if found is None:
-        return False
-    model, data_dir = found
-    quant = quant_of(model)
-    in_q = quant["input"]
-    out_q = quant["activations"]["logits"]
-    equal = total = worst = 0
-    paths, records = [], []
+    quant = quantization(model)
+    in_q, out_q = quant["input"], quant["activations"]["logits"]
+    out = []
     with int8_session(lib, model) as session:
-        for im in fixture["images"]:
+        for im in fixture_images:
             path = os.path.join(data_dir, im["file"])
             if not os.path.exists(path):
                 continue
@@ -262,52 +261,55 @@ def check_deeplab(lib, name, fixture_name, limits, tmp):
             if hashlib.sha256(pixels.tobytes()).hexdigest() != im["input_sha256"]:
                 check(False, "%s: %s differs from the fixture's input" % (name, im["file"]))
                 continue
-            normalized = (pixels.astype(np.float32) - in_q["zero_point"]) * np.float32(in_q["scale"])
-            session.run(normalized)
-            logits = session.output(0)
-            q = np.round(logits / np.float32(out_q["scale"])) + out_q["zero_point"]
-            mine = q.astype(np.int32)
-            shape = im["sampled_logits_shape"]
-            theirs = np.frombuffer(zlib.decompress(base64.b64decode(im["sampled_logits_u8_zlib_b64"])),
-                                   np.uint8).reshape(shape).astype(np.int32)
-            check(mine.shape == theirs.shape, "%s: logits %s, fixture %s"
-                  % (name, mine.shape, theirs.shape))
-            if mine.shape == theirs.shape:
-                diff = np.abs(mine - theirs)
-                equal += int((diff == 0).sum())
-                total += diff.size
-                worst = max(worst, int(diff.max()))
-            paths.append(path)
-            records.append(im)
-    if not paths:
-        return False
-    rate = equal / max(total, 1)
-    print("%s int8 vs Arm NN: uint8 logits (33x33x21) equal on %d/%d (%.4f %%), max diff %d"
-          % (name, equal, total, 100 * rate, worst))
-    check(rate >= logits_min and worst <= max_diff,
-          "%s: logits equal on %.4f %%, max diff %d" % (name, 100 * rate, worst))
+            session.run((pixels.astype(np.float32) - in_q["zero_point"]) * np.float32(in_q["scale"]))
+            logits = np.round(session.output(0) / np.float32(out_q["scale"])) + out_q["zero_point"]
+            out.append((im, path, logits))
+    return out
 
-    out_dir = os.path.join(tmp, name)
+
+def mnet_masks(name, model, paths, tmp):
+    """The masks of `mnet segment --precision int8` on the images, in order."""
+    from PIL import Image
     result = subprocess.run([mnet_cli(), "segment", "-m", model, "--precision", "int8", "--json",
-                             "-o", out_dir, "--threads", "1"] + paths,
+                             "-o", os.path.join(tmp, name), "--threads", "1"] + paths,
                             capture_output=True, text=True)
     check(result.returncode == 0, "%s: mnet segment exit %d: %s"
           % (name, result.returncode, result.stderr.strip()))
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    same = pixels_total = 0
-    for line, im in zip(lines, records):
-        mask = np.asarray(Image.open(line["mask"]))
-        theirs = np.frombuffer(zlib.decompress(base64.b64decode(im["mask_zlib_b64"])),
-                               np.uint8).reshape(im["mask_shape"])
+    return [np.asarray(Image.open(json.loads(line)["mask"])) for line in result.stdout.splitlines()]
+
+
+def check_deeplab(lib, name, fixture_name, limits, tmp):
+    logits_min, max_diff, mask_min = limits
+    fixture = read_fixture(ARMNN_FIXTURES, fixture_name)
+    found = model_and_data(name, os.path.join("voc-dev", "images_513"), "VOC dev images")
+    if found is None:
+        return False
+    model, data_dir = found
+    runs = deeplab_logits(lib, name, model, data_dir, fixture["images"])
+    if not runs:
+        return False
+    logits = Agreement()
+    for im, _, mine in runs:
+        theirs = zlib_array(im["sampled_logits_u8_zlib_b64"], np.uint8, im["sampled_logits_shape"])
+        check(mine.shape == theirs.shape, "%s: logits %s, fixture %s"
+              % (name, mine.shape, theirs.shape))
+        if mine.shape == theirs.shape:
+            logits.add(mine, theirs, compare_top1=False)
+    print("%s int8 vs Arm NN: uint8 logits (33x33x21) equal on %d/%d (%.4f %%), max diff %d"
+          % (name, logits.equal, logits.total, 100 * logits.rate(), logits.worst))
+    check(logits.rate() >= logits_min and logits.worst <= max_diff,
+          "%s: logits equal on %.4f %%, max diff %d" % (name, 100 * logits.rate(), logits.worst))
+
+    masks = Agreement()
+    for mask, (im, _, _) in zip(mnet_masks(name, model, [path for _, path, _ in runs], tmp), runs):
+        theirs = zlib_array(im["mask_zlib_b64"], np.uint8, im["mask_shape"])
         if mask.shape != theirs.shape:
             check(False, "%s: mask %s, fixture %s" % (name, mask.shape, theirs.shape))
             continue
-        same += int((mask == theirs).sum())
-        pixels_total += mask.size
-    mask_rate = same / max(pixels_total, 1)
+        masks.add(mask, theirs, compare_top1=False)
     print("%s int8 vs Arm NN: masks equal on %d/%d pixels (%.4f %%)"
-          % (name, same, pixels_total, 100 * mask_rate))
-    check(mask_rate >= mask_min, "%s: masks equal on only %.4f %%" % (name, 100 * mask_rate))
+          % (name, masks.equal, masks.total, 100 * masks.rate()))
+    check(masks.rate() >= mask_min, "%s: masks equal on only %.4f %%" % (name, 100 * masks.rate()))
     return True
 
 
@@ -315,11 +317,7 @@ def main():
     if not mnet_cli():
         print("mnet CLI not built: skipped")
         return 77
-    try:
-        lib = mnet_ctypes.Mnet()
-    except OSError as e:
-        print("libmnet.so not found (%s): skipped" % e)
-        return 77
+    lib = open_library()
     ran = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, fixture, limits in SSD_MODELS:

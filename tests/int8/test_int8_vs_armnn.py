@@ -32,25 +32,22 @@ The bundled V2 file lacks the projections' quantization before the residual
 adds; q8_model_fixup.py adds it to a temporary copy from the original .tflite
 (skipped when that file is absent)."""
 
-import base64
 import contextlib
 import ctypes
-import json
 import os
 import sys
 import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("MNET_SOURCE_DIR", os.path.join(HERE, "..", ".."))
-SHARED = os.environ.get("MNET_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
-sys.path.insert(0, os.path.join(SOURCE, "tests", "models"))
-sys.path.insert(0, os.path.join(SOURCE, "tools", "oracle"))
-sys.path.insert(0, HERE)
+# paths, sys.path (tests/models, tools/oracle), the agreement counts
+from oracle_harness import (ARMNN_FIXTURES, SHARED, SOURCE, Agreement, classification_inputs,
+                            open_library, top1, untied)
 
 import mnet_ctypes  # noqa: E402
 import q8_model_fixup  # noqa: E402
+from fixture_codec import b64_array, read_fixture  # noqa: E402
+from q8_model_fixup import quantization  # noqa: E402
 
 MIN_IMAGES = 90  # fixture images whose exact input tensor must be rebuilt
 
@@ -72,15 +69,6 @@ def armnn_softmax_u8(logits_q, scale, zero_point):
     p = (e / e.sum(dtype=np.float32)).astype(np.float32)
     q = np.sign(p) * np.floor(np.abs(p / np.float32(1.0 / 256)) + 0.5)
     return np.clip(q, 0, 255).astype(np.uint8)
-
-
-def top1(scores):
-    return int(np.argmax(scores))  # first maximum = lowest index on ties
-
-
-def quantization(path):
-    header, _ = q8_model_fixup.read_header(path)
-    return json.loads(header["__metadata__"]["mnet.quantization"])
 
 
 class MnetClass(ctypes.Structure):
@@ -170,9 +158,8 @@ def model_file(name, tflite, tmp):
 
 
 def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
-    import armnn_fixtures  # the oracle's preprocessing (PIL); pyarmnn is not needed
     from PIL import Image
-    fixture = json.load(open(os.path.join(SOURCE, "tests", "fixtures", "armnn", fixture_name)))
+    fixture = read_fixture(ARMNN_FIXTURES, fixture_name)
     path = model_file(name, tflite, tmp)
     data_dir = os.path.join(SHARED, "data", "imagenet-dev")
     if path is None or not os.path.isdir(data_dir):
@@ -182,54 +169,41 @@ def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
     failures = []
     with Runner(wrapper, path) as runner:
         # 1. exact input tensors
-        inputs_dir = os.path.join(SOURCE, "tests", "fixtures", "armnn", "inputs")
+        inputs_dir = os.path.join(ARMNN_FIXTURES, "inputs")
         stored = {f[len("imagenet_224_"):-4] + ".JPEG": f for f in os.listdir(inputs_dir)
                   if f.startswith("imagenet_224_")}
-        equal = total = worst = used = 0
-        same = untied = 0
-        for rec in fixture["images"]:
-            pixels = armnn_fixtures.classification_input(os.path.join(data_dir, rec["file"]))
-            if armnn_fixtures.sha256_bytes(pixels[None].tobytes()) != rec["input_sha256"]:
-                print("  %s: PIL no longer gives the fixture's input tensor, skipped" % rec["file"])
-                continue
-            used += 1
+        exact = Agreement()
+        for rec, pixels in classification_inputs(fixture["images"], data_dir):
             if rec["file"] in stored:
                 sample = np.fromfile(os.path.join(inputs_dir, stored[rec["file"]]), np.uint8)
                 if not np.array_equal(sample, pixels.reshape(-1)):
                     failures.append("%s: inputs/%s differs from the rebuilt tensor"
                                     % (name, stored[rec["file"]]))
-            theirs = np.frombuffer(base64.b64decode(rec["output_uint8_b64"]), np.uint8)
+            theirs = b64_array(rec["output_uint8_b64"], np.uint8)
             mine, _ = runner.run_pixels(pixels, in_q)
-            diff = np.abs(mine.astype(int) - theirs.astype(int))
-            equal += int((diff == 0).sum())
-            total += diff.size
-            worst = max(worst, int(diff.max()))
-            if (theirs == theirs.max()).sum() == 1:
-                untied += 1
-                same += int(top1(mine) == top1(theirs))
-        if used < MIN_IMAGES:
-            failures.append("%s: only %d fixture inputs could be rebuilt" % (name, used))
-        rate = equal / max(total, 1)
+            exact.add(mine, theirs, untied(theirs))
+        if exact.vectors < MIN_IMAGES:
+            failures.append("%s: only %d fixture inputs could be rebuilt" % (name, exact.vectors))
         print("%s exact inputs: %d/%d uint8 probabilities equal (%.3f %%), max diff %d; top-1 "
-              "identical on %d/%d untied images" % (name, equal, total, 100 * rate, worst, same,
-                                                    untied))
-        if rate < limits["exact_min"] or worst > limits["max_diff"]:
+              "identical on %d/%d untied images" % (name, exact.equal, exact.total, 100 * exact.rate(),
+                                                    exact.worst, exact.top_same, exact.top_compared))
+        if exact.rate() < limits["exact_min"] or exact.worst > limits["max_diff"]:
             failures.append("%s: exact-input agreement %.3f %% (min %.2f %%), max diff %d (max %d)"
-                            % (name, 100 * rate, 100 * limits["exact_min"], worst,
+                            % (name, 100 * exact.rate(), 100 * limits["exact_min"], exact.worst,
                                limits["max_diff"]))
-        if untied == 0 or untied - same > limits["top1_misses"]:
+        if exact.top_compared == 0 or exact.top1_misses() > limits["top1_misses"]:
             failures.append("%s: exact-input top-1 differs on %d of %d images"
-                            % (name, untied - same, untied))
+                            % (name, exact.top1_misses(), exact.top_compared))
 
         # 2. mnet's own preprocessing
-        same = untied = 0
+        same = compared = 0
         for rec in fixture["images"]:
-            theirs = np.frombuffer(base64.b64decode(rec["output_uint8_b64"]), np.uint8)
-            if (theirs == theirs.max()).sum() > 1:
+            theirs = b64_array(rec["output_uint8_b64"], np.uint8)
+            if not untied(theirs):
                 continue
             rgb = np.asarray(Image.open(os.path.join(data_dir, rec["file"])).convert("RGB"))
             mine, mine_logits = runner.run(runner.preprocess(rgb))
-            if untied == 0:  # mnet_classify reports these probabilities / 256, ranked,
+            if compared == 0:  # mnet_classify reports these probabilities / 256, ranked,
                 # ties (most classes share a uint8 probability) by their logits, then index
                 ranked = runner.classify(rgb, 5)
                 expect = sorted(range(mine.size),
@@ -238,23 +212,19 @@ def check_model(wrapper, name, fixture_name, tflite, limits, tmp):
                         any(score != mine[i] / 256.0 for i, score in ranked):
                     failures.append("%s: mnet_classify %s, uint8 probabilities give %s"
                                     % (name, ranked, [(i, mine[i] / 256.0) for i in expect]))
-            untied += 1
+            compared += 1
             if top1(mine) == top1(theirs):
                 same += 1
             else:
                 print("  %s: mnet top-1 %d, Arm NN %d" % (rec["file"], top1(mine), top1(theirs)))
-        print("%s mnet preprocessing: top-1 identical on %d/%d untied images" % (name, same, untied))
-        if untied == 0 or untied - same > limits["top1_misses"]:
-            failures.append("%s: top-1 differs on %d of %d images" % (name, untied - same, untied))
+        print("%s mnet preprocessing: top-1 identical on %d/%d untied images" % (name, same, compared))
+        if compared == 0 or compared - same > limits["top1_misses"]:
+            failures.append("%s: top-1 differs on %d of %d images" % (name, compared - same, compared))
     return failures
 
 
 def main():
-    try:
-        wrapper = mnet_ctypes.Mnet()
-    except OSError as e:
-        print("libmnet.so not found (%s): skipped" % e)
-        return 77
+    wrapper = open_library()
     failures, ran = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, fixture, tflite, limits in MODELS:

@@ -14,8 +14,10 @@ import numpy as np
 
 # One definition of the public structs, in the converter tools' binding
 # (tools/convert is on PYTHONPATH for every test).
-from mnet_library import (MnetError, MnetImage, MnetOptions,  # noqa: E402,F401
-                          MnetSessionOptions, MnetTensor, rgb_image)
+import mnet_library
+from mnet_library import MnetError, MnetImage, MnetOptions, MnetSessionOptions, MnetTensor
+
+rgb_image = mnet_library.rgb_image  # the tests call it as mnet_ctypes.rgb_image
 
 
 class MnetRect(ctypes.Structure):

@@ -17,8 +17,6 @@ segmenters"), independently of the converter and of mnet:
 
 Padding is TF SAME (dilation-aware, smaller half before) or symmetric."""
 
-import math
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -33,25 +31,10 @@ def make_divisible(value, divisor):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-class DilatedConv(nn.Conv2d):
-    def __init__(self, cin, cout, kernel, stride=1, dilation=1, groups=1, bias=False,
+def dilated_conv(cin, cout, kernel, stride=1, dilation=1, groups=1, bias=False,
                  padding="symmetric"):
-        super().__init__(cin, cout, kernel, stride, dilation=dilation, groups=groups, bias=bias,
-                         padding=dilation * (kernel - 1) // 2 if padding == "symmetric" else 0)
-        if padding not in ("symmetric", "tf_same"):
-            raise ValueError(padding)
-        self.tf_same = padding == "tf_same"
-
-    def forward(self, x):
-        if self.tf_same:
-            pads = []
-            for size in (x.shape[3], x.shape[2]):
-                k, s, d = self.kernel_size[0], self.stride[0], self.dilation[0]
-                out = math.ceil(size / s)
-                total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
-                pads += [total // 2, total - total // 2]
-            x = F.pad(x, pads)
-        return super().forward(x)
+    """A (dilated) convolution with TF SAME or symmetric padding."""
+    return torch_mobilenet.Conv2dPadded(cin, cout, kernel, stride, groups, bias, padding, dilation)
 
 
 class ConvBNAct(nn.Module):
@@ -60,7 +43,7 @@ class ConvBNAct(nn.Module):
     def __init__(self, cin, cout, kernel, stride=1, dilation=1, groups=1, padding="tf_same",
                  eps=1e-3, activation="relu6"):
         super().__init__()
-        self.conv = DilatedConv(cin, cout, kernel, stride, dilation, groups, padding=padding)
+        self.conv = dilated_conv(cin, cout, kernel, stride, dilation, groups, padding=padding)
         self.bn = nn.BatchNorm2d(cout, eps=eps)
         self.activation = activation
 
@@ -75,7 +58,7 @@ class ConvBNAct(nn.Module):
 
 def _seq(cin, cout, kernel, stride, dilation, groups, padding, eps, relu6=True):
     """Sequential(conv, bn[, relu6]) with torchvision's .0 / .1 keys."""
-    layers = [DilatedConv(cin, cout, kernel, stride, dilation, groups, padding=padding),
+    layers = [dilated_conv(cin, cout, kernel, stride, dilation, groups, padding=padding),
               nn.BatchNorm2d(cout, eps=eps)]
     if relu6:
         layers.append(nn.ReLU6())
@@ -91,21 +74,11 @@ class Block(nn.Module):
         if t != 1:
             layers.append(_seq(cin, hidden, 1, 1, 1, 1, padding, eps))
         layers += [_seq(hidden, hidden, 3, stride, dilation, hidden, padding, eps),
-                   DilatedConv(hidden, cout, 1, padding=padding), nn.BatchNorm2d(cout, eps=eps)]
+                   dilated_conv(hidden, cout, 1, padding=padding), nn.BatchNorm2d(cout, eps=eps)]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x, taps, index):
-        layers = list(self.conv)
-        y = x
-        if len(layers) == 4:
-            y = layers.pop(0)(y)
-            taps["block%d/expand" % index] = y
-        y = layers[0](y)
-        taps["block%d/depthwise" % index] = y
-        y = layers[2](layers[1](y))
-        y = x + y if self.use_residual else y
-        taps["block%d/output" % index] = y
-        return y
+        return torch_mobilenet.block_with_taps(self, x, taps, index)
 
 
 class DilatedMobileNetV2(nn.Module):
@@ -194,7 +167,7 @@ class DeepLabV3(nn.Module):
                 setattr(self.decoder, "conv%d" % i, layer)
                 cin = channels
             features = channels
-        self.logits = DilatedConv(features, num_classes, 1, bias=True, padding=padding)
+        self.logits = dilated_conv(features, num_classes, 1, bias=True, padding=padding)
 
     def forward(self, x):
         y, taps = self.backbone(x)

@@ -21,12 +21,14 @@ def make_divisible(value, divisor=8):
 
 
 class Conv2dPadded(nn.Conv2d):
-    """nn.Conv2d whose padding is TF SAME (smaller half before) or symmetric."""
+    """nn.Conv2d whose padding is TF SAME (of the dilated kernel, smaller half
+    before) or symmetric."""
 
-    def __init__(self, cin, cout, kernel, stride=1, groups=1, bias=False, padding="symmetric"):
+    def __init__(self, cin, cout, kernel, stride=1, groups=1, bias=False, padding="symmetric",
+                 dilation=1):
         super().__init__(cin, cout, kernel, stride,
-                         padding=(kernel - 1) // 2 if padding == "symmetric" else 0,
-                         groups=groups, bias=bias)
+                         padding=dilation * (kernel - 1) // 2 if padding == "symmetric" else 0,
+                         dilation=dilation, groups=groups, bias=bias)
         if padding not in ("symmetric", "tf_same"):
             raise ValueError(padding)
         self.tf_same = padding == "tf_same"
@@ -34,10 +36,10 @@ class Conv2dPadded(nn.Conv2d):
     def forward(self, x):
         if self.tf_same:
             pads = []
-            for size, k, s in ((x.shape[3], self.kernel_size[1], self.stride[1]),
-                               (x.shape[2], self.kernel_size[0], self.stride[0])):
+            for size, axis in ((x.shape[3], 1), (x.shape[2], 0)):
+                k, s, d = self.kernel_size[axis], self.stride[axis], self.dilation[axis]
                 out = math.ceil(size / s)
-                total = max((out - 1) * s + k - size, 0)
+                total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
                 pads += [total // 2, total - total // 2]
             x = F.pad(x, pads)  # (left, right, top, bottom)
         return super().forward(x)
@@ -65,6 +67,23 @@ class InvertedResidual(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         return x + y if self.use_residual else y
+
+
+def block_with_taps(block, x, taps, index):
+    """Runs an inverted residual block (.conv: [expansion,] depthwise, project
+    conv, project BN; .use_residual) on x, recording its "block{index}/expand",
+    "/depthwise" and "/output" tensors in taps; returns the output."""
+    layers = list(block.conv)
+    y = x
+    if len(layers) == 4:
+        y = layers.pop(0)(y)
+        taps["block%d/expand" % index] = y
+    y = layers[0](y)
+    taps["block%d/depthwise" % index] = y
+    y = layers[2](layers[1](y))
+    y = x + y if block.use_residual else y
+    taps["block%d/output" % index] = y
+    return y
 
 
 V2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

@@ -45,17 +45,7 @@ def backbone_taps(family, net, x, wanted):
         x = net.features[0](x)
         out["conv0"] = x
         for i in range(17):
-            block = net.features[i + 1]
-            y = x
-            layers = list(block.conv)
-            if len(layers) == 4:  # expansion, depthwise, project conv, project bn
-                y = layers.pop(0)(y)
-                out["block%d/expand" % i] = y
-            y = layers[0](y)
-            out["block%d/depthwise" % i] = y
-            y = layers[2](layers[1](y))
-            x = x + y if block.use_residual else y
-            out["block%d/output" % i] = x
+            x = torch_mobilenet.block_with_taps(net.features[i + 1], x, out, i)
         if len(net.features) > 18:
             x = net.features[18](x)
             out["conv_last"] = x

@@ -4,6 +4,7 @@ header; MAX_LAYERS / MAX_RATIOS are MNET_SSD_MAX_LAYERS / MNET_SSD_MAX_RATIOS.""
 
 import ctypes
 import os
+import sys
 
 import numpy as np
 
@@ -71,12 +72,7 @@ class PostLib:
         p.reduce_boxes_in_lowest_layer = int(reduce_lowest)
         p.base_anchor_height = p.base_anchor_width = 1.0
         p.offset = offset
-        n = self.lib.mnet_ssd_anchor_count(ctypes.byref(p))
-        out = np.zeros((n, 4), np.float32)
-        rc = self.lib.mnet_ssd_anchors(ctypes.byref(p), out.ctypes.data)
-        if n == 0 or rc != 0:
-            raise ValueError("mnet_ssd_anchors rejected the parameters")
-        return out
+        return self._boxes(self.lib.mnet_ssd_anchor_count, self.lib.mnet_ssd_anchors, p)
 
     def torch_boxes(self, maps, ratios_per_layer, min_ratio, max_ratio, clip=True):
         """[N, 4] float32 (y_center, x_center, h, w) from mnet_torch_boxes."""
@@ -88,12 +84,27 @@ class PostLib:
                 p.ratios[i][j] = r
             p.num_ratios[i] = len(ratios_per_layer[i])
         p.min_ratio, p.max_ratio, p.clip = min_ratio, max_ratio, int(clip)
-        n = self.lib.mnet_torch_box_count(ctypes.byref(p))
+        return self._boxes(self.lib.mnet_torch_box_count, self.lib.mnet_torch_boxes, p)
+
+    @staticmethod
+    def _boxes(count, generate, params):
+        """Sizes the output with count(params), fills it with generate()."""
+        n = count(ctypes.byref(params))
         out = np.zeros((n, 4), np.float32)
-        rc = self.lib.mnet_torch_boxes(ctypes.byref(p), out.ctypes.data)
+        rc = generate(ctypes.byref(params), out.ctypes.data)
         if n == 0 or rc != 0:
-            raise ValueError("mnet_torch_boxes rejected the parameters")
+            raise ValueError("%s rejected the parameters" % generate.__name__)
         return out
+
+
+def load_or_skip():
+    """PostLib on the built library; ends the test as skipped (exit 77)
+    when there is none."""
+    try:
+        return PostLib()
+    except OSError as e:
+        print("skip: %s" % e)
+        sys.exit(77)
 
 
 class AnchorBox(ctypes.Structure):

@@ -115,11 +115,7 @@ def test_torchvision_boxes(post):
 
 
 def main():
-    try:
-        post = post_ctypes.PostLib()
-    except OSError as e:
-        print("skip: %s" % e)
-        return 77
+    post = post_ctypes.load_or_skip()
     test_tflite_anchors(post)
     test_torchvision_boxes(post)
     print("%d failures" % len(failures))

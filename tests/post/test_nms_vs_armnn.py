@@ -118,11 +118,7 @@ def config(regular, max_detections, score_threshold, iou=0.6, per_class=100, cla
 
 
 def main():
-    try:
-        post = post_ctypes.PostLib()
-    except OSError as e:
-        print("skip: %s" % e)
-        return 77
+    post = post_ctypes.load_or_skip()
     try:
         import pyarmnn as ann
     except ImportError as e:

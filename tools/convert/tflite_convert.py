@@ -109,6 +109,15 @@ def input_normalization(graph_input, mean, std):
             [float("%.6g" % (1.0 / source_q.scale[0]))] * 3)
 
 
+def backbone_multiplier(graph):
+    """(depth multiplier, last 1x1 width or None for V1) of a recognized
+    backbone, from its layer widths."""
+    widths = graph.widths
+    if graph.architecture == "mobilenet_v1":
+        return arch_spec.derive_v1_multiplier([widths["stem"]] + widths["blocks"]), None
+    return arch_spec.derive_v2_multiplier(widths["stem"], widths["blocks"]), widths["last"]
+
+
 def convert_graph(graph, name=None, mean=None, std=None):
     """graph: tflite_graph.Graph. mean/std override the input normalization
     (needed for float models, whose files do not say)."""
@@ -119,13 +128,7 @@ def convert_graph(graph, name=None, mean=None, std=None):
             activations["block%d/project" % block] = activations["block%d/output" % block]
             activations["block%d/output" % block] = _activation(tensor)
 
-    widths = graph.widths
-    if graph.architecture == "mobilenet_v1":
-        dm = arch_spec.derive_v1_multiplier([widths["stem"]] + widths["blocks"])
-        last = None
-    else:
-        dm = arch_spec.derive_v2_multiplier(widths["stem"], widths["blocks"])
-        last = widths["last"]
+    dm, last = backbone_multiplier(graph)
     num_classes = tensors["classifier.weight"].shape[0] if "classifier.weight" in tensors else 0
 
     mean, std = input_normalization(graph.input, mean, std)

@@ -13,7 +13,6 @@ import dataclasses
 import numpy as np
 from flatbuffers import flexbuffers
 
-import arch_spec
 import converted_model
 import tflite_convert
 import tflite_graph
@@ -306,13 +305,7 @@ def convert_ssd(graph, name=None, mean=None, std=None, anchors_config=None, scor
         "background_class": True,
         "nms": nms,
     }
-    widths = body.widths
-    if body.architecture == "mobilenet_v1":
-        dm = arch_spec.derive_v1_multiplier([widths["stem"]] + widths["blocks"])
-        last = None
-    else:
-        dm = arch_spec.derive_v2_multiplier(widths["stem"], widths["blocks"])
-        last = widths["last"]
+    dm, last = tflite_convert.backbone_multiplier(body)
     mean, std = tflite_convert.input_normalization(graph.input, mean, std)
 
     quantization = None

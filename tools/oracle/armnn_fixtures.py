@@ -16,7 +16,6 @@ re-run resumes where a crash left off; the fixture is assembled at the end.
 See tools/oracle/README.md for how the committed fixtures were produced.
 """
 import argparse
-import base64
 import csv
 import datetime
 import hashlib
@@ -24,10 +23,11 @@ import json
 import os
 import sys
 import time
-import zlib
 
 import numpy as np
 from PIL import Image
+
+from fixture_codec import b64, zlib_b64  # the fixtures' array encoding, shared with the tests
 
 SHARED = os.environ.get("MNET_SHARED_DIR", "/work/shared")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,10 +50,6 @@ def sha256_bytes(data):
 def sha256_file(path):
     with open(path, "rb") as f:
         return sha256_bytes(f.read())
-
-
-def b64(data):
-    return base64.b64encode(bytes(data)).decode("ascii")
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -198,6 +194,10 @@ CLASSIFICATION_PREPROCESSING = (
     "fed unchanged to the uint8 model input")
 
 
+TOP5_RULE = "indices by descending uint8 score, ties broken by lower index"
+CLASSIFIER_OUTPUT = "output_uint8_b64: base64 of the raw uint8 output vector (1001 values, index 0 = background)"
+
+
 def top_k(vector, k=5):
     """Indices by descending score, ties broken by lower index (stable)."""
     order = sorted(range(len(vector)), key=lambda i: (-int(vector[i]), i))
@@ -214,11 +214,21 @@ def imagenet_images():
     return data_dir, files, labels
 
 
-def run_classifier(fixture_name, model_rels, work_dir, limit):
-    data_dir, files, labels = imagenet_images()
-    if limit:
-        files = files[:limit]
-    models = [ArmnnModel(os.path.join(SHARED, "models", m)) for m in model_rels]
+def accuracy(records):
+    """Top-1 and top-5 of classification records against their labels."""
+    n = len(records)
+    return {"images": n, "top1": sum(r["top5"][0] == r["label"] for r in records) / n,
+            "top5": sum(r["label"] in r["top5"] for r in records) / n,
+            "labels": "labels.csv column class_index_1001_with_background"}
+
+
+def classify_images(fixture_name, files, work_dir, outputs):
+    """Each imagenet-dev image of `files`, preprocessed to x [1, 224, 224, 3]
+    (the first INPUT_SAMPLES stored as .bin), through outputs(x) -> (uint8
+    output vector, {further fields}): per image a record of the file, its
+    input_sha256, the output (base64), the fields, top-5 and label, kept in the
+    resumable work file. Returns the records in the order of `files`."""
+    data_dir, _, labels = imagenet_images()
     work = WorkLog(os.path.join(work_dir, fixture_name + ".jsonl"))
     for n, fname in enumerate(files):
         if fname in work.done:
@@ -227,35 +237,48 @@ def run_classifier(fixture_name, model_rels, work_dir, limit):
         x = classification_input(os.path.join(data_dir, fname))[None]
         if n < INPUT_SAMPLES:
             write_input_sample("imagenet_224_%s.bin" % os.path.splitext(fname)[0], x)
-        rec = {"file": fname, "input_sha256": sha256_bytes(x.tobytes())}
-        tensor = x
-        for i, m in enumerate(models):
-            tensor = m.run(tensor)[0]
-            if i + 1 < len(models):
-                rec["seam_sha256"] = sha256_bytes(tensor.tobytes())
-        out = tensor.reshape(-1).astype(np.uint8)
-        rec["output_uint8_b64"] = b64(out.tobytes())
-        rec["top5"] = top_k(out)
-        rec["label"] = labels[fname]
+        out, fields = outputs(x)
+        rec = {"file": fname, "input_sha256": sha256_bytes(x.tobytes()),
+               "output_uint8_b64": b64(out.tobytes()), **fields, "top5": top_k(out),
+               "label": labels[fname]}
         work.add(rec)
         log("%s %d/%d %s top1=%d label=%d %.1fs" % (fixture_name, n + 1, len(files), fname,
                                                     rec["top5"][0], labels[fname], time.time() - t0))
-    records = [work.done[f] for f in files]
-    top1 = sum(r["top5"][0] == r["label"] for r in records) / len(records)
-    top5 = sum(r["label"] in r["top5"] for r in records) / len(records)
+    return [work.done[f] for f in files]
+
+
+def finish_classifier_header(header, files, records, output_encoding):
+    """The fields every classification fixture ends with, the records last."""
+    header["input_samples"] = ["inputs/imagenet_224_%s.bin" % os.path.splitext(f)[0]
+                               for f in files[:INPUT_SAMPLES]]
+    header["output_encoding"] = output_encoding
+    header["top5_rule"] = TOP5_RULE
+    header["accuracy"] = accuracy(records)
+    header["images"] = records
+
+
+def run_classifier(fixture_name, model_rels, work_dir, limit):
+    data_dir, files, _ = imagenet_images()
+    if limit:
+        files = files[:limit]
+    models = [ArmnnModel(os.path.join(SHARED, "models", m)) for m in model_rels]
+
+    def outputs(x):
+        tensor, fields = x, {}
+        for i, m in enumerate(models):
+            tensor = m.run(tensor)[0]
+            if i + 1 < len(models):
+                fields["seam_sha256"] = sha256_bytes(tensor.tobytes())
+        return tensor.reshape(-1).astype(np.uint8), fields
+
+    records = classify_images(fixture_name, files, work_dir, outputs)
     header = common_header(model_rels[0] if len(model_rels) == 1 else " -> ".join(model_rels),
                            data_dir, CLASSIFICATION_PREPROCESSING)
     header["models"] = [{"model": m, "sha256": sha256_file(os.path.join(SHARED, "models", m)),
                          **mod.io_description()} for m, mod in zip(model_rels, models)]
-    header["input_samples"] = ["inputs/imagenet_224_%s.bin" % os.path.splitext(f)[0]
-                               for f in files[:INPUT_SAMPLES]]
-    header["output_encoding"] = "output_uint8_b64: base64 of the raw uint8 output vector (1001 values, index 0 = background)"
-    header["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
-    header["accuracy"] = {"images": len(records), "top1": top1, "top5": top5,
-                          "labels": "labels.csv column class_index_1001_with_background"}
-    header["images"] = records
+    finish_classifier_header(header, files, records, CLASSIFIER_OUTPUT)
     write_fixture(fixture_name + ".json", header)
-    log("%s top1=%.3f top5=%.3f" % (fixture_name, top1, top5))
+    log("%s top1=%.3f top5=%.3f" % (fixture_name, header["accuracy"]["top1"], header["accuracy"]["top5"]))
 
 
 def cmd_mnv2(args):
@@ -316,26 +339,16 @@ def cmd_mnv2ptq(args):
     op_index, logits_tensor, logits_q = ptq_logits_operator(src)
     truncated = os.path.join(args.work_dir, fixture_name + "_logits.tflite")
     truncate_graph(src, truncated, op_index + 1, logits_tensor)
-    data_dir, files, labels = imagenet_images()
+    data_dir, files, _ = imagenet_images()
     files = files[:args.limit or PTQ_IMAGES]
     full, logits_model = ArmnnModel(src), ArmnnModel(truncated)
-    work = WorkLog(os.path.join(args.work_dir, fixture_name + ".jsonl"))
-    for n, fname in enumerate(files):
-        if fname in work.done:
-            continue
-        t0 = time.time()
-        x = classification_input(os.path.join(data_dir, fname))[None]
-        if n < INPUT_SAMPLES:
-            write_input_sample("imagenet_224_%s.bin" % os.path.splitext(fname)[0], x)
+
+    def outputs(x):
         out = full.run(x)[0].reshape(-1).astype(np.uint8)
         logits = logits_model.run(x)[0].reshape(-1).astype(np.int8)
-        rec = {"file": fname, "input_sha256": sha256_bytes(x.tobytes()),
-               "output_uint8_b64": b64(out.tobytes()), "logits_int8_b64": b64(logits.tobytes()),
-               "top5": top_k(out), "label": labels[fname]}
-        work.add(rec)
-        log("%s %d/%d %s top1=%d label=%d %.1fs" % (fixture_name, n + 1, len(files), fname,
-                                                    rec["top5"][0], labels[fname], time.time() - t0))
-    records = [work.done[f] for f in files]
+        return out, {"logits_int8_b64": b64(logits.tobytes())}
+
+    records = classify_images(fixture_name, files, args.work_dir, outputs)
     header = common_header(PTQ_MODEL, data_dir, CLASSIFICATION_PREPROCESSING)
     header["models"] = [{"model": PTQ_MODEL, "sha256": sha256_file(src), **full.io_description()}]
     header["logits"] = {**logits_model.io_description()["outputs"][0],
@@ -344,16 +357,9 @@ def cmd_mnv2ptq(args):
                                 % op_index,
                         "file_scale": float(logits_q.scale[0]),
                         "file_zero_point": int(logits_q.zero_point[0])}
-    header["input_samples"] = ["inputs/imagenet_224_%s.bin" % os.path.splitext(f)[0]
-                               for f in files[:INPUT_SAMPLES]]
-    header["output_encoding"] = ("output_uint8_b64: base64 of the raw uint8 model output (1001 values, "
-                                 "index 0 = background); logits_int8_b64: base64 of the int8 logits")
-    header["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
-    header["accuracy"] = {"images": len(records),
-                          "top1": sum(r["top5"][0] == r["label"] for r in records) / len(records),
-                          "top5": sum(r["label"] in r["top5"] for r in records) / len(records),
-                          "labels": "labels.csv column class_index_1001_with_background"}
-    header["images"] = records
+    finish_classifier_header(header, files, records,
+                             "output_uint8_b64: base64 of the raw uint8 model output (1001 values, "
+                             "index 0 = background); logits_int8_b64: base64 of the int8 logits")
     write_fixture(fixture_name + ".json", header)
 
 
@@ -436,7 +442,6 @@ def _fb_field(table, index):
 
 def _fb_vector(table, index):
     """(position of first element, length position, length) of a vector field."""
-    from flatbuffers import number_types as N
     o = table.Offset(4 + 2 * index)
     start = table.Vector(o)
     return start, start - 4, table.VectorLen(o)
@@ -477,6 +482,29 @@ def strip_final_arg_max(src, dst):
     return logits
 
 
+def deeplab_record(file, input_sha256, logits, float_logits):
+    """A DeepLab fixture record of one image's HxWxC logits (float32 or uint8)
+    and the argmax mask it gives (ties -> lowest class): (record, mask)."""
+    mask = np.argmax(logits, axis=-1).astype(np.uint8)
+    top2 = np.sort(logits, axis=-1)[:, :, -2:]
+    sampled = np.ascontiguousarray(logits[::DEEPLAB_SAMPLE_STRIDE, ::DEEPLAB_SAMPLE_STRIDE, :])
+    rec = {
+        "file": file,
+        "input_sha256": input_sha256,
+        "mask_shape": list(mask.shape),
+        "mask_zlib_b64": zlib_b64(mask),
+        "class_pixel_counts": [int(c) for c in np.bincount(mask.reshape(-1), minlength=logits.shape[-1])],
+        "tie_pixels": int(np.count_nonzero(top2[:, :, 0] == top2[:, :, 1])),
+        "logits_sha256": sha256_bytes(np.ascontiguousarray(logits).tobytes()),
+        "sampled_logits_shape": list(sampled.shape),
+    }
+    if float_logits:
+        rec["sampled_logits_f32_zlib_b64"] = zlib_b64(sampled.astype("<f4"))
+    else:
+        rec["sampled_logits_u8_zlib_b64"] = zlib_b64(sampled.astype(np.uint8))
+    return rec, mask
+
+
 def run_deeplab(fixture_name, model_rel, size, float_input, work_dir):
     data_dir = os.path.join(SHARED, "data", "voc-dev", "images_513")
     files = sorted(f for f in os.listdir(data_dir) if f.endswith(".png"))
@@ -499,23 +527,7 @@ def run_deeplab(fixture_name, model_rel, size, float_input, work_dir):
         x = stretch_input(os.path.join(data_dir, fname), size)[None]
         fed = ((x.astype(np.float32) - 127.5) / 127.5) if float_input else x
         logits = model.run(fed)[0].reshape(size, size, -1)
-        mask = np.argmax(logits, axis=-1).astype(np.uint8)
-        top2 = np.sort(logits, axis=-1)[:, :, -2:]
-        sampled = np.ascontiguousarray(logits[::DEEPLAB_SAMPLE_STRIDE, ::DEEPLAB_SAMPLE_STRIDE, :])
-        rec = {
-            "file": fname,
-            "input_sha256": sha256_bytes(x.tobytes()),
-            "mask_shape": list(mask.shape),
-            "mask_zlib_b64": b64(zlib.compress(mask.tobytes(), 9)),
-            "class_pixel_counts": [int(c) for c in np.bincount(mask.reshape(-1), minlength=logits.shape[-1])],
-            "tie_pixels": int(np.count_nonzero(top2[:, :, 0] == top2[:, :, 1])),
-            "logits_sha256": sha256_bytes(np.ascontiguousarray(logits).tobytes()),
-            "sampled_logits_shape": list(sampled.shape),
-        }
-        if float_input:
-            rec["sampled_logits_f32_zlib_b64"] = b64(zlib.compress(sampled.astype("<f4").tobytes(), 9))
-        else:
-            rec["sampled_logits_u8_zlib_b64"] = b64(zlib.compress(sampled.astype(np.uint8).tobytes(), 9))
+        rec, _ = deeplab_record(fname, sha256_bytes(x.tobytes()), logits, float_input)
         work.add(rec)
         log("%s %s counts=%s ties=%d %.1fs" % (fixture_name, fname, rec["class_pixel_counts"],
                                               rec["tie_pixels"], time.time() - t0))

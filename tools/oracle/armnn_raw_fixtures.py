@@ -12,12 +12,10 @@ base64 in tests/fixtures/armnn/<model>_raw.json.
 
 Usage: /usr/bin/python3 tools/oracle/armnn_raw_fixtures.py [IMAGES]
 Arm NN's reference backend takes several seconds per run."""
-import base64
 import os
 import sys
 import tempfile
 import time
-import zlib
 
 import numpy as np
 
@@ -26,6 +24,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "convert"))
 
 import armnn_fixtures as af  # noqa: E402
+from fixture_codec import zlib_b64  # noqa: E402
 import tflite_reader  # noqa: E402
 
 MODELS = [("ssd_mobilenet_v1_coco_raw.json",
@@ -64,10 +63,6 @@ def truncate(src, dst, keep_ops, output_tensor):
         f.write(buf)
 
 
-def pack(array):
-    return base64.b64encode(zlib.compress(np.ascontiguousarray(array).tobytes(), 9)).decode()
-
-
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     data_dir = os.path.join(af.SHARED, "data", "coco-dev", "images")
@@ -96,7 +91,7 @@ def main():
                     (out,) = m.run(x)
                     out = np.asarray(out, np.uint8)
                     rec[name + "_shape"] = list(out.shape[1:])
-                    rec[name + "_u8_zlib_b64"] = pack(out)
+                    rec[name + "_u8_zlib_b64"] = zlib_b64(out)
                 images.append(rec)
                 af.log("%s %s %.1fs" % (fixture, fname, time.time() - t0))
         header["images"] = images

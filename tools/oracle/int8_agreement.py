@@ -19,9 +19,7 @@ arithmetics applied to Arm NN's own logits: the pure softmax disagreement.
   MNET_BUILD_DIR=build-x tools/oracle/int8_agreement.py [--armnn-logits v2.npz] v2
 """
 import argparse
-import base64
 import ctypes
-import json
 import os
 import sys
 import tempfile
@@ -32,8 +30,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "int8"))
 sys.path.insert(0, os.path.join(REPO, "tools", "oracle"))
 
-import armnn_fixtures  # noqa: E402  (pyarmnn is imported lazily there)
 import test_int8_vs_armnn as harness  # noqa: E402
+from fixture_codec import b64_array, read_fixture  # noqa: E402
+from oracle_harness import (ARMNN_FIXTURES, SHARED, Agreement, classification_inputs,  # noqa: E402
+                            top1, untied)
 
 
 class SoftmaxParams(ctypes.Structure):
@@ -62,21 +62,13 @@ def softmax_functions(lib, scale, zero_point):
     return make(lib.mnet_q8_softmax_fixed), make(lib.mnet_q8_softmax_float)
 
 
-class Tally:
-    def __init__(self):
-        self.equal = self.total = self.worst = self.images_equal = 0
-
+class Tally(Agreement):
     def add(self, mine, theirs):
-        d = np.abs(mine.astype(int) - theirs.astype(int))
-        self.equal += int((d == 0).sum())
-        self.total += d.size
-        self.worst = max(self.worst, int(d.max()))
-        self.images_equal += int(d.max() == 0)
+        super().add(mine, theirs, compare_top1=False)
 
     def text(self):
         return "%d/%d equal (%.3f %%), max diff %d, images entirely equal %d" % (
-            self.equal, self.total, 100.0 * self.equal / max(self.total, 1), self.worst,
-            self.images_equal)
+            self.equal, self.total, 100.0 * self.rate(), self.worst, self.identical)
 
 
 def main():
@@ -85,7 +77,7 @@ def main():
     ap.add_argument("--armnn-logits")
     args = ap.parse_args()
     name, fixture_name, tflite, _ = harness.MODELS[0 if args.model == "v1" else 1]
-    fixture = json.load(open(os.path.join(REPO, "tests", "fixtures", "armnn", fixture_name)))
+    fixture = read_fixture(ARMNN_FIXTURES, fixture_name)
     wrapper = harness.mnet_ctypes.Mnet()
     with tempfile.TemporaryDirectory() as tmp:
         path = harness.model_file(name, tflite, tmp)
@@ -99,21 +91,17 @@ def main():
         armnn_logits = dict(np.load(args.armnn_logits)) if args.armnn_logits else {}
         tallies = {k: Tally() for k in ("session", "fixed", "float", "logits", "armnn_fixed",
                                         "armnn_float")}
-        top1 = [0, 0]
-        data_dir = os.path.join(armnn_fixtures.SHARED, "data", "imagenet-dev")
-        for rec in fixture["images"]:
-            pixels = armnn_fixtures.classification_input(os.path.join(data_dir, rec["file"]))
-            if armnn_fixtures.sha256_bytes(pixels[None].tobytes()) != rec["input_sha256"]:
-                print("%s: input differs from the fixture's, skipped" % rec["file"])
-                continue
-            theirs = np.frombuffer(base64.b64decode(rec["output_uint8_b64"]), np.uint8)
+        top1_same = [0, 0]
+        data_dir = os.path.join(SHARED, "data", "imagenet-dev")
+        for rec, pixels in classification_inputs(fixture["images"], data_dir):
+            theirs = b64_array(rec["output_uint8_b64"], np.uint8)
             probabilities, logits = runner.run_pixels(pixels, quant["input"])
             tallies["session"].add(probabilities, theirs)
             tallies["fixed"].add(fixed(logits), theirs)
             tallies["float"].add(flt(logits), theirs)
-            if (theirs == theirs.max()).sum() == 1:
-                top1[1] += 1
-                top1[0] += int(np.argmax(probabilities) == np.argmax(theirs))
+            if untied(theirs):
+                top1_same[1] += 1
+                top1_same[0] += int(top1(probabilities) == top1(theirs))
             if rec["file"] in armnn_logits:
                 a = armnn_logits[rec["file"]]
                 tallies["logits"].add(logits, a)
@@ -122,7 +110,7 @@ def main():
         runner.close()
     print("%s (%s)" % (name, os.environ.get("MNET_BUILD_DIR", "build")))
     print("  session probabilities vs Arm NN: " + tallies["session"].text())
-    print("  top-1 identical on %d/%d images with an untied Arm NN maximum" % tuple(top1))
+    print("  top-1 identical on %d/%d images with an untied Arm NN maximum" % tuple(top1_same))
     print("  TFLite fixed-point softmax of mnet's logits: " + tallies["fixed"].text())
     print("  float (Arm NN) softmax of mnet's logits:     " + tallies["float"].text())
     if tallies["logits"].total:

@@ -25,11 +25,11 @@ import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import numpy as np
 
-import armnn_fixtures as A  # preprocessing, flatbuffer helpers, graph truncation
+import armnn_fixtures as A  # preprocessing, flatbuffer helpers, graph truncation, records
+from fixture_codec import b64, zlib_b64
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "tflite_wasm", "run_tflite.js")
@@ -192,15 +192,8 @@ def classification_records(records, outputs, labels_key="label"):
     for rec, o in zip(records, outputs):
         v = o.reshape(-1).astype(np.uint8)
         out.append({"file": rec["file"], "label": rec[labels_key], "input_sha256": rec["input_sha256"],
-                    "output_uint8_b64": A.b64(v.tobytes()), "top5": A.top_k(v)})
+                    "output_uint8_b64": b64(v.tobytes()), "top5": A.top_k(v)})
     return out
-
-
-def accuracy(records):
-    n = len(records)
-    return {"images": n, "top1": sum(r["top5"][0] == r["label"] for r in records) / n,
-            "top5": sum(r["label"] in r["top5"] for r in records) / n,
-            "labels": "labels.csv column class_index_1001_with_background"}
 
 
 def classifier_fixture(name, model_rel, args):
@@ -209,11 +202,10 @@ def classifier_fixture(name, model_rel, args):
     records, x = exact_inputs(armnn, data_dir, A.classification_input)
     run = TfliteRun(model_path(model_rel), x, args.work_dir, profile=True)
     h = header(name, model_rel, armnn, run.meta, model_path(model_rel))
-    h["output_encoding"] = ("output_uint8_b64: base64 of the raw uint8 output vector (1001 values, "
-                            "index 0 = background)")
-    h["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
+    h["output_encoding"] = A.CLASSIFIER_OUTPUT
+    h["top5_rule"] = A.TOP5_RULE
     recs = classification_records(records, [o[0] for o in run.runs])
-    h["accuracy"] = accuracy(recs)
+    h["accuracy"] = A.accuracy(recs)
     h["images"] = recs
     return h, run
 
@@ -241,15 +233,14 @@ def cmd_mnv1(args):
                    for rel, r in ((first, run1), (second, run2))]
     h["seam"] = ("TFLite's own uint8 output of the first file is fed unchanged to the second; its sha256 is "
                  "seam_sha256, seam_equals_armnn says whether Arm NN's seam tensor was the same")
-    h["output_encoding"] = ("output_uint8_b64: base64 of the raw uint8 output vector (1001 values, "
-                            "index 0 = background)")
-    h["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
+    h["output_encoding"] = A.CLASSIFIER_OUTPUT
+    h["top5_rule"] = A.TOP5_RULE
     recs = classification_records(records, [o[0] for o in run2.runs])
     for r, a, s in zip(recs, records, seams):
         r["seam_sha256"] = A.sha256_bytes(s.tobytes())
         r["seam_equals_armnn"] = r["seam_sha256"] == a["seam_sha256"]
     h["seams_equal_to_armnn"] = sum(r["seam_equals_armnn"] for r in recs)
-    h["accuracy"] = accuracy(recs)
+    h["accuracy"] = A.accuracy(recs)
     h["images"] = recs
     write_fixture(name, h)
 
@@ -273,11 +264,11 @@ def cmd_mnv2ptq(args):
                    "file_scale": float(logits_q.scale[0]), "file_zero_point": int(logits_q.zero_point[0])}
     h["output_encoding"] = ("output_uint8_b64: base64 of the raw uint8 model output (1001 values, "
                             "index 0 = background); logits_int8_b64: base64 of the int8 logits")
-    h["top5_rule"] = "indices by descending uint8 score, ties broken by lower index"
+    h["top5_rule"] = A.TOP5_RULE
     recs = classification_records(records, [o[0] for o in full.runs])
     for r, o in zip(recs, logits.runs):
-        r["logits_int8_b64"] = A.b64(o[0].reshape(-1).astype(np.int8).tobytes())
-    h["accuracy"] = accuracy(recs)
+        r["logits_int8_b64"] = b64(o[0].reshape(-1).astype(np.int8).tobytes())
+    h["accuracy"] = A.accuracy(recs)
     h["images"] = recs
     write_fixture(name, h)
 
@@ -336,21 +327,7 @@ def arg_max_as_int32(src, dst):
 
 
 def deeplab_record(rec, logits, float_logits):
-    mask = np.argmax(logits, axis=-1).astype(np.uint8)
-    top2 = np.sort(logits, axis=-1)[:, :, -2:]
-    stride = A.DEEPLAB_SAMPLE_STRIDE
-    sampled = np.ascontiguousarray(logits[::stride, ::stride, :])
-    out = {"file": rec["file"], "input_sha256": rec["input_sha256"], "mask_shape": list(mask.shape),
-           "mask_zlib_b64": A.b64(zlib.compress(mask.tobytes(), 9)),
-           "class_pixel_counts": [int(c) for c in np.bincount(mask.reshape(-1), minlength=logits.shape[-1])],
-           "tie_pixels": int(np.count_nonzero(top2[:, :, 0] == top2[:, :, 1])),
-           "logits_sha256": A.sha256_bytes(np.ascontiguousarray(logits).tobytes()),
-           "sampled_logits_shape": list(sampled.shape)}
-    if float_logits:
-        out["sampled_logits_f32_zlib_b64"] = A.b64(zlib.compress(sampled.astype("<f4").tobytes(), 9))
-    else:
-        out["sampled_logits_u8_zlib_b64"] = A.b64(zlib.compress(sampled.astype(np.uint8).tobytes(), 9))
-    return out, mask
+    return A.deeplab_record(rec["file"], rec["input_sha256"], logits, float_logits)
 
 
 def cmd_deeplab(args):
@@ -396,7 +373,7 @@ def cmd_deeplab(args):
                 if mask.min() < 0 or mask.max() >= lo[0].shape[-1]:
                     raise RuntimeError("%s: ARG_MAX output out of range" % r["file"])
                 mask = mask.astype(np.uint8)
-                rec["mask_zlib_b64"] = A.b64(zlib.compress(mask.tobytes(), 9))
+                rec["mask_zlib_b64"] = zlib_b64(mask)
                 rec["class_pixel_counts"] = [int(c) for c in np.bincount(mask.reshape(-1),
                                                                          minlength=lo[0].shape[-1])]
                 rec["logits_argmax_equal_pixels"] = int((mask == np_mask).sum())
