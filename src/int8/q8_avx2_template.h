@@ -152,21 +152,25 @@ Q8_INLINE __m256i Q8_NAME(rq1_apply)(__m256i x, const Q8_NAME(rq1) *v, int long_
 }
 
 /* out_long: the output requantization's route, a constant per call so that
- * each variant compiles without the test. */
+ * each variant compiles without the test; a_exact: a's rescale is the exact
+ * left shift a_shift (mnet_q8_add_shift_first), as in q8_vnni.c. */
 Q8_INLINE void Q8_NAME(add_loop)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
-                                 uint8_t *out, size_t count, const int out_long) {
+                                 uint8_t *out, size_t count, const int out_long,
+                                 const int a_exact, int a_shift) {
     Q8_NAME(rq1) ra = Q8_NAME(rq1_init)(p->a_requant, 0), rb = Q8_NAME(rq1_init)(p->b_requant, 0);
     Q8_NAME(rq1) ro = Q8_NAME(rq1_init)(p->output_requant, out_long);
     __m256i za = _mm256_set1_epi32(p->a_zero_point), zb = _mm256_set1_epi32(p->b_zero_point);
     __m256i zo = _mm256_set1_epi32(p->output_zero_point);
     __m256i lo = _mm256_set1_epi32(p->out_min), hi = _mm256_set1_epi32(p->out_max);
-    __m128i ls = _mm_cvtsi32_si128(p->left_shift);
+    __m128i ls = _mm_cvtsi32_si128(p->left_shift), as = _mm_cvtsi32_si128(a_shift);
     for (size_t i = 0; i < count; i += 8) {
         int n = count - i >= 8 ? 8 : (int)(count - i);
         __m256i xa = Q8_NAME(load8_u8)(a + i, n), xb = Q8_NAME(load8_u8)(b + i, n);
-        xa = _mm256_sll_epi32(_mm256_sub_epi32(xa, za), ls);
+        __m256i sa = a_exact ? _mm256_sll_epi32(_mm256_sub_epi32(xa, za), as)
+                             : Q8_NAME(rq1_apply)(_mm256_sll_epi32(_mm256_sub_epi32(xa, za), ls),
+                                                  &ra, 0);
         xb = _mm256_sll_epi32(_mm256_sub_epi32(xb, zb), ls);
-        __m256i sum = _mm256_add_epi32(Q8_NAME(rq1_apply)(xa, &ra, 0), Q8_NAME(rq1_apply)(xb, &rb, 0));
+        __m256i sum = _mm256_add_epi32(sa, Q8_NAME(rq1_apply)(xb, &rb, 0));
         __m256i v = _mm256_add_epi32(Q8_NAME(rq1_apply)(sum, &ro, out_long), zo);
         v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
         __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
@@ -178,12 +182,18 @@ Q8_INLINE void Q8_NAME(add_loop)(const mnet_q8_add_params *p, const uint8_t *a, 
     }
 }
 
-Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
+Q8_FN void Q8_NAME(add_run)(const mnet_q8_add_params *params, const uint8_t *a, const uint8_t *b,
                             uint8_t *out, size_t count) {
-    if (!mnet_q8_rqtable_short(p->output_requant))
-        Q8_NAME(add_loop)(p, a, b, out, count, 1);
-    else
-        Q8_NAME(add_loop)(p, a, b, out, count, 0);
+    mnet_q8_add_params p = *params;
+    int a_shift = mnet_q8_add_shift_first(&p, &a, &b);
+    int out_long = !mnet_q8_rqtable_short(p.output_requant);
+    if (a_shift >= 0) {
+        if (out_long) Q8_NAME(add_loop)(&p, a, b, out, count, 1, 1, a_shift);
+        else Q8_NAME(add_loop)(&p, a, b, out, count, 0, 1, a_shift);
+    } else {
+        if (out_long) Q8_NAME(add_loop)(&p, a, b, out, count, 1, 0, 0);
+        else Q8_NAME(add_loop)(&p, a, b, out, count, 0, 0, 0);
+    }
 }
 
 Q8_FN void Q8_NAME(quantize_run)(const float *in, size_t count, float scale, int32_t zero_point,

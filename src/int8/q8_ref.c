@@ -55,6 +55,20 @@ mnet_q8_add_params mnet_q8_add_params_init(float a_scale, int32_t a_zero_point, 
     return p;
 }
 
+int mnet_q8_add_shift_first(mnet_q8_add_params *p, const uint8_t **a, const uint8_t **b) {
+    int shift_a = mnet_requant_exact_shift(p->a_requant, p->left_shift);
+    if (shift_a >= 0) return shift_a;
+    int shift_b = mnet_requant_exact_shift(p->b_requant, p->left_shift);
+    if (shift_b < 0) return -1;
+    const uint8_t *t = *a;
+    *a = *b, *b = t;
+    int32_t zp = p->a_zero_point;
+    p->a_zero_point = p->b_zero_point, p->b_zero_point = zp;
+    mnet_requant r = p->a_requant;
+    p->a_requant = p->b_requant, p->b_requant = r;
+    return shift_b;
+}
+
 void mnet_q8_ref_conv(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                       const uint8_t *in, const uint8_t *w_ohwi, const int32_t *bias,
                       uint8_t *out, int row_begin, int row_end) {

@@ -50,6 +50,13 @@ mnet_q8_add_params mnet_q8_add_params_init(float a_scale, int32_t a_zero_point, 
                                            int32_t b_zero_point, float output_scale,
                                            int32_t output_zero_point, mnet_activation act);
 
+/* Orders an ADD's inputs (swapping *a and *b, and their parameters in *p)
+ * so that a's rescale is an exact left shift when either input's is (the
+ * larger-scale input's multiplier is exactly 1/2 with the parameters of
+ * mnet_q8_add_params_init), and returns that shift, or -1 when neither
+ * is. The sum, and so the result, does not depend on the order. */
+int mnet_q8_add_shift_first(mnet_q8_add_params *p, const uint8_t **a, const uint8_t **b);
+
 /* The requantization of output channel oc. */
 static inline mnet_requant mnet_q8_channel_requant(const mnet_q8_conv_params *p, int oc) {
     return p->channel_requant ? p->channel_requant[oc] : p->requant;

@@ -38,34 +38,44 @@ INLINE_VNNI __m512i rq1_apply(__m512i x, const rq1 *v, int long_shift) {
 }
 
 /* out_long: whether the output requantization takes the long-shift route
- * (a constant per call, so that each variant compiles without the test). */
+ * (a constant per call, so that each variant compiles without the test).
+ * a_shift >= 0 (a_exact): a's rescale is that exact left shift
+ * (mnet_q8_add_shift_first), 2 operations per 16 values instead of 10. */
 INLINE_VNNI void add_loop(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
-                          uint8_t *out, size_t count, const int out_long) {
+                          uint8_t *out, size_t count, const int out_long, const int a_exact,
+                          int a_shift) {
     rq1 ra = rq1_init(p->a_requant, 0), rb = rq1_init(p->b_requant, 0);
     rq1 ro = rq1_init(p->output_requant, out_long);
     __m512i za = _mm512_set1_epi32(p->a_zero_point), zb = _mm512_set1_epi32(p->b_zero_point);
     __m512i zo = _mm512_set1_epi32(p->output_zero_point);
     __m512i lo = _mm512_set1_epi32(p->out_min), hi = _mm512_set1_epi32(p->out_max);
-    __m128i ls = _mm_cvtsi32_si128(p->left_shift);
+    __m128i ls = _mm_cvtsi32_si128(p->left_shift), as = _mm_cvtsi32_si128(a_shift);
     for (size_t i = 0; i < count; i += 16) {
         __mmask16 m = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
         __m512i xa = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, a + i));
         __m512i xb = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, b + i));
-        xa = _mm512_sll_epi32(_mm512_sub_epi32(xa, za), ls);
+        __m512i sa = a_exact ? _mm512_sll_epi32(_mm512_sub_epi32(xa, za), as)
+                             : rq1_apply(_mm512_sll_epi32(_mm512_sub_epi32(xa, za), ls), &ra, 0);
         xb = _mm512_sll_epi32(_mm512_sub_epi32(xb, zb), ls);
-        __m512i sum = _mm512_add_epi32(rq1_apply(xa, &ra, 0), rq1_apply(xb, &rb, 0));
+        __m512i sum = _mm512_add_epi32(sa, rq1_apply(xb, &rb, 0));
         __m512i v = _mm512_add_epi32(rq1_apply(sum, &ro, out_long), zo);
         v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
         _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(v));
     }
 }
 
-MNET_VNNI static void add_run(const mnet_q8_add_params *p, const uint8_t *a, const uint8_t *b,
-                              uint8_t *out, size_t count) {
-    if (!mnet_q8_rqtable_short(p->output_requant))
-        add_loop(p, a, b, out, count, 1);
-    else
-        add_loop(p, a, b, out, count, 0);
+MNET_VNNI static void add_run(const mnet_q8_add_params *params, const uint8_t *a,
+                              const uint8_t *b, uint8_t *out, size_t count) {
+    mnet_q8_add_params p = *params;
+    int a_shift = mnet_q8_add_shift_first(&p, &a, &b);
+    int out_long = !mnet_q8_rqtable_short(p.output_requant);
+    if (a_shift >= 0) {
+        if (out_long) add_loop(&p, a, b, out, count, 1, 1, a_shift);
+        else add_loop(&p, a, b, out, count, 0, 1, a_shift);
+    } else {
+        if (out_long) add_loop(&p, a, b, out, count, 1, 0, 0);
+        else add_loop(&p, a, b, out, count, 0, 0, 0);
+    }
 }
 
 /* --- input quantization ------------------------------------------------------- */

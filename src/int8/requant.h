@@ -63,6 +63,17 @@ static inline int32_t mnet_requant_apply(int32_t x, mnet_requant r) {
     return (int32_t)(uint32_t)(uint64_t)q;
 }
 
+/* When x is a multiple of 2^low_zero_bits and r multiplies by exactly a
+ * power of two (q = 2^30) no smaller than 2^-low_zero_bits, x * M is an
+ * integer: mnet_requant_apply(x, r) is then x shifted left by the returned
+ * count (modulo 2^32, as the apply), with no rounding. -1 otherwise. */
+static inline int mnet_requant_exact_shift(mnet_requant r, int low_zero_bits) {
+    int total = 31 - r.shift;
+    if (r.multiplier != (int32_t)1 << 30 || 30 + low_zero_bits < total || 30 + low_zero_bits - total > 31)
+        return -1;
+    return 30 + low_zero_bits - total;
+}
+
 static inline int32_t mnet_clamp_i32(int32_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : v > hi ? hi : v;
 }

@@ -291,6 +291,7 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
 
 static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
     int routes[2] = {0, 0}; /* output requantizations by route: long, short */
+    int exact[2] = {0, 0};  /* cases without, with an input rescale that is a shift */
     for (int t = 0; t < 100; t++) {
         size_t n = (size_t)test_rng_int(r, 1, 300);
         float sa = test_rng_float(r, 0.01f, 0.5f), sb = test_rng_float(r, 0.01f, 0.5f);
@@ -303,6 +304,18 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
         mnet_q8_add_params p =
             mnet_q8_add_params_init(sa, test_rng_int(r, 0, 255), sb, test_rng_int(r, 0, 255), so,
                                     test_rng_int(r, 0, 255), act);
+        /* the larger-scale input's rescale is an exact shift (multiplier
+         * 1/2), which the kernels apply as one; every fourth case moves it
+         * off the power of two so that the general rescale of both runs too */
+        if (t % 4 == 1) {
+            mnet_requant *larger = sa > sb ? &p.a_requant : &p.b_requant;
+            larger->multiplier += test_rng_int(r, 1, 1 << 20);
+        }
+        {
+            mnet_q8_add_params ordered = p;
+            const uint8_t *first = NULL, *second = NULL;
+            exact[mnet_q8_add_shift_first(&ordered, &first, &second) >= 0]++;
+        }
         uint8_t a[300], b[300], want[300], got[300];
         fill_u8(r, a, n);
         fill_u8(r, b, n);
@@ -338,6 +351,8 @@ static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
     }
     CHECK_MSG(routes[0] > 0 && routes[1] > 0, "add cases cover both requantization routes (%d, %d)",
               routes[0], routes[1]);
+    CHECK_MSG(exact[0] > 0 && exact[1] > 0, "add cases cover both input rescales (%d, %d)",
+              exact[0], exact[1]);
     /* power-of-two scales whose reciprocal is not a normal float (or is
      * one): the multiply must not be used where it would differ */
     const float edge_scales[] = {ldexpf(1.0f, -130), ldexpf(1.0f, -127), ldexpf(1.0f, -126),
