@@ -66,6 +66,28 @@ static inline double test_max_rel_err(const float *a, const float *b, size_t n, 
     return worst;
 }
 
+/* s[0..length) as a JSON string literal (quotes, escapes) at out, followed
+ * by a NUL; out needs 6 * length + 3 chars. Returns the characters written
+ * before the NUL. For building model files' metadata in tests. */
+static inline size_t test_json_string(char *out, const char *s, size_t length) {
+    size_t n = 0;
+    out[n++] = '"';
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, 7, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return n;
+}
+
 #define TEST_MAIN_END()                                                         \
     do {                                                                        \
         printf("%d passed, %d failed\n", test_checks - test_failures,           \

@@ -24,22 +24,8 @@ static void profile_fused_blocks(const mnet_plan *p, float *arena, const size_t 
     for (int i = 0; i < p->num_blocks; i++) {
         const mnet_fused_block *blk = &p->blocks[i];
         if (blk->kind != MNET_BLOCK_INVRES) continue;
-        const mnet_step *s = &p->steps[blk->first_step];
-        const mnet_step *last = s + blk->num_steps - 1;
-        mnet_invres b = blk->geometry;
-        if (b.has_expand) {
-            b.expand_w = p->weights + s->weights_offset;
-            b.expand_b = p->weights + s->bias_offset;
-            b.expand_act = s->act;
-            s++;
-        }
-        b.dw_w = p->weights + s->weights_offset;
-        b.dw_b = p->weights + s->bias_offset;
-        b.dw_act = s->act;
-        s++;
-        b.project_w = p->weights + s->weights_offset;
-        b.project_b = p->weights + s->bias_offset;
-        b.project_act = s->act;
+        const mnet_step *last = &p->steps[blk->first_step + blk->num_steps - 1];
+        const mnet_invres b = mnet_block_invres(p, blk);
         const float *in = arena + offsets[p->steps[blk->first_step].input];
         const float *res = last->residual >= 0 ? arena + offsets[last->residual] : NULL;
         float *out = arena + offsets[last->output];
@@ -60,14 +46,9 @@ static void profile_fused_blocks(const mnet_plan *p, float *arena, const size_t 
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL [runs]\n", argv[0]);
-        return 2;
-    }
-    int runs = argc > 2 ? atoi(argv[2]) : 50;
+    int runs;
     mnet_options opt;
-    mnet_options_init(&opt);
-    opt.threads = 1;
+    if (!tool_profile_args(argc, argv, &runs, &opt)) return 2;
     mnet_model *m;
     mnet_error err;
     if (mnet_model_load(argv[1], &opt, &m, &err) != MNET_OK) {
@@ -85,9 +66,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     const mnet_plan *p = &m->plan;
-    float *in = s->arena + s->offsets[p->input];
     const mnet_plan_tensor *it = &p->tensors[p->input];
-    for (int i = 0; i < it->h * it->w * it->c; i++) in[i] = (float)((i * 7919) % 255) / 128.0f - 1;
+    tool_fill_test_input(s->arena + s->offsets[p->input], (size_t)it->h * it->w * it->c);
     double *best = calloc((size_t)p->num_steps, sizeof *best);
     for (int i = 0; i < p->num_steps; i++) best[i] = 1e9;
     mnet_plan one = *p;

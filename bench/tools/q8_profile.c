@@ -26,14 +26,9 @@ static const char *kind_name(mnet_step_kind k) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL [runs]\n", argv[0]);
-        return 2;
-    }
-    int runs = argc > 2 ? atoi(argv[2]) : 50;
+    int runs;
     mnet_options opt;
-    mnet_options_init(&opt);
-    opt.threads = 1;
+    if (!tool_profile_args(argc, argv, &runs, &opt)) return 2;
     opt.precision = MNET_PRECISION_INT8;
     mnet_model *m;
     mnet_session *s;

@@ -24,6 +24,19 @@ static inline double tool_wall_ms(void) { return tool_clock_ms(CLOCK_MONOTONIC);
  * minima (cache contention still shows). */
 static inline double tool_cpu_ms(void) { return tool_clock_ms(CLOCK_THREAD_CPUTIME_ID); }
 
+/* The profilers' command line, MODEL [runs] (default 50), and options for
+ * one thread. Returns 1, or 0 after printing the usage. */
+static inline int tool_profile_args(int argc, char **argv, int *runs, mnet_options *opt) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s MODEL [runs]\n", argv[0]);
+        return 0;
+    }
+    *runs = argc > 2 ? atoi(argv[2]) : 50;
+    mnet_options_init(opt);
+    opt->threads = 1;
+    return 1;
+}
+
 /* Loads path with opt and creates a session (session_options may be NULL).
  * Returns 1, or 0 after printing the library's message. */
 static inline int tool_open(const char *path, const mnet_options *opt,
@@ -42,12 +55,16 @@ static inline int tool_open(const char *path, const mnet_options *opt,
     return 1;
 }
 
-/* n floats in [-1, 1) in a fixed pseudo-random pattern (never all zeros:
- * kernels may take shortcuts on zeros). NULL when out of memory. */
+/* Fills in[0..n) with floats in [-1, 1) in a fixed pseudo-random pattern
+ * (never all zeros: kernels may take shortcuts on zeros). */
+static inline void tool_fill_test_input(float *in, size_t n) {
+    for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 255) / 128.0f - 1.0f;
+}
+
+/* n floats of tool_fill_test_input's pattern; NULL when out of memory. */
 static inline float *tool_test_input(size_t n) {
     float *in = malloc((n ? n : 1) * sizeof *in);
-    if (in)
-        for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 255) / 128.0f - 1.0f;
+    if (in) tool_fill_test_input(in, n);
     return in;
 }
 

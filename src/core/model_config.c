@@ -124,13 +124,19 @@ static mnet_status read_preprocess(const mnet_json *config, mnet_model_config *c
     return st;
 }
 
+/* The metadata value `key` (text) parsed as JSON; a failure's message
+ * starts with "<key>: ". */
+static mnet_status parse_metadata_json(const char *key, const char *text, mnet_json_doc **doc,
+                                       mnet_error *error) {
+    mnet_status st = mnet_json_parse(text, strlen(text), doc, error);
+    if (st != MNET_OK) mnet_error_prefix(error, "%s: ", key);
+    return st;
+}
+
 static mnet_status read_config(const char *text, mnet_model_config *c, mnet_error *error) {
     mnet_json_doc *doc;
-    mnet_status st = mnet_json_parse(text, strlen(text), &doc, error);
-    if (st != MNET_OK) {
-        mnet_error_prefix(error, "mnet.config: ");
-        return st;
-    }
+    mnet_status st = parse_metadata_json("mnet.config", text, &doc, error);
+    if (st != MNET_OK) return st;
     const mnet_json *config = mnet_json_root(doc);
     if (mnet_json_type_of(config) != MNET_JSON_OBJECT) {
         mnet_json_free(doc);
@@ -174,11 +180,8 @@ static mnet_status read_config(const char *text, mnet_model_config *c, mnet_erro
 /* Labels go into one block: the pointer array followed by the strings. */
 static mnet_status read_labels(const char *text, mnet_model_config *c, mnet_error *error) {
     mnet_json_doc *doc;
-    mnet_status st = mnet_json_parse(text, strlen(text), &doc, error);
-    if (st != MNET_OK) {
-        mnet_error_prefix(error, "mnet.labels: ");
-        return st;
-    }
+    mnet_status st = parse_metadata_json("mnet.labels", text, &doc, error);
+    if (st != MNET_OK) return st;
     const mnet_json *labels = mnet_json_root(doc);
     size_t count = mnet_json_size(labels);
     size_t bytes = 0;
@@ -227,11 +230,8 @@ static mnet_status read_labels(const char *text, mnet_model_config *c, mnet_erro
 static mnet_status read_object_text(const char *key, const char *text, char **out,
                                     mnet_error *error) {
     mnet_json_doc *doc;
-    mnet_status st = mnet_json_parse(text, strlen(text), &doc, error);
-    if (st != MNET_OK) {
-        mnet_error_prefix(error, "%s: ", key);
-        return st;
-    }
+    mnet_status st = parse_metadata_json(key, text, &doc, error);
+    if (st != MNET_OK) return st;
     int is_object = mnet_json_type_of(mnet_json_root(doc)) == MNET_JSON_OBJECT;
     mnet_json_free(doc);
     if (!is_object) return mnet_fail(error, MNET_ERR_MODEL, "%s: not a JSON object", key);

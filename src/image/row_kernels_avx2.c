@@ -175,8 +175,7 @@ AVX2 static void normalize_rgb_avx2(const float *rgb, float *out, size_t pixels,
             _mm256_storeu_ps(out + 3 * k + 8 * (size_t)v,
                              _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(src), m[v]), d[v]));
         }
-    for (; k < pixels; k++)
-        for (int c = 0; c < 3; c++) out[3 * k + c] = (rgb[3 * k + c] - mean[c]) / std[c];
+    normalize_rgb_tail(rgb, out, k, pixels, mean, std);
 }
 
 const mnet_image_row_kernels mnet_image_row_kernels_avx2 = {

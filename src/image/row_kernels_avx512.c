@@ -219,8 +219,7 @@ AVX512 static void normalize_rgb_avx512(const float *rgb, float *out, size_t pix
             _mm512_storeu_ps(out + 3 * k + 16 * (size_t)v,
                              _mm512_div_ps(_mm512_sub_ps(_mm512_loadu_ps(src), m[v]), d[v]));
         }
-    for (; k < pixels; k++)
-        for (int c = 0; c < 3; c++) out[3 * k + c] = (rgb[3 * k + c] - mean[c]) / std[c];
+    normalize_rgb_tail(rgb, out, k, pixels, mean, std);
 }
 
 const mnet_image_row_kernels mnet_image_row_kernels_avx512 = {

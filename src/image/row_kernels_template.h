@@ -6,8 +6,9 @@
  * takes the inverse filter scale in, ROW_INV_SET1 broadcasts a float to it.
  *
  * The helpers are the scalar halves of the decoders (chroma rows, column
- * tails, byte shuffle tables) and the 8-lane sums that both ISAs use to
- * add up eight output pixels at once. */
+ * tails, byte shuffle tables) and of the RGB normalization (its tail),
+ * and the 8-lane sums that both ISAs use to add up eight output pixels at
+ * once. */
 #if !defined(ROW_TARGET) || !defined(ROW_INV_VEC) || !defined(ROW_INV_SET1)
 #error "define ROW_TARGET, ROW_INV_VEC and ROW_INV_SET1 before including row_kernels_template.h"
 #endif
@@ -96,6 +97,13 @@ ROW_TARGET static void decode_yuv_tail(const mnet_pixel_source *s, const unsigne
         g[i] = clamp255(y + s->gu * u + s->gv * v);
         b[i] = clamp255(y + s->bu * u);
     }
+}
+
+/* Normalization of pixels [k, pixels) one by one (the vector loop's tail). */
+ROW_TARGET static void normalize_rgb_tail(const float *rgb, float *out, size_t k, size_t pixels,
+                                          const float mean[3], const float std[3]) {
+    for (; k < pixels; k++)
+        for (int c = 0; c < 3; c++) out[3 * k + c] = (rgb[3 * k + c] - mean[c]) / std[c];
 }
 
 ROW_TARGET static inline float horizontal_sum(__m256 v) {

@@ -27,6 +27,26 @@ MASK512 static inline __m512 lerp16(__m512 a, __m512 b, __m512 w, __m512 rest) {
     return _mm512_add_ps(wb, ra);
 }
 
+/* Lanes [0, n) of 16 (n >= 1). */
+static inline __mmask16 first_lanes16(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* The uint8 value of v as float: divided by the scale, rounded half away
+ * from zero as q8_ops_ref.c (trunc, then the exact remainder decides), plus
+ * the zero point, clamped to [0, 255]. */
+MASK512 static inline __m512 quantize16(__m512 v, __m512 scale, __m512 zp) {
+    const __m512 half = _mm512_set1_ps(0.5f), minus_half = _mm512_set1_ps(-0.5f);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 scaled = _mm512_div_ps(v, scale);
+    __m512 t = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 rest = _mm512_sub_ps(scaled, t);
+    t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(rest, half, _CMP_GE_OQ), t, one);
+    t = _mm512_mask_sub_ps(t, _mm512_cmp_ps_mask(rest, minus_half, _CMP_LE_OQ), t, one);
+    __m512 q = _mm512_add_ps(t, zp);
+    return _mm512_min_ps(_mm512_max_ps(q, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+}
+
 MASK512 int mnet_q8_mask_argmax_avx512(const uint8_t *logits, int lo_w, int classes, float scale,
                                        int32_t zero_point, mnet_q8_tap ty, mnet_q8_tap tx) {
     const uint8_t *p00 = logits + ((size_t)ty.i0 * lo_w + tx.i0) * classes;
@@ -36,29 +56,16 @@ MASK512 int mnet_q8_mask_argmax_avx512(const uint8_t *logits, int lo_w, int clas
     const __m512 vscale = _mm512_set1_ps(scale), vzp = _mm512_set1_ps((float)zero_point);
     const __m512 wx = _mm512_set1_ps(tx.w), rx = _mm512_set1_ps(1.0f - tx.w);
     const __m512 wy = _mm512_set1_ps(ty.w), ry = _mm512_set1_ps(1.0f - ty.w);
-    const __m512 half = _mm512_set1_ps(0.5f), minus_half = _mm512_set1_ps(-0.5f);
-    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-    const __m512 top_q = _mm512_set1_ps(255.0f);
     int best = 0, best_q = -1;
     for (int k = 0; k < classes; k += 16) {
-        int left = classes - k;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        __mmask16 m = first_lanes16(classes - k);
         __m512 a = dequantize16(p00 + k, m, vzp, vscale);
         __m512 b = dequantize16(p01 + k, m, vzp, vscale);
         __m512 c = dequantize16(p10 + k, m, vzp, vscale);
         __m512 d = dequantize16(p11 + k, m, vzp, vscale);
         __m512 top = lerp16(a, b, wx, rx);
         __m512 bottom = lerp16(c, d, wx, rx);
-        __m512 v = lerp16(top, bottom, wy, ry);
-        __m512 scaled = _mm512_div_ps(v, vscale);
-        /* round half away from zero as q8_ops_ref.c: trunc, then the exact
-         * remainder decides */
-        __m512 t = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        __m512 rest = _mm512_sub_ps(scaled, t);
-        t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(rest, half, _CMP_GE_OQ), t, one);
-        t = _mm512_mask_sub_ps(t, _mm512_cmp_ps_mask(rest, minus_half, _CMP_LE_OQ), t, one);
-        __m512 q = _mm512_add_ps(t, vzp);
-        q = _mm512_min_ps(_mm512_max_ps(q, zero), top_q);
+        __m512 q = quantize16(lerp16(top, bottom, wy, ry), vscale, vzp);
         __m512i qi = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), m, _mm512_cvttps_epi32(q));
         int chunk_max = _mm512_reduce_max_epi32(qi);
         if (chunk_max > best_q) { /* strictly larger: earlier chunks keep ties */
@@ -96,25 +103,15 @@ int mnet_q8_mask_avx512_compiled(void) {
 MASK512 void mnet_q8_mask_block_avx512(const float *top, const float *bottom, size_t stride,
                                        int classes, int count, float wy, float scale,
                                        int32_t zero_point, uint8_t *out) {
-    const __mmask16 m = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1u);
+    const __mmask16 m = first_lanes16(count);
     const __m512 vscale = _mm512_set1_ps(scale), vzp = _mm512_set1_ps((float)zero_point);
     const __m512 w = _mm512_set1_ps(wy), rest_w = _mm512_set1_ps(1.0f - wy);
-    const __m512 half = _mm512_set1_ps(0.5f), minus_half = _mm512_set1_ps(-0.5f);
-    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-    const __m512 top_q = _mm512_set1_ps(255.0f);
     __m512 best_q = _mm512_set1_ps(-1.0f);
     __m512i best = _mm512_setzero_si512();
     for (int k = 0; k < classes; k++) {
         __m512 t0 = _mm512_maskz_loadu_ps(m, top + (size_t)k * stride);
         __m512 b0 = _mm512_maskz_loadu_ps(m, bottom + (size_t)k * stride);
-        __m512 v = lerp16(t0, b0, w, rest_w);
-        __m512 scaled = _mm512_div_ps(v, vscale);
-        __m512 t = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        __m512 rest = _mm512_sub_ps(scaled, t);
-        t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(rest, half, _CMP_GE_OQ), t, one);
-        t = _mm512_mask_sub_ps(t, _mm512_cmp_ps_mask(rest, minus_half, _CMP_LE_OQ), t, one);
-        __m512 q = _mm512_add_ps(t, vzp);
-        q = _mm512_min_ps(_mm512_max_ps(q, zero), top_q);
+        __m512 q = quantize16(lerp16(t0, b0, w, rest_w), vscale, vzp);
         __mmask16 better = _mm512_cmp_ps_mask(q, best_q, _CMP_GT_OQ);
         best_q = _mm512_mask_mov_ps(best_q, better, q);
         best = _mm512_mask_mov_epi32(best, better, _mm512_set1_epi32(k));

@@ -142,17 +142,9 @@ static void run_pooled_projection(const step_job *job, int thread, int begin, in
                  base + offsets[proj->output], begin, end);
 }
 
-static void run_block_rows(const step_job *job, int thread, int begin, int end) {
-    const mnet_plan *plan = job->plan;
-    const mnet_fused_block *blk = job->block;
-    if (blk->kind == MNET_BLOCK_POOLED_PROJECTION) {
-        run_pooled_projection(job, thread, begin, end);
-        return;
-    }
-    const mnet_step *first = &plan->steps[blk->first_step];
-    const mnet_step *last = &plan->steps[blk->first_step + blk->num_steps - 1];
+mnet_invres mnet_block_invres(const mnet_plan *plan, const mnet_fused_block *blk) {
     mnet_invres b = blk->geometry;
-    const mnet_step *s = first;
+    const mnet_step *s = &plan->steps[blk->first_step];
     if (b.has_expand) {
         b.expand_w = plan->weights + s->weights_offset;
         b.expand_b = plan->weights + s->bias_offset;
@@ -166,6 +158,19 @@ static void run_block_rows(const step_job *job, int thread, int begin, int end) 
     b.project_w = plan->weights + s->weights_offset;
     b.project_b = plan->weights + s->bias_offset;
     b.project_act = s->act;
+    return b;
+}
+
+static void run_block_rows(const step_job *job, int thread, int begin, int end) {
+    const mnet_plan *plan = job->plan;
+    const mnet_fused_block *blk = job->block;
+    if (blk->kind == MNET_BLOCK_POOLED_PROJECTION) {
+        run_pooled_projection(job, thread, begin, end);
+        return;
+    }
+    const mnet_step *first = &plan->steps[blk->first_step];
+    const mnet_step *last = &plan->steps[blk->first_step + blk->num_steps - 1];
+    const mnet_invres b = mnet_block_invres(plan, blk);
     float *base = job->ctx->base;
     const size_t *offsets = job->ctx->offsets;
     const float *residual = last->residual >= 0 ? base + offsets[last->residual] : NULL;

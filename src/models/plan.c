@@ -9,12 +9,17 @@
 #define MNET_GEMM_MIN_CHANNELS 16
 #define MNET_WEIGHT_ALIGN_FLOATS 16
 
-static int grow(void **array, int *cap, int need, size_t item) {
+/* Room for `need` items of `item` bytes in *array (capacity *cap); -1 with
+ * b's error set when out of memory. */
+static int grow(mnet_plan_builder *b, void **array, int *cap, int need, size_t item) {
     if (need <= *cap) return 0;
     int next = *cap ? *cap * 2 : 16;
     while (next < need) next *= 2;
     void *p = realloc(*array, (size_t)next * item);
-    if (!p) return -1;
+    if (!p) {
+        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+        return -1;
+    }
     *array = p;
     *cap = next;
     return 0;
@@ -23,10 +28,8 @@ static int grow(void **array, int *cap, int need, size_t item) {
 static int new_tensor(mnet_plan_builder *b, const char *name, int h, int w, int c,
                       int producer) {
     mnet_plan *p = b->plan;
-    if (grow((void **)&p->tensors, &p->cap_tensors, p->num_tensors + 1, sizeof *p->tensors)) {
-        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+    if (grow(b, (void **)&p->tensors, &p->cap_tensors, p->num_tensors + 1, sizeof *p->tensors))
         return -1;
-    }
     mnet_plan_tensor *t = &p->tensors[p->num_tensors];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
@@ -40,10 +43,8 @@ static int new_tensor(mnet_plan_builder *b, const char *name, int h, int w, int 
 
 static mnet_step *new_step(mnet_plan_builder *b) {
     mnet_plan *p = b->plan;
-    if (grow((void **)&p->steps, &p->cap_steps, p->num_steps + 1, sizeof *p->steps)) {
-        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+    if (grow(b, (void **)&p->steps, &p->cap_steps, p->num_steps + 1, sizeof *p->steps))
         return NULL;
-    }
     mnet_step *s = &p->steps[p->num_steps];
     memset(s, 0, sizeof *s);
     s->residual = -1;
@@ -389,10 +390,8 @@ int mnet_plan_add_fc(mnet_plan_builder *b, const char *tap, const char *prefix, 
 
 int mnet_plan_mark_block(mnet_plan_builder *b, int num_steps) {
     mnet_plan *p = b->plan;
-    if (grow((void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks)) {
-        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+    if (grow(b, (void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks))
         return -1;
-    }
     mnet_fused_block *blk = &p->blocks[p->num_blocks];
     memset(blk, 0, sizeof *blk);
     blk->first_step = p->num_steps - num_steps;
@@ -446,10 +445,8 @@ int mnet_plan_mark_pooled_projection(mnet_plan_builder *b, const char *prefix) {
     k->pointwise_pack(rest_c, out_c, part, p->weights + roff);
     free(w);
     free(part);
-    if (grow((void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks)) {
-        mnet_fail(b->error, MNET_ERR_OUT_OF_MEMORY, "out of memory building the plan");
+    if (grow(b, (void **)&p->blocks, &p->cap_blocks, p->num_blocks + 1, sizeof *p->blocks))
         return -1;
-    }
     mnet_fused_block *blk = &p->blocks[p->num_blocks];
     memset(blk, 0, sizeof *blk);
     blk->first_step = p->num_steps - 3;

@@ -192,6 +192,10 @@ size_t mnet_plan_scratch_floats(const mnet_plan *plan);
 /* Runs all steps, each split over the pool's threads. */
 void mnet_plan_execute(const mnet_plan *plan, const mnet_exec_context *ctx);
 
+/* An INVRES block's geometry with its weights and activations taken from
+ * its steps in plan (blocks store no weight pointers: plan.weights moves). */
+mnet_invres mnet_block_invres(const mnet_plan *plan, const mnet_fused_block *blk);
+
 /* Runs steps [first, last) unfused (tools and tests). */
 void mnet_plan_execute_steps(const mnet_plan *plan, const mnet_exec_context *ctx, int first,
                              int last);

@@ -8,25 +8,6 @@
 
 /* ---- building a model file around metadata --------------------------- */
 
-static size_t json_escape(char *out, const char *s) {
-    size_t n = 0;
-    out[n++] = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)sprintf(out + n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
-    }
-    out[n++] = '"';
-    out[n] = '\0';
-    return n;
-}
-
 /* Metadata as key/value pairs (value NULL: key left out). One tensor so the
  * file is not empty. */
 static unsigned char *make_file(const char *const *pairs, size_t *size) {
@@ -39,9 +20,9 @@ static unsigned char *make_file(const char *const *pairs, size_t *size) {
         if (!pairs[i + 1]) continue;
         if (!first) n += (size_t)sprintf(header + n, ", ");
         first = 0;
-        n += json_escape(header + n, pairs[i]);
+        n += test_json_string(header + n, pairs[i], strlen(pairs[i]));
         n += (size_t)sprintf(header + n, ": ");
-        n += json_escape(header + n, pairs[i + 1]);
+        n += test_json_string(header + n, pairs[i + 1], strlen(pairs[i + 1]));
     }
     n += (size_t)sprintf(header + n,
                          "}, \"t\": {\"dtype\": \"U8\", \"shape\": [3], \"data_offsets\": [0, 3]}}");

@@ -39,6 +39,19 @@ static float *ref_conv(synth_model *m, const char *prefix, const float *in, int 
     return out;
 }
 
+/* The classifier head of the reference forward passes: global average
+ * pooling of the h x w x c features (freed here), then the FC. */
+static float *ref_classifier(synth_model *m, float *features, int h, int w, int c) {
+    float *pooled = malloc((size_t)c * sizeof(float));
+    mnet_ref_global_avgpool_f32(h, w, c, features, pooled);
+    float *logits = malloc((size_t)m->classes * sizeof(float));
+    mnet_ref_fully_connected_f32(c, m->classes, pooled, synth_find(m, "classifier.weight")->data,
+                                 synth_find(m, "classifier.bias")->data, MNET_ACT_NONE, logits);
+    free(features);
+    free(pooled);
+    return logits;
+}
+
 static float *forward_v1(synth_model *m, const float *input) {
     mnet_padding pad = MNET_PAD_TF_SAME;
     int h = m->h, w = m->w, c = 3;
@@ -54,14 +67,7 @@ static float *forward_v1(synth_model *m, const float *input) {
                      MNET_ACT_RELU6, pad);
         free(y);
     }
-    float *pooled = malloc((size_t)c * sizeof(float));
-    mnet_ref_global_avgpool_f32(h, w, c, x, pooled);
-    float *logits = malloc((size_t)m->classes * sizeof(float));
-    mnet_ref_fully_connected_f32(c, m->classes, pooled, synth_find(m, "classifier.weight")->data,
-                                 synth_find(m, "classifier.bias")->data, MNET_ACT_NONE, logits);
-    free(x);
-    free(pooled);
-    return logits;
+    return ref_classifier(m, x, h, w, c);
 }
 
 static float *forward_v2(synth_model *m, const float *input) {
@@ -97,14 +103,7 @@ static float *forward_v2(synth_model *m, const float *input) {
     float *last = ref_conv(m, "conv_last", x, &h, &w, &c, synth_v2_last(m->dm), 1, 1, 1,
                            MNET_ACT_RELU6, pad);
     free(x);
-    float *pooled = malloc((size_t)c * sizeof(float));
-    mnet_ref_global_avgpool_f32(h, w, c, last, pooled);
-    float *logits = malloc((size_t)m->classes * sizeof(float));
-    mnet_ref_fully_connected_f32(c, m->classes, pooled, synth_find(m, "classifier.weight")->data,
-                                 synth_find(m, "classifier.bias")->data, MNET_ACT_NONE, logits);
-    free(last);
-    free(pooled);
-    return logits;
+    return ref_classifier(m, last, h, w, c);
 }
 
 /* The graph mnet_model_plan_step describes: every step reads the model

@@ -18,35 +18,17 @@ static const char config_text[] =
 static const char labels_text[] = "[\"background\", \"cat\", \"dog\", \"\\ud83d\\ude00\"]";
 static const char provenance_text[] = "{\"source\": \"test\", \"sha256\": \"00ff\"}";
 
-static size_t append_escaped(char *out, const char *s, size_t length) {
-    size_t n = 0;
-    out[n++] = '"';
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)sprintf(out + n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
-    }
-    out[n++] = '"';
-    return n;
-}
-
 /* A model-like file: metadata plus tensors of every dtype. */
 static unsigned char *build_file(const char *config, size_t config_length, size_t *size,
                                  test_rng *rng) {
     char *header = malloc(8 * (config_length + sizeof labels_text + sizeof provenance_text) + 1024);
     size_t n = (size_t)sprintf(header, "{\"__metadata__\": {\"format\": \"mnet\", "
                                        "\"mnet.format_version\": \"1\", \"mnet.config\": ");
-    n += append_escaped(header + n, config, config_length);
+    n += test_json_string(header + n, config, config_length);
     n += (size_t)sprintf(header + n, ", \"mnet.labels\": ");
-    n += append_escaped(header + n, labels_text, strlen(labels_text));
+    n += test_json_string(header + n, labels_text, strlen(labels_text));
     n += (size_t)sprintf(header + n, ", \"mnet.provenance\": ");
-    n += append_escaped(header + n, provenance_text, strlen(provenance_text));
+    n += test_json_string(header + n, provenance_text, strlen(provenance_text));
     n += (size_t)sprintf(header + n,
                          "}, \"conv0.weight\": {\"dtype\": \"F16\", \"shape\": [8, 3, 3, 3], "
                          "\"data_offsets\": [0, 432]},"

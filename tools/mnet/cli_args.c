@@ -35,6 +35,18 @@ int cli_option_value(int argc, char **argv, int *index, const char *short_name,
     return 1;
 }
 
+int cli_int_option(int argc, char **argv, int *index, const char *long_name, int min, int max,
+                   int *out) {
+    const char *value;
+    int matched = cli_option_value(argc, argv, index, NULL, long_name, &value);
+    if (matched <= 0) return matched;
+    if (!cli_parse_int(value, min, max, out)) {
+        cli_error("%s needs a whole number from %d to %d, not '%s'", long_name, min, max, value);
+        return -1;
+    }
+    return 1;
+}
+
 int cli_parse_int(const char *text, int min, int max, int *out) {
     if (!text || !*text) return 0;
     char *end;

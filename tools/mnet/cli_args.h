@@ -11,6 +11,13 @@
 int cli_option_value(int argc, char **argv, int *index, const char *short_name,
                      const char *long_name, const char **value);
 
+/* The option long_name with a whole number in [min, max] as its value: 1
+ * with the number in *out, 0 if argv[*index] is another argument, -1 after
+ * a message ("NAME needs a whole number from MIN to MAX, not 'VALUE'" or a
+ * missing value). */
+int cli_int_option(int argc, char **argv, int *index, const char *long_name, int min, int max,
+                   int *out);
+
 /* Parses a whole decimal integer in [min, max]; 1 on success. */
 int cli_parse_int(const char *text, int min, int max, int *out);
 

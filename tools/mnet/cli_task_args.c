@@ -10,9 +10,10 @@
 #include "cli_precision.h"
 #include "cli_report.h"
 
-/* 1 matched, 0 not, -1 error: the options every task command has. */
+/* 1 matched, 0 not, -1 error: the options every task command has (-o only
+ * where takes_output_dir). */
 static int common_option(int argc, char **argv, int *i, const char *command,
-                         cli_task_args *args) {
+                         int takes_output_dir, cli_task_args *args) {
     const char *arg = argv[*i], *value;
     int matched;
     if (strcmp(arg, "--json") == 0) {
@@ -25,7 +26,8 @@ static int common_option(int argc, char **argv, int *i, const char *command,
         if (matched > 0) args->model_path = value;
         return matched;
     }
-    if ((matched = cli_option_value(argc, argv, i, "-o", "--output", &value)) != 0) {
+    if (takes_output_dir &&
+        (matched = cli_option_value(argc, argv, i, "-o", "--output", &value)) != 0) {
         if (matched < 0) return -1;
         if (!*value) {
             cli_error("%s: -o needs a folder name", command);
@@ -45,8 +47,8 @@ static int common_option(int argc, char **argv, int *i, const char *command,
     return 0;
 }
 
-int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *args,
-                   cli_extra_option extra, void *context, int *help) {
+int cli_task_parse(int argc, char **argv, const char *command, int takes_output_dir,
+                   cli_task_args *args, cli_extra_option extra, void *context, int *help) {
     memset(args, 0, sizeof *args);
     cli_input_options_init(&args->input);
     *help = 0;
@@ -62,7 +64,7 @@ int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *ar
             *help = 1;
             return CLI_EXIT_OK;
         }
-        int matched = common_option(argc, argv, &i, command, args);
+        int matched = common_option(argc, argv, &i, command, takes_output_dir, args);
         if (matched == 0 && extra) matched = extra(argc, argv, &i, context);
         if (matched < 0) return CLI_EXIT_USAGE;
         if (matched > 0) continue;
@@ -92,8 +94,8 @@ int cli_task_start(int argc, char **argv, const cli_task_command *command, cli_t
                    mnet_model **model, char *used_path, size_t used_path_size) {
     *model = NULL;
     int help;
-    int code = cli_task_parse(argc, argv, command->name, args, command->extra, command->context,
-                              &help);
+    int code = cli_task_parse(argc, argv, command->name, 1, args, command->extra,
+                              command->context, &help);
     if (help) {
         command->usage(stdout);
         return CLI_EXIT_OK;

@@ -1,6 +1,7 @@
-/* The command line shared by detect and segment:
- *   [-m MODEL] [--json] [-o OUTDIR] [--threads N] [--raw ...] IMAGE...
- * plus options of the command's own, parsed by a callback. */
+/* The command line shared by the image commands (classify, detect, segment):
+ *   [-m MODEL] [--json] [-o OUTDIR] [--threads N] [--precision P] [--raw ...] IMAGE...
+ * (classify without -o) plus options of the command's own, parsed by a
+ * callback. */
 #ifndef MNET_TOOLS_CLI_TASK_ARGS_H
 #define MNET_TOOLS_CLI_TASK_ARGS_H
 
@@ -25,10 +26,11 @@ typedef struct cli_task_args {
  * consumed), 0 if not, -1 after printing a usage error. */
 typedef int (*cli_extra_option)(int argc, char **argv, int *index, void *context);
 
-/* Returns CLI_EXIT_OK (with *help set for -h/--help) or CLI_EXIT_USAGE after
- * printing a message. */
-int cli_task_parse(int argc, char **argv, const char *command, cli_task_args *args,
-                   cli_extra_option extra, void *context, int *help);
+/* takes_output_dir: whether -o/--output is an option of the command (not
+ * of classify, which writes no pictures). Returns CLI_EXIT_OK (with *help
+ * set for -h/--help) or CLI_EXIT_USAGE after printing a message. */
+int cli_task_parse(int argc, char **argv, const char *command, int takes_output_dir,
+                   cli_task_args *args, cli_extra_option extra, void *context, int *help);
 
 /* Loads -m MODEL, or the command's default model, with --threads applied;
  * the path used goes to used_path. Returns a CLI exit code. */

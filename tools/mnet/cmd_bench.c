@@ -93,18 +93,6 @@ static int parse_precision(const char *value, bench_args *args) {
 }
 
 /* A numeric option: 1 matched and valid, 0 not this option, -1 error. */
-static int int_option(int argc, char **argv, int *i, const char *name, int min, int max,
-                      int *out) {
-    const char *value;
-    int matched = cli_option_value(argc, argv, i, NULL, name, &value);
-    if (matched <= 0) return matched;
-    if (!cli_parse_int(value, min, max, out)) {
-        cli_error("%s needs a whole number from %d to %d, not '%s'", name, min, max, value);
-        return -1;
-    }
-    return 1;
-}
-
 static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) {
     memset(args, 0, sizeof *args);
     args->runs = 100;
@@ -148,10 +136,10 @@ static int parse_bench_args(int argc, char **argv, bench_args *args, int *help) 
             args->isa = value;
             continue;
         }
-        if ((matched = int_option(argc, argv, &i, "--threads", 0, 1024, &args->threads)) ||
-            (matched = int_option(argc, argv, &i, "--runs", 1, 1000000, &args->runs)) ||
-            (matched = int_option(argc, argv, &i, "--warmup", 0, 1000000, &args->warmup)) ||
-            (matched = int_option(argc, argv, &i, "--inflight", 1, 64, &args->inflight))) {
+        if ((matched = cli_int_option(argc, argv, &i, "--threads", 0, 1024, &args->threads)) ||
+            (matched = cli_int_option(argc, argv, &i, "--runs", 1, 1000000, &args->runs)) ||
+            (matched = cli_int_option(argc, argv, &i, "--warmup", 0, 1000000, &args->warmup)) ||
+            (matched = cli_int_option(argc, argv, &i, "--inflight", 1, 64, &args->inflight))) {
             if (matched < 0) return CLI_EXIT_USAGE;
             continue;
         }

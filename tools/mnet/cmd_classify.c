@@ -1,7 +1,6 @@
 /* `mnet classify`: top-k ImageNet-style classes for each image given. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli_args.h"
 #include "cli_exit.h"
@@ -9,22 +8,12 @@
 #include "cli_model.h"
 #include "cli_precision.h"
 #include "cli_report.h"
+#include "cli_task_args.h"
 #include "commands.h"
 #include "json_out.h"
 #include "mnet.h"
 
 #define MAX_PATH_TEXT 4096
-
-typedef struct classify_args {
-    const char *model_path; /* NULL: the default model */
-    int k;
-    int json;
-    int threads;
-    mnet_precision precision; /* AUTO unless --precision */
-    cli_input_options input;
-    char **images;
-    int num_images;
-} classify_args;
 
 void classify_usage(FILE *out) {
     fprintf(out,
@@ -44,69 +33,17 @@ void classify_usage(FILE *out) {
     fprintf(out, "  -h, --help         this help\n");
 }
 
-/* Returns CLI_EXIT_OK or CLI_EXIT_USAGE (message printed); *help set for -h. */
-static int parse_classify_args(int argc, char **argv, classify_args *args, int *help) {
-    memset(args, 0, sizeof *args);
-    args->k = 5;
-    cli_input_options_init(&args->input);
-    *help = 0;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *value;
-        int matched;
-        if (strcmp(arg, "--") == 0) {
-            i++;
-            break;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') break; /* first image; "-" alone too */
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            *help = 1;
-            return CLI_EXIT_OK;
-        }
-        if (strcmp(arg, "--json") == 0) {
-            args->json = 1;
-            continue;
-        }
-        if ((matched = cli_input_option(argc, argv, &i, &args->input)) != 0) {
-            if (matched < 0) return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((matched = cli_option_value(argc, argv, &i, "-m", "--model", &value)) != 0) {
-            if (matched < 0) return CLI_EXIT_USAGE;
-            args->model_path = value;
-            continue;
-        }
-        if ((matched = cli_option_value(argc, argv, &i, "-k", "--top", &value)) != 0) {
-            if (matched < 0) return CLI_EXIT_USAGE;
-            if (!cli_parse_int(value, 1, 1000000, &args->k)) {
-                cli_error("-k needs a whole number of at least 1, not '%s'", value);
-                return CLI_EXIT_USAGE;
-            }
-            continue;
-        }
-        if ((matched = cli_option_value(argc, argv, &i, NULL, "--threads", &value)) != 0) {
-            if (matched < 0) return CLI_EXIT_USAGE;
-            if (!cli_parse_int(value, 0, 1024, &args->threads)) {
-                cli_error("--threads needs a number from 0 to 1024, not '%s'", value);
-                return CLI_EXIT_USAGE;
-            }
-            continue;
-        }
-        if ((matched = cli_precision_option(argc, argv, &i, &args->precision)) != 0) {
-            if (matched < 0) return CLI_EXIT_USAGE;
-            continue;
-        }
-        cli_error("classify: unknown option '%s' (see mnet classify --help)", arg);
-        return CLI_EXIT_USAGE;
+/* -k/--top K, classify's own option: 1 matched, 0 not, -1 after a message. */
+static int top_option(int argc, char **argv, int *i, void *context) {
+    int *k = context;
+    const char *value;
+    int matched = cli_option_value(argc, argv, i, "-k", "--top", &value);
+    if (matched <= 0) return matched;
+    if (!cli_parse_int(value, 1, 1000000, k)) {
+        cli_error("-k needs a whole number of at least 1, not '%s'", value);
+        return -1;
     }
-    args->images = argv + i;
-    args->num_images = argc - i;
-    if (args->num_images == 0) {
-        cli_error("classify: no image given (see mnet classify --help)");
-        return CLI_EXIT_USAGE;
-    }
-    return CLI_EXIT_OK;
+    return 1;
 }
 
 static void print_plain(const char *path, const mnet_class *top, int count) {
@@ -132,7 +69,7 @@ static void print_json(const char *path, const mnet_class *top, int count) {
 
 /* Classifies one image; returns CLI_EXIT_OK or the exit code of its failure
  * after printing one line. */
-static int classify_one(mnet_session *session, const classify_args *args,
+static int classify_one(mnet_session *session, const cli_task_args *args,
                         const char *path, mnet_class *top, int k) {
     cli_frame frame;
     int loaded = cli_frame_load(path, &args->input, &frame);
@@ -153,52 +90,27 @@ static int classify_one(mnet_session *session, const classify_args *args,
 }
 
 int cmd_classify(int argc, char **argv) {
-    classify_args args;
-    int help;
-    int code = parse_classify_args(argc, argv, &args, &help);
+    cli_task_args args;
+    int top_k = 5, help;
+    int code = cli_task_parse(argc, argv, "classify", 0, &args, top_option, &top_k, &help);
     if (help) {
         classify_usage(stdout);
         return CLI_EXIT_OK;
     }
     if (code != CLI_EXIT_OK) return code;
 
-    mnet_options options;
-    mnet_options_init(&options);
-    options.threads = args.threads;
-    options.precision = args.precision;
     mnet_model *model;
     char model_path[MAX_PATH_TEXT];
-    code = cli_load_model(args.model_path, &options, &model, model_path,
-                          sizeof model_path);
+    code = cli_task_load_model(&args, CLI_DEFAULT_MODEL, &model, model_path, sizeof model_path);
     if (code != CLI_EXIT_OK) return code;
 
     mnet_model_info info;
     mnet_session *session = NULL;
     mnet_class *top = NULL;
-    mnet_status status = mnet_model_get_info(model, &info);
-    if (status != MNET_OK) {
-        cli_error("%s: cannot describe the model: %s", model_path,
-                  mnet_status_string(status));
-        code = CLI_EXIT_INTERNAL;
-        goto done;
-    }
-    if (!(info.tasks & MNET_TASK_CLASSIFY) || info.num_classes <= 0) {
-        cli_error("%s: model '%s' (%s) is not a classifier", model_path,
-                  info.name ? info.name : "", info.architecture ? info.architecture : "?");
-        code = CLI_EXIT_BAD_MODEL;
-        goto done;
-    }
-    mnet_error error;
-    memset(&error, 0, sizeof error);
-    status = mnet_session_create(model, NULL, &session, &error);
-    if (status != MNET_OK) {
-        session = NULL;
-        cli_file_error(model_path, error.message[0] ? error.message
-                                                    : mnet_status_string(status));
-        code = cli_exit_for_model_status(status);
-        goto done;
-    }
-    int k = args.k < info.num_classes ? args.k : info.num_classes;
+    code = cli_require_task(model, model_path, MNET_TASK_CLASSIFY, "a classifier", &info);
+    if (code == CLI_EXIT_OK) code = cli_create_session(model, model_path, &session);
+    if (code != CLI_EXIT_OK) goto done;
+    int k = top_k < info.num_classes ? top_k : info.num_classes;
     top = calloc((size_t)k, sizeof *top);
     if (!top) {
         cli_error("out of memory");

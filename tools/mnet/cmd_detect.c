@@ -71,15 +71,7 @@ static int detect_option(int argc, char **argv, int *i, void *context) {
         }
         return 1;
     }
-    if ((matched = cli_option_value(argc, argv, i, NULL, "--max", &value)) != 0) {
-        if (matched < 0) return -1;
-        if (!cli_parse_int(value, 1, 100000, &settings->max)) {
-            cli_error("--max needs a whole number from 1 to 100000, not '%s'", value);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
+    return cli_int_option(argc, argv, i, "--max", 1, 100000, &settings->max);
 }
 
 static void print_box_json(const float *box) {
