@@ -28,7 +28,17 @@ def shared_model(relative):
 
 
 def require_shared_models(*relative):
+    """Skips the whole script (exit 77) unless the pretrained files exist."""
     missing = [p for p in relative if not os.path.exists(shared_model(p))]
     if missing:
         print("SKIP: pretrained files missing: %s" % ", ".join(missing))
         sys.exit(SKIPPED)
+
+
+def skip_test_without_shared_models(*relative):
+    """Inside a unittest test or setUpClass: skips just that test (class)
+    unless the pretrained files exist; the script's other tests still run."""
+    import unittest
+    missing = [p for p in relative if not os.path.exists(shared_model(p))]
+    if missing:
+        raise unittest.SkipTest("pretrained files missing: %s" % ", ".join(missing))

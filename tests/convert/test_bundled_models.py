@@ -49,7 +49,7 @@ class BundledModelsTest(unittest.TestCase):
                    if not os.path.exists(os.path.join(env.SOURCE_DIR, "models", b))]
         if missing:
             raise AssertionError("bundled models missing: %s" % missing)
-        env.require_shared_models("mobilenet_v1", "mobilenet_v2", "ssd_mobilenet_v1_coco",
+        env.skip_test_without_shared_models("mobilenet_v1", "mobilenet_v2", "ssd_mobilenet_v1_coco",
                                   "ssd_mobilenet_v2_coco", "ssd_mobilenet_v2_oidv4_fp16",
                                   "deeplabv3_mnv2_pascal")
         if not os.path.exists(os.path.join(DEV, "labels.csv")):

@@ -70,7 +70,7 @@ class ConverterErrorTest(unittest.TestCase):
         self.assert_cli_error(result, "blocks.7.pw/weights", "read 136 channels, the input has 128")
 
     def test_truncated_tflite(self):
-        env.require_shared_models(V1_025)
+        env.skip_test_without_shared_models(V1_025)
         with open(env.shared_model(V1_025), "rb") as f:
             blob = f.read()
         # Coral appended a zip of the label file after the flatbuffer; nothing
@@ -88,7 +88,7 @@ class ConverterErrorTest(unittest.TestCase):
                               "cut.tflite", "past the end of the file")
 
     def test_random_corruption_never_crashes_the_reader(self):
-        env.require_shared_models(V1_025)
+        env.skip_test_without_shared_models(V1_025)
         with open(env.shared_model(V1_025), "rb") as f:
             blob = bytearray(f.read())
         rng = np.random.default_rng(11)
@@ -122,7 +122,7 @@ class ConverterErrorTest(unittest.TestCase):
             self.assertIn(fragment, str(ctx.exception))
 
     def copy_tfjs(self):
-        env.require_shared_models(TFJS)
+        env.skip_test_without_shared_models(TFJS)
         target = self.path("tfjs")
         shutil.copytree(env.shared_model(TFJS), target)
         for name in os.listdir(target):

@@ -117,7 +117,7 @@ class SyntheticTFLiteTest(unittest.TestCase):
 class PretrainedTFLiteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        env.require_shared_models(V1_EXTRACTOR, V1_HEAD, V1_025, V2_QUANT, V2_PTQ, LABELS)
+        env.skip_test_without_shared_models(V1_EXTRACTOR, V1_HEAD, V1_025, V2_QUANT, V2_PTQ, LABELS)
         cls.tmp = tempfile.TemporaryDirectory()
 
     @classmethod

@@ -183,7 +183,8 @@ def mse_range(counts, lo, hi, steps=48):
     1/steps .. 1, independently) with the least expected squared error over
     the histogram: step^2 / 12 for values inside, the distance to the range
     for clipped ones. The range always spans 0, as the quantized one will."""
-    centers = (np.linspace(lo, hi, len(counts) + 1)[:-1] + np.linspace(lo, hi, len(counts) + 1)[1:]) / 2
+    edges = np.linspace(lo, hi, len(counts) + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
     counts = counts.astype(np.float64)
     fractions = np.arange(1, steps + 1) / float(steps)
     lows = np.unique(np.minimum(lo, 0.0) * fractions)
