@@ -90,6 +90,8 @@ def check(model_file, fixture_file, gt, report):
 def main():
     if not os.path.exists(MNET):
         skip("build/mnet missing")
+    if not os.path.isdir(COCO):
+        skip("%s missing (the shared dev data)" % COCO)
     with open(os.path.join(COCO, "instances_train2017_subset.json")) as f:
         gt = json.load(f)
     report, results = {}, []

@@ -58,6 +58,8 @@ def main():
     lib_path = os.path.join(BUILD, "libmnet.so")
     if not os.path.exists(lib_path):
         skip("libmnet.so missing")
+    if not os.path.isdir(VOC):
+        skip("%s missing (the shared dev data)" % VOC)
     binding = mnet_ctypes.Mnet(lib_path)
     report, results = {}, []
     for model_file, fixture_file, size in MODELS:
