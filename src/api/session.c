@@ -224,10 +224,11 @@ size_t mnet_session_memory(const mnet_session *session) {
  * model runs int8 (int8 hook), float otherwise. */
 static void execute(mnet_session *s) {
     if (s->q8)
-        mnet_q8_session_run(s->q8, s->arena, s->offsets, s->pool);
+        mnet_q8_session_run(s->q8, NULL, s->arena, s->offsets, s->pool);
     else
         mnet_plan_execute(&s->model->plan, &s->exec);
 }
+
 
 static float *tensor_data(const mnet_session *s, int tensor) {
     return s->arena + s->offsets[tensor];
@@ -247,8 +248,14 @@ mnet_status mnet_run(mnet_session *session, const float *input, size_t input_cou
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
                                  "input has %zu values, expected %dx%dx%d = %zu", input_count,
                                  in->h, in->w, in->c, tensor_count(in));
-    memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
-    execute(session);
+    if (session->q8) {
+        /* int8 quantizes the caller's input where it is: no float copy (the
+         * input is no feature tap, so nothing reads it from the arena) */
+        mnet_q8_session_run(session->q8, input, session->arena, session->offsets, session->pool);
+    } else {
+        memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
+        execute(session);
+    }
     session->has_run = 1;
     return MNET_OK;
 }

@@ -292,10 +292,10 @@ void mnet_q8_session_run_step(mnet_q8_session *s, int step, mnet_threadpool *poo
         run_slice(&job, 0, 1);
 }
 
-void mnet_q8_session_run(mnet_q8_session *s, float *float_base, const size_t *float_offsets,
-                         mnet_threadpool *pool) {
+void mnet_q8_session_run(mnet_q8_session *s, const float *input, float *float_base,
+                         const size_t *float_offsets, mnet_threadpool *pool) {
     const mnet_plan *plan = s->plan;
-    quantize_input(s, float_base + float_offsets[plan->input]);
+    quantize_input(s, input ? input : float_base + float_offsets[plan->input]);
     for (int i = 0; i < s->q->num_steps; i++) mnet_q8_session_run_step(s, i, pool);
     /* Arm NN's float arithmetic, not TFLite's fixed point: it is the one
      * that reproduces the oracle (docs/INT8.md) */

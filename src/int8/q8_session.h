@@ -27,12 +27,12 @@ size_t mnet_q8_session_bytes(const mnet_q8_session *s);
 size_t mnet_q8_session_planned_bytes(const mnet_q8_plan *q, const mnet_plan *plan,
                                      const unsigned char *keep, int threads);
 
-/* Quantizes the float input tensor at float_base + float_offsets[input],
- * runs the uint8 plan, and writes every exported tensor dequantized
- * (scale * (q - zero_point)) to its float place. pool may be NULL, and
- * has at most the `threads` given at creation. */
-void mnet_q8_session_run(mnet_q8_session *s, float *float_base, const size_t *float_offsets,
-                         mnet_threadpool *pool);
+/* Quantizes the float input (`input`, or when NULL the input tensor at
+ * float_base + float_offsets[input]), runs the uint8 plan, and writes every
+ * exported tensor dequantized (scale * (q - zero_point)) to its float place.
+ * pool may be NULL, and has at most the `threads` given at creation. */
+void mnet_q8_session_run(mnet_q8_session *s, const float *input, float *float_base,
+                         const size_t *float_offsets, mnet_threadpool *pool);
 
 /* Runs step `step` of the plan alone on the session's current uint8
  * tensors (mnet_q8_session_run does all of them in order; profiling tools
