@@ -122,6 +122,27 @@ static void real_softmax(float scale, int zp, float beta, const uint8_t *in, siz
     for (size_t i = 0; i < n; i++) p[i] /= sum;
 }
 
+/* The float softmax element by element, as Arm NN computes it (and as
+ * mnet_q8_softmax_float did before it worked per byte value): the fast
+ * version must give these exact bytes. */
+static float direct_dequantize(const mnet_q8_softmax_params *p, uint8_t q) {
+    return p->input_scale * ((float)q - (float)p->input_zero_point);
+}
+
+static void direct_float_softmax(const mnet_q8_softmax_params *p, const uint8_t *in, size_t n,
+                                 uint8_t *out) {
+    float max = direct_dequantize(p, in[0]);
+    for (size_t i = 1; i < n; i++)
+        if (direct_dequantize(p, in[i]) > max) max = direct_dequantize(p, in[i]);
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += expf((direct_dequantize(p, in[i]) - max) * p->beta);
+    for (size_t i = 0; i < n; i++) {
+        float probability = expf((direct_dequantize(p, in[i]) - max) * p->beta) / sum;
+        float steps = roundf(probability / (1.0f / 256.0f));
+        out[i] = (uint8_t)(steps < 0.0f ? 0.0f : steps > 255.0f ? 255.0f : steps);
+    }
+}
+
 static void random_row(test_rng *rng, uint8_t *row, size_t n) {
     int kind = test_rng_int(rng, 0, 3);
     int lo = kind == 0 ? 0 : test_rng_int(rng, 0, 250);
@@ -136,9 +157,9 @@ int main(void) {
     test_rng rng = {0x5eed50f7ba11ull};
     enum { MAX_N = MNET_Q8_SOFTMAX_MAX_ROW };
     uint8_t *in = malloc(MAX_N), *fixed = malloc(MAX_N), *expect = malloc(MAX_N),
-            *flt = malloc(MAX_N);
+            *flt = malloc(MAX_N), *direct = malloc(MAX_N);
     double *p = malloc(MAX_N * sizeof *p);
-    CHECK(in && fixed && expect && flt && p);
+    CHECK(in && fixed && expect && flt && direct && p);
     (void)def_requant; /* q8_test_defs.h's conv requantization: not used here */
 
     /* parameters */
@@ -175,6 +196,9 @@ int main(void) {
         mnet_q8_softmax_float(&sp, in, n, flt);
         oracle_softmax(scale, beta, in, n, expect);
         real_softmax(scale, zp, beta, in, n, p);
+        direct_float_softmax(&sp, in, n, direct);
+        CHECK_MSG(memcmp(flt, direct, n) == 0, "row %d n %zu: float softmax differs from the "
+                  "element-by-element formula", t, n);
         for (size_t i = 0; i < n; i++) {
             CHECK_MSG(fixed[i] == expect[i], "row %d n %zu i %zu: fixed %d oracle %d", t, n, i,
                       fixed[i], expect[i]);
@@ -221,6 +245,7 @@ int main(void) {
     free(fixed);
     free(expect);
     free(flt);
+    free(direct);
     free(p);
     TEST_MAIN_END();
 }
