@@ -5,9 +5,9 @@
  * shapes: the last 16 channels 4 pixels at a time, stored together; 17..24
  * channels (N = 24) in pixel pairs of 3 vectors instead of 4. Narrow
  * layers of 65..80, 81..96 and 129..144 channels run all their blocks in one
- * tile (pw_run_n80_*, pw_run_n96_*, pw_run_n144), each input broadcast
- * feeding every vector. Per-channel requantization goes vector by vector
- * over a tile's pixels (each position's constants loaded once). */
+ * tile (pw_tile_wide), each input broadcast feeding every vector.
+ * Per-channel requantization goes vector by vector over a tile's pixels
+ * (each position's constants loaded once). */
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -664,329 +664,190 @@ P24_TILE_FN(pw_tile_2x24_one, P24_FOR1)
 #undef P24_TAIL
 #undef P24_STORE
 
-/* Narrow expansions whose width is one 64-block and a 32-block (out_c
- * 81..96: V2's 16 -> 96 at 112x112): every channel of 4 pixels in one tile
- * (24 accumulators, 6 weight vectors, 1 broadcast), so each input
- * broadcast feeds all 6 vectors and the 32-block is no separate, less
- * efficient pass over the chunk. The weights stay in the packed layout:
- * the 64-block's at wf (256 bytes per 4 inputs), the 32-block's at wt (128
- * bytes per 4 inputs). */
-#define N96_INIT(p)                                                      \
-    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4, a##p##5;        \
-    {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
-        a##p##0 = _mm512_add_epi32(b0, c);                               \
-        a##p##1 = _mm512_add_epi32(b1, c);                               \
-        a##p##2 = _mm512_add_epi32(b2, c);                               \
-        a##p##3 = _mm512_add_epi32(b3, c);                               \
-        a##p##4 = _mm512_add_epi32(b4, c);                               \
-        a##p##5 = _mm512_add_epi32(b5, c);                               \
-    }
-#define N96_DOT(p, xv)                                                   \
-    {                                                                    \
-        __m512i xb = (xv);                                               \
-        DPBUSD(a##p##0, xb, w0);                                         \
-        DPBUSD(a##p##1, xb, w1);                                         \
-        DPBUSD(a##p##2, xb, w2);                                         \
-        DPBUSD(a##p##3, xb, w3);                                         \
-        DPBUSD(a##p##4, xb, w4);                                         \
-        DPBUSD(a##p##5, xb, w5);                                         \
-    }
-#define N96_STEP(p) N96_DOT(p, bcast4(PX_IN(p) + i))
-#define N96_TAIL(p) N96_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
-#define N96_LOADW(i)                                                                          \
-    __m512i w0 = _mm512_loadu_si512(wf + (size_t)(i) * 64),                                   \
-            w1 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 64),                              \
-            w2 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 128),                             \
-            w3 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 192),                             \
-            w4 = _mm512_loadu_si512(wt + (size_t)(i) * 32),                                   \
-            w5 = _mm512_loadu_si512(wt + (size_t)(i) * 32 + 64);
-#define N96_STORE64_U(p) \
-    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);
-#define N96_STORE32_U2(p, q)                                                                 \
-    store_block32_pair_u(PX_DST(p) + 64, out_c, a##p##4, a##p##5, a##q##4, a##q##5, &r, rq, \
-                         out_c - 64);
-#define N96_RQ(p, v) a##p##v = requant16(a##p##v, rq, 16 * v);
-#define N96_STORE64_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq);
-#define N96_STORE32_Q2(p, q) \
-    store_block32_pair_q(PX_DST(p) + 64, out_c, a##p##4, a##p##5, a##q##4, a##q##5, rq, out_c - 64);
+/* Narrow expansions: every channel of a few pixels in one tile, so that
+ * each input broadcast feeds all the layer's vectors and no tail block
+ * makes its own, less efficient pass over the chunk. Three shapes:
+ *  - out_c 65..80 (DeepLab dm 0.5's 12 -> 72 at 129x129): a 64-block and
+ *    a 16-vector, 4 pixels (20 accumulators), then pairs;
+ *  - out_c 81..96 (V2's 16 -> 96 at 112x112): a 64-block and a 32-block,
+ *    4 pixels (24 accumulators), then pairs;
+ *  - out_c 129..144 (V2's 24 -> 144 at 56x56), per-tensor only: two
+ *    64-blocks and a 16-vector, pixel pairs (18 accumulators and the 9
+ *    weight vectors in registers; 3 pixels, with 5 of the weight vectors
+ *    read from memory, measured 5-8 % slower; per-channel, this tile was
+ *    15-30 % slower than the blocks).
+ * One function for all three, its counts constants at every call: the
+ * loops over pixels and vectors unroll completely and the accumulator
+ * array becomes registers (checked in the assembly of both compilers: no
+ * stack access in the dot product loop, which is as long as the former
+ * hand-written tiles'). The weights stay in the packed layout: block b's
+ * at wp + 64 b in4 (256 bytes per 4 inputs), the tail's at wt (64 bytes
+ * per tail vector and 4 inputs). */
+enum { WIDE_MAX_PX = 4, WIDE_MAX_BLOCKS = 2, WIDE_MAX_TAIL = 2, WIDE_MAX_VECS = 9 };
 
-/* UNIFORM: a constant, so that each variant is its own function (sharing
- * one, GCC's allocation for the per-channel part made the uniform one 10-14 %
- * slower). */
-#define N96_TILE_FN(name, FOR_PX, FOR_PAIRS, FOR_PXV, UNIFORM)                                 \
-    INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wf, const int8_t *wt,      \
-                          const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,         \
-                          uint8_t *dst, int out_c) {                                           \
-        __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);          \
-        __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);     \
-        __m512i b4 = _mm512_loadu_si512(pbias + 64), b5 = _mm512_loadu_si512(pbias + 80);     \
-        FOR_PX(N96_INIT)                                                                       \
-        int full4 = in_c & ~3, i = 0;                                                          \
-        for (; i < full4; i += 4) {                                                            \
-            N96_LOADW(i)                                                                       \
-            FOR_PX(N96_STEP)                                                                   \
-        }                                                                                      \
-        if (full4 < in_c) {                                                                    \
-            N96_LOADW(full4)                                                                   \
-            FOR_PX(N96_TAIL)                                                                   \
-        }                                                                                      \
-        if (UNIFORM) {                                                                         \
-            rq_vec r = rq_load(rq, 0);                                                         \
-            FOR_PX(N96_STORE64_U)                                                              \
-            FOR_PAIRS(N96_STORE32_U2)                                                          \
-            return;                                                                            \
-        }                                                                                      \
-        /* per channel: vector by vector, each position's constants loaded once for        \
-         * all pixels (before any store: the byte stores could alias the table); V2       \
-         * PTQ's 16 -> 96: a quarter faster than pixel by pixel */                         \
-        FOR_PXV(N96_RQ, 0) FOR_PXV(N96_RQ, 1) FOR_PXV(N96_RQ, 2)                               \
-        FOR_PXV(N96_RQ, 3) FOR_PXV(N96_RQ, 4) FOR_PXV(N96_RQ, 5)                               \
-        FOR_PX(N96_STORE64_Q)                                                                  \
-        FOR_PAIRS(N96_STORE32_Q2)                                                              \
-    }
-#define N96_PX4(M) M(0) M(1) M(2) M(3)
-#define N96_PAIRS4(M) M(0, 1) M(2, 3)
-#define N96_PX2(M) M(0) M(1)
-#define N96_PAIRS2(M) M(0, 1)
-#define N96_PX4V(M, v) M(0, v) M(1, v) M(2, v) M(3, v)
-#define N96_PX2V(M, v) M(0, v) M(1, v)
-N96_TILE_FN(pw_tile_4x96_u, N96_PX4, N96_PAIRS4, N96_PX4V, 1)
-N96_TILE_FN(pw_tile_2x96_u, N96_PX2, N96_PAIRS2, N96_PX2V, 1)
-N96_TILE_FN(pw_tile_4x96_c, N96_PX4, N96_PAIRS4, N96_PX4V, 0)
-N96_TILE_FN(pw_tile_2x96_c, N96_PX2, N96_PAIRS2, N96_PX2V, 0)
-#undef N96_TILE_FN
-#undef N96_PX4
-#undef N96_PAIRS4
-#undef N96_PX2
-#undef N96_PAIRS2
-#undef N96_INIT
-#undef N96_DOT
-#undef N96_STEP
-#undef N96_TAIL
-#undef N96_LOADW
-#undef N96_STORE64_U
-#undef N96_STORE32_U2
-#undef N96_RQ
-#undef N96_STORE64_Q
-#undef N96_STORE32_Q2
-#undef N96_PX4V
-#undef N96_PX2V
+/* for (int i = 0; i < n; i++), unrolled, n a constant once inlined. The
+ * loop runs to the constant max, skipping the iterations from n on: clang
+ * unrolls an inline function's loops before inlining it, when n is not yet
+ * known, and would otherwise leave the accumulators in a stack array. Its
+ * body is one statement or a block, never followed by an else (the macro
+ * ends in an if). */
+#if defined(__clang__)
+#define WIDE_UNROLL _Pragma("unroll")
+#else
+#define WIDE_UNROLL _Pragma("GCC unroll 16")
+#endif
+#define WIDE_FOR(i, n, max) WIDE_UNROLL for (int i = 0; i < (max); i++) if (i < (n))
 
-/* A chunk of n pixels (a multiple of 2) of an out_c 81..96 (or 65..80)
- * layer: 4 pixels at a time, then a pair; _u uniform, _c per-channel
- * requantization. */
-#define WIDE_RUN_FN(name, tile4, tile2)                                                          \
-    MNET_VNNI static __attribute__((noinline)) void name(                                        \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {                               \
-        RQ_LOCAL(rq, rq_shared);                                                                 \
-        const int8_t *wt = wp + (size_t)BLOCK * round_up(in_c, 4);                               \
-        int p = 0;                                                                               \
-        for (; p + 4 <= n; p += 4)                                                               \
-            tile4(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
-                  dst + (size_t)p * out_c, out_c);                                               \
-        for (; p < n; p += 2)                                                                    \
-            tile2(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,                       \
-                  dst + (size_t)p * out_c, out_c);                                               \
-    }
-WIDE_RUN_FN(pw_run_n96_u, pw_tile_4x96_u, pw_tile_2x96_u)
-WIDE_RUN_FN(pw_run_n96_c, pw_tile_4x96_c, pw_tile_2x96_c)
+/* The weights of inputs i..i+3: NBLK blocks of 4 vectors, then TAILV. */
+INLINE_VNNI void wide_weights(const int NBLK, const int TAILV, __m512i *w, const int8_t *wp,
+                              const int8_t *wt, int in4, int i) {
+    WIDE_FOR (b, NBLK, WIDE_MAX_BLOCKS)
+        WIDE_UNROLL for (int v = 0; v < 4; v++)
+            w[4 * b + v] =
+                _mm512_loadu_si512(wp + (size_t)b * BLOCK * in4 + (size_t)i * 64 + v * 64);
+    WIDE_FOR (v, TAILV, WIDE_MAX_TAIL)
+        w[4 * NBLK + v] = _mm512_loadu_si512(wt + (size_t)i * 16 * TAILV + v * 64);
+}
 
-/* One 64-block and a vector of 16 (out_c 65..80: DeepLab dm 0.5's 12 -> 72
- * at 129x129), the same way: 4 pixels x 5 vectors, the 16-vectors of the 4
- * pixels packed together (pack_4x16), a 128-bit lane per row. The weights
- * of the 16-vector at wt (64 bytes per 4 inputs). */
-#define N80_INIT(p)                                                      \
-    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4;                 \
-    {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
-        a##p##0 = _mm512_add_epi32(b0, c);                               \
-        a##p##1 = _mm512_add_epi32(b1, c);                               \
-        a##p##2 = _mm512_add_epi32(b2, c);                               \
-        a##p##3 = _mm512_add_epi32(b3, c);                               \
-        a##p##4 = _mm512_add_epi32(b4, c);                               \
+/* The NPX pixels' requantized 16-vectors (channel ordered) -> one pack, a
+ * 128-bit lane per pixel row (valid bytes each), stored at dst, the next
+ * row out_c on. 2 pixels: q2, q3 repeat q0, q1, their lanes not stored. */
+INLINE_VNNI void wide_store16(const int NPX, __m512i q0, __m512i q1, __m512i q2, __m512i q3,
+                              uint8_t *dst, int out_c, int valid, const rq_ctx *rq) {
+    __m512i rows = pack_4x16(q0, q1, q2, q3, rq);
+    __mmask16 m = tail_mask(valid);
+    _mm_mask_storeu_epi8(dst, m, _mm512_castsi512_si128(rows));
+    _mm_mask_storeu_epi8(dst + (size_t)out_c, m, _mm512_extracti32x4_epi32(rows, 1));
+    if (NPX == 4) {
+        _mm_mask_storeu_epi8(dst + 2 * (size_t)out_c, m, _mm512_extracti32x4_epi32(rows, 2));
+        _mm_mask_storeu_epi8(dst + 3 * (size_t)out_c, m, _mm512_extracti32x4_epi32(rows, 3));
     }
-#define N80_DOT(p, xv)                                                   \
-    {                                                                    \
-        __m512i xb = (xv);                                               \
-        DPBUSD(a##p##0, xb, w0);                                         \
-        DPBUSD(a##p##1, xb, w1);                                         \
-        DPBUSD(a##p##2, xb, w2);                                         \
-        DPBUSD(a##p##3, xb, w3);                                         \
-        DPBUSD(a##p##4, xb, w4);                                         \
-    }
-#define N80_STEP(p) N80_DOT(p, bcast4(PX_IN(p) + i))
-#define N80_TAIL(p) N80_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
-#define N80_LOADW(i)                                                                          \
-    __m512i w0 = _mm512_loadu_si512(wf + (size_t)(i) * 64),                                   \
-            w1 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 64),                              \
-            w2 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 128),                             \
-            w3 = _mm512_loadu_si512(wf + (size_t)(i) * 64 + 192),                             \
-            w4 = _mm512_loadu_si512(wt + (size_t)(i) * 16);
-#define N80_STORE64_U(p) \
-    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);
-#define N80_RQ_U(p) a##p##4 = requant_r(a##p##4, &r, rq->any_short);
-#define N80_RQ(p, v) a##p##v = requant16(a##p##v, rq, 16 * v);
-#define N80_STORE64_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq);
-#define N80_STORE16(p, lane) \
-    _mm_mask_storeu_epi8(PX_DST(p) + BLOCK, m16, _mm512_extracti32x4_epi32(rows, lane));
+}
 
-/* NPX 4 or 2 (then the pair's vectors fill lanes 2, 3 too, unused). */
-#define N80_TILE_FN(name, FOR_PX, FOR_PXV, UNIFORM, NPX)                                       \
-    INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wf, const int8_t *wt,      \
-                          const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,         \
-                          uint8_t *dst, int out_c) {                                           \
-        __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);          \
-        __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);     \
-        __m512i b4 = _mm512_loadu_si512(pbias + 64);                                          \
-        FOR_PX(N80_INIT)                                                                       \
-        int full4 = in_c & ~3, i = 0;                                                          \
-        for (; i < full4; i += 4) {                                                            \
-            N80_LOADW(i)                                                                       \
-            FOR_PX(N80_STEP)                                                                   \
-        }                                                                                      \
-        if (full4 < in_c) {                                                                    \
-            N80_LOADW(full4)                                                                   \
-            FOR_PX(N80_TAIL)                                                                   \
-        }                                                                                      \
-        if (UNIFORM) {                                                                         \
-            rq_vec r = rq_load(rq, 0);                                                         \
-            FOR_PX(N80_STORE64_U)                                                              \
-            FOR_PX(N80_RQ_U)                                                                   \
-        } else { /* vector by vector, as for 96 */                                             \
-            FOR_PXV(N80_RQ, 0) FOR_PXV(N80_RQ, 1) FOR_PXV(N80_RQ, 2)                           \
-            FOR_PXV(N80_RQ, 3) FOR_PXV(N80_RQ, 4)                                              \
-            FOR_PX(N80_STORE64_Q)                                                              \
-        }                                                                                      \
-        __m512i rows = NPX == 4 ? pack_4x16(a04, a14, N80_A(2), N80_A(3), rq)                  \
-                                : pack_4x16(a04, a14, a04, a14, rq);                           \
-        __mmask16 m16 = tail_mask(out_c - BLOCK);                                              \
-        N80_STORE16(0, 0) N80_STORE16(1, 1)                                                    \
-        if (NPX == 4) {                                                                        \
-            N80_STORE16(2, 2) N80_STORE16(3, 3)                                                \
-        }                                                                                      \
+/* NPX pixels (4 or 2) x NBLK 64-blocks and a tail of TAILV vectors (2: a
+ * 32-block, 1: a 16-vector, channel ordered). UNIFORM (per-tensor
+ * requantization) is a constant too, so that each variant is its own
+ * function: sharing one, GCC's allocation for the per-channel part made
+ * the uniform one 10-14 % slower. */
+INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
+                              const uint8_t *x, int in_c, const int8_t *wp, const int8_t *wt,
+                              const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                              uint8_t *dst, int out_c) {
+    const int NV = 4 * NBLK + TAILV, tail = NBLK * BLOCK;
+    __m512i acc[WIDE_MAX_PX][WIDE_MAX_VECS];
+    WIDE_FOR (p, NPX, WIDE_MAX_PX) {
+        __m512i c = _mm512_set1_epi32(corr[p]);
+        WIDE_FOR (v, NV, WIDE_MAX_VECS)
+            acc[p][v] = _mm512_add_epi32(_mm512_loadu_si512(pbias + 16 * v), c);
     }
-#define N80_PX4(M) M(0) M(1) M(2) M(3)
-#define N80_PX2(M) M(0) M(1)
-#define N80_PX4V(M, v) M(0, v) M(1, v) M(2, v) M(3, v)
-#define N80_PX2V(M, v) M(0, v) M(1, v)
-#define N80_A(p) a##p##4
-N80_TILE_FN(pw_tile_4x80_u, N80_PX4, N80_PX4V, 1, 4)
-N80_TILE_FN(pw_tile_4x80_c, N80_PX4, N80_PX4V, 0, 4)
-#undef N80_A
-#define N80_A(p) a04 /* unused: the 2-pixel tile has no pixels 2, 3 */
-N80_TILE_FN(pw_tile_2x80_u, N80_PX2, N80_PX2V, 1, 2)
-N80_TILE_FN(pw_tile_2x80_c, N80_PX2, N80_PX2V, 0, 2)
-#undef N80_A
-#undef N80_TILE_FN
-#undef N80_PX4
-#undef N80_PX2
-#undef N80_PX4V
-#undef N80_PX2V
-#undef N80_INIT
-#undef N80_DOT
-#undef N80_STEP
-#undef N80_TAIL
-#undef N80_LOADW
-#undef N80_STORE64_U
-#undef N80_RQ_U
-#undef N80_RQ
-#undef N80_STORE64_Q
-#undef N80_STORE16
-
-WIDE_RUN_FN(pw_run_n80_u, pw_tile_4x80_u, pw_tile_2x80_u)
-WIDE_RUN_FN(pw_run_n80_c, pw_tile_4x80_c, pw_tile_2x80_c)
-#undef WIDE_RUN_FN
-
-/* Narrow expansions of two 64-blocks and a vector of 16 (out_c 129..144:
- * V2's 24 -> 144 at 56x56), uniform requantization: every channel of 2
- * pixels in one tile, as for 96 (18 accumulators, the 9 weight vectors in
- * registers; 3 pixels, 27 accumulators with 5 weight vectors read from
- * memory, measured 5-8 % slower than 2). Per-channel models
- * keep the blocks: there this tile was 15-30 % slower, whether requantized
- * pixel by pixel or vector by vector. The weights of the blocks at w (256
- * bytes per 4 inputs each, the second block 64 in4 bytes on), the
- * 16-vector's at wt (64 per 4 inputs). */
-#define N144_INIT(p)                                                     \
-    __m512i a##p##0, a##p##1, a##p##2, a##p##3, a##p##4, a##p##5, a##p##6, a##p##7, a##p##8; \
-    {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
-        a##p##0 = _mm512_add_epi32(_mm512_loadu_si512(pbias), c);        \
-        a##p##1 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 16), c);   \
-        a##p##2 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 32), c);   \
-        a##p##3 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 48), c);   \
-        a##p##4 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 64), c);   \
-        a##p##5 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 80), c);   \
-        a##p##6 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 96), c);   \
-        a##p##7 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 112), c);  \
-        a##p##8 = _mm512_add_epi32(_mm512_loadu_si512(pbias + 128), c);  \
-    }
-#define N144_DOT(p, xv)                                                  \
-    {                                                                    \
-        __m512i xb = (xv);                                               \
-        DPBUSD(a##p##0, xb, w0);                                         \
-        DPBUSD(a##p##1, xb, w1);                                         \
-        DPBUSD(a##p##2, xb, w2);                                         \
-        DPBUSD(a##p##3, xb, w3);                                         \
-        DPBUSD(a##p##4, xb, w4);                                         \
-        DPBUSD(a##p##5, xb, w5);                                         \
-        DPBUSD(a##p##6, xb, w6);                                         \
-        DPBUSD(a##p##7, xb, w7);                                         \
-        DPBUSD(a##p##8, xb, w8);                                         \
-    }
-#define N144_STEP(p) N144_DOT(p, bcast4(PX_IN(p) + i))
-#define N144_TAIL(p) N144_DOT(p, bcast_tail(PX_IN(p), full4, in_c))
-#define N144_LOADW(i)                                                                         \
-    const int8_t *wi = w + (size_t)(i) * 64, *wj = wi + (size_t)BLOCK * in4;                  \
-    __m512i w0 = _mm512_loadu_si512(wi), w1 = _mm512_loadu_si512(wi + 64),                    \
-            w2 = _mm512_loadu_si512(wi + 128), w3 = _mm512_loadu_si512(wi + 192),             \
-            w4 = _mm512_loadu_si512(wj), w5 = _mm512_loadu_si512(wj + 64),                    \
-            w6 = _mm512_loadu_si512(wj + 128), w7 = _mm512_loadu_si512(wj + 192),             \
-            w8 = _mm512_loadu_si512(wt + (size_t)(i) * 16);
-#define N144_STORE64_U(p)                                                               \
-    store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq);             \
-    store_block64_u(PX_DST(p) + 64, a##p##4, a##p##5, a##p##6, a##p##7, &r, rq);
-MNET_VNNI static inline __attribute__((always_inline)) void
-pw_tile_2x144_one(const uint8_t *x, int in_c, const int8_t *w, const int8_t *wt,
-                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq, uint8_t *dst,
-                  int out_c) {
-    N144_INIT(0) N144_INIT(1)
-    int in4 = round_up(in_c, 4), full4 = in_c & ~3, i = 0;
-    for (; i < full4; i += 4) {
-        N144_LOADW(i)
-        N144_STEP(0) N144_STEP(1)
+    int in4 = round_up(in_c, 4), full4 = in_c & ~3;
+    for (int i = 0; i < full4; i += 4) {
+        __m512i w[WIDE_MAX_VECS];
+        wide_weights(NBLK, TAILV, w, wp, wt, in4, i);
+        WIDE_FOR (p, NPX, WIDE_MAX_PX) {
+            __m512i xb = bcast4(PX_IN(p) + i);
+            WIDE_FOR (v, NV, WIDE_MAX_VECS) DPBUSD(acc[p][v], xb, w[v]);
+        }
     }
     if (full4 < in_c) {
-        N144_LOADW(full4)
-        N144_TAIL(0) N144_TAIL(1)
+        __m512i w[WIDE_MAX_VECS];
+        wide_weights(NBLK, TAILV, w, wp, wt, in4, full4);
+        WIDE_FOR (p, NPX, WIDE_MAX_PX) {
+            __m512i xb = bcast_tail(PX_IN(p), full4, in_c);
+            WIDE_FOR (v, NV, WIDE_MAX_VECS) DPBUSD(acc[p][v], xb, w[v]);
+        }
     }
-    rq_vec r = rq_load(rq, 0);
-    N144_STORE64_U(0) N144_STORE64_U(1)
-    __m512i q0 = requant_r(a08, &r, rq->any_short), q1 = requant_r(a18, &r, rq->any_short);
-    /* the two 16-vectors: one pack, a 128-bit lane each */
-    __m512i rows = pack_4x16(q0, q1, q0, q1, rq);
-    __mmask16 m = tail_mask(out_c - 2 * BLOCK);
-    _mm_mask_storeu_epi8(PX_DST(0) + 2 * BLOCK, m, _mm512_castsi512_si128(rows));
-    _mm_mask_storeu_epi8(PX_DST(1) + 2 * BLOCK, m, _mm512_extracti32x4_epi32(rows, 1));
+    if (UNIFORM) { /* the constants once, in registers, for every vector */
+        rq_vec r = rq_load(rq, 0);
+        if (TAILV == 1) { /* the 16-vectors first: 1-2 % faster for 12 -> 72 than last */
+            WIDE_FOR (p, NPX, WIDE_MAX_PX)
+                acc[p][NV - 1] = requant_r(acc[p][NV - 1], &r, rq->any_short);
+            wide_store16(NPX, acc[0][NV - 1], acc[1][NV - 1], acc[NPX - 2][NV - 1],
+                         acc[NPX - 1][NV - 1], dst + tail, out_c, out_c - tail, rq);
+        }
+        WIDE_FOR (p, NPX, WIDE_MAX_PX)
+            WIDE_FOR (b, NBLK, WIDE_MAX_BLOCKS)
+                store_block64_u(PX_DST(p) + b * BLOCK, acc[p][4 * b], acc[p][4 * b + 1],
+                                acc[p][4 * b + 2], acc[p][4 * b + 3], &r, rq);
+        if (TAILV == 2) {
+            WIDE_FOR (q, NPX / 2, WIDE_MAX_PX / 2)
+                store_block32_pair_u(PX_DST(2 * q) + tail, out_c, acc[2 * q][NV - 2],
+                                     acc[2 * q][NV - 1], acc[2 * q + 1][NV - 2],
+                                     acc[2 * q + 1][NV - 1], &r, rq, out_c - tail);
+        }
+    } else {
+        /* per channel: vector by vector, each position's constants loaded
+         * once for all pixels (before any store: the byte stores could
+         * alias the table); V2 PTQ's 16 -> 96: a quarter faster than pixel
+         * by pixel */
+        WIDE_FOR (v, NV, WIDE_MAX_VECS)
+            WIDE_FOR (p, NPX, WIDE_MAX_PX) acc[p][v] = requant16(acc[p][v], rq, 16 * v);
+        WIDE_FOR (p, NPX, WIDE_MAX_PX)
+            WIDE_FOR (b, NBLK, WIDE_MAX_BLOCKS)
+                pack_store64(PX_DST(p) + b * BLOCK, acc[p][4 * b], acc[p][4 * b + 1],
+                             acc[p][4 * b + 2], acc[p][4 * b + 3], rq);
+        if (TAILV == 2) {
+            WIDE_FOR (q, NPX / 2, WIDE_MAX_PX / 2)
+                store_block32_pair_q(PX_DST(2 * q) + tail, out_c, acc[2 * q][NV - 2],
+                                     acc[2 * q][NV - 1], acc[2 * q + 1][NV - 2],
+                                     acc[2 * q + 1][NV - 1], rq, out_c - tail);
+        } else {
+            wide_store16(NPX, acc[0][NV - 1], acc[1][NV - 1], acc[NPX - 2][NV - 1],
+                         acc[NPX - 1][NV - 1], dst + tail, out_c, out_c - tail, rq);
+        }
+    }
 }
-#undef N144_INIT
-#undef N144_DOT
-#undef N144_STEP
-#undef N144_TAIL
-#undef N144_LOADW
-#undef N144_STORE64_U
 
-/* A chunk of n pixels (a multiple of 2) of an out_c 129..144 layer. */
-MNET_VNNI static __attribute__((noinline)) void pw_run_n144(const uint8_t *x, int in_c, const int8_t *wp,
-                                  const int32_t *pbias, const int32_t *corr,
-                                  const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {
-    RQ_LOCAL(rq, rq_shared);
-    const int8_t *wt = wp + (size_t)2 * BLOCK * round_up(in_c, 4);
-    for (int p = 0; p < n; p += 2)
-        pw_tile_2x144_one(x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p, rq,
-                          dst + (size_t)p * out_c, out_c);
+/* A chunk of n pixels (a multiple of 2): tiles of NPX pixels, then pairs. */
+INLINE_VNNI void wide_chunk(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
+                            const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
+                            const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c,
+                            int n) {
+    const int8_t *wt = wp + (size_t)NBLK * BLOCK * round_up(in_c, 4);
+    int p = 0;
+    if (NPX > 2)
+        for (; p + NPX <= n; p += NPX)
+            pw_tile_wide(NPX, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias,
+                         corr + p, rq, dst + (size_t)p * out_c, out_c);
+    for (; p < n; p += 2)
+        pw_tile_wide(2, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p,
+                     rq, dst + (size_t)p * out_c, out_c);
 }
+
+/* The chunk with its own copy of the requantization context (as RQ_LOCAL),
+ * twice: any_short is a constant in each, so that no requantization tests
+ * it. With the test in every one, GCC laid the common route (no short
+ * shifts) out of line in these tiles: 16 -> 96 2-3 % slower; per-channel
+ * 12 -> 72 and 16 -> 96 are 3-4 % faster with the constant. */
+INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
+                             const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
+                             const int32_t *corr, const rq_ctx *rq_shared, uint8_t *dst,
+                             int out_c, int n) {
+    rq_ctx rq = *rq_shared;
+    if (rq.any_short) {
+        rq.any_short = 1;
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, &rq, dst, out_c, n);
+    } else {
+        rq.any_short = 0;
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, &rq, dst, out_c, n);
+    }
+}
+
+/* One function per shape and requantization, called once per chunk. */
+#define WIDE_RUN_FN(name, NPX, NBLK, TAILV, UNIFORM)                                             \
+    MNET_VNNI static __attribute__((noinline)) void name(                                        \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                                      \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, rq, dst, out_c, n);     \
+    }
+WIDE_RUN_FN(pw_run_n80_u, 4, 1, 1, 1)
+WIDE_RUN_FN(pw_run_n80_c, 4, 1, 1, 0)
+WIDE_RUN_FN(pw_run_n96_u, 4, 1, 2, 1)
+WIDE_RUN_FN(pw_run_n96_c, 4, 1, 2, 0)
+WIDE_RUN_FN(pw_run_n144, 2, 2, 1, 1)
+#undef WIDE_RUN_FN
+#undef WIDE_FOR
+#undef WIDE_UNROLL
 
 /* A run of tiles, pixel after pixel (x, dst, corr advance by the tile):
  * one call per chunk of pixels and block, the constants set up once. */
