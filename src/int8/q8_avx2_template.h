@@ -226,6 +226,31 @@ Q8_FN void Q8_NAME(quantize_run)(const float *in, size_t count, float scale, int
 
 #include "int8/q8_avx2_stem_template.h"
 
+/* mnet_q8_ref_channel_sums 32 channels at a time (as q8_vnni.c's), the
+ * last n % 32 channels by the reference. */
+Q8_FN void Q8_NAME(channel_sums_run)(const uint8_t *in, int count, int stride, int n,
+                                     int32_t zero_point, int32_t *sums) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        const uint8_t *px = in + j;
+        for (int i = 0; i < count; i++, px += stride) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)px);
+            __m128i lo = _mm256_castsi256_si128(x), hi = _mm256_extracti128_si256(x, 1);
+            s0 = _mm256_add_epi32(s0, _mm256_cvtepu8_epi32(lo));
+            s1 = _mm256_add_epi32(s1, _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+            s2 = _mm256_add_epi32(s2, _mm256_cvtepu8_epi32(hi));
+            s3 = _mm256_add_epi32(s3, _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+        }
+        __m256i offset = _mm256_set1_epi32((int32_t)((uint32_t)count * (uint32_t)zero_point));
+        _mm256_storeu_si256((__m256i *)(void *)(sums + j), _mm256_sub_epi32(s0, offset));
+        _mm256_storeu_si256((__m256i *)(void *)(sums + j + 8), _mm256_sub_epi32(s1, offset));
+        _mm256_storeu_si256((__m256i *)(void *)(sums + j + 16), _mm256_sub_epi32(s2, offset));
+        _mm256_storeu_si256((__m256i *)(void *)(sums + j + 24), _mm256_sub_epi32(s3, offset));
+    }
+    if (j < n) mnet_q8_ref_channel_sums(in + j, count, stride, n - j, zero_point, sums + j);
+}
+
 const mnet_q8_kernels Q8_TABLE = {
     .isa = Q8_ISA,
     .pointwise_pack_bytes = Q8_NAME(pw_pack_bytes),
@@ -239,6 +264,7 @@ const mnet_q8_kernels Q8_TABLE = {
     .stem = Q8_NAME(stem_run),
     .add = Q8_NAME(add_run),
     .quantize = Q8_NAME(quantize_run),
+    .channel_sums = Q8_NAME(channel_sums_run),
 };
 
 #undef Q8_FN

@@ -51,6 +51,10 @@ typedef struct mnet_q8_kernels {
      * from zero) + zero_point, clamped to 0..255 (NaN -> 0). */
     void (*quantize)(const float *in, size_t count, float scale, int32_t zero_point,
                      uint8_t *out);
+
+    /* Optional (NULL: mnet_q8_ref_channel_sums): per-channel sums of the
+     * global pools (AVERAGE_POOL_2D, MEAN). */
+    mnet_q8_channel_sums_fn channel_sums;
 } mnet_q8_kernels;
 
 /* The reference twins of add / quantize (NULL table entries mean these). */

@@ -16,11 +16,17 @@ mnet_q8_mean_params mnet_q8_mean_params_init(float input_scale, int32_t input_ze
 
 void mnet_q8_ref_mean(int h, int w, int c, const mnet_q8_mean_params *p, const uint8_t *in,
                       uint8_t *out) {
+    mnet_q8_mean(h, w, c, p, in, out, NULL);
+}
+
+void mnet_q8_mean(int h, int w, int c, const mnet_q8_mean_params *p, const uint8_t *in,
+                  uint8_t *out, mnet_q8_channel_sums_fn sums_fn) {
+    if (!sums_fn) sums_fn = mnet_q8_ref_channel_sums;
     int32_t count = h * w;
     int32_t sums[MNET_Q8_POOL_CHANNEL_CHUNK];
     for (int c0 = 0; c0 < c; c0 += MNET_Q8_POOL_CHANNEL_CHUNK) {
         int n = c - c0 < MNET_Q8_POOL_CHANNEL_CHUNK ? c - c0 : MNET_Q8_POOL_CHANNEL_CHUNK;
-        mnet_q8_ref_channel_sums(in + c0, count, c, n, p->input_zero_point, sums);
+        sums_fn(in + c0, count, c, n, p->input_zero_point, sums);
         for (int j = 0; j < n; j++) {
             int32_t acc = mnet_requant_apply(sums[j], p->requant);
             /* C division truncates toward zero, as C++'s: half away from zero */

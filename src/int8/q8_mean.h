@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "int8/q8_ref.h"
 #include "int8/requant.h"
 
 typedef struct mnet_q8_mean_params {
@@ -27,5 +28,8 @@ mnet_q8_mean_params mnet_q8_mean_params_init(float input_scale, int32_t input_ze
 /* in: h x w x c (NHWC, batch 1); out: c values. */
 void mnet_q8_ref_mean(int h, int w, int c, const mnet_q8_mean_params *p, const uint8_t *in,
                       uint8_t *out);
+/* The same with the channel sums of a kernel table (sums; NULL: the reference). */
+void mnet_q8_mean(int h, int w, int c, const mnet_q8_mean_params *p, const uint8_t *in,
+                  uint8_t *out, mnet_q8_channel_sums_fn sums);
 
 #endif

@@ -126,13 +126,19 @@ void mnet_q8_ref_add(const mnet_q8_add_params *p, const uint8_t *a, const uint8_
 
 void mnet_q8_ref_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
                                 const uint8_t *in, uint8_t *out) {
+    mnet_q8_global_avgpool(h, w, c, out_min, out_max, in, out, NULL);
+}
+
+void mnet_q8_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
+                            const uint8_t *in, uint8_t *out, mnet_q8_channel_sums_fn sums_fn) {
+    if (!sums_fn) sums_fn = mnet_q8_ref_channel_sums;
     int32_t count = h * w;
     int32_t sums[MNET_Q8_POOL_CHANNEL_CHUNK];
     /* channels in chunks, pixels in memory order: contiguous reads that the
      * compiler vectorizes, instead of one strided pass per channel */
     for (int c0 = 0; c0 < c; c0 += MNET_Q8_POOL_CHANNEL_CHUNK) {
         int n = c - c0 < MNET_Q8_POOL_CHANNEL_CHUNK ? c - c0 : MNET_Q8_POOL_CHANNEL_CHUNK;
-        mnet_q8_ref_channel_sums(in + c0, count, c, n, 0, sums);
+        sums_fn(in + c0, count, c, n, 0, sums);
         for (int j = 0; j < n; j++) {
             /* sums are non-negative: C's division is the rounded one of TFLite */
             int32_t avg = (sums[j] + count / 2) / count;

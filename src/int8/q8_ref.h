@@ -97,8 +97,13 @@ void mnet_q8_ref_add(const mnet_q8_add_params *p, const uint8_t *a, const uint8_
 enum { MNET_Q8_POOL_CHANNEL_CHUNK = 256 };
 void mnet_q8_ref_channel_sums(const uint8_t *in, int count, int stride, int n,
                               int32_t zero_point, int32_t *sums);
+typedef void (*mnet_q8_channel_sums_fn)(const uint8_t *in, int count, int stride, int n,
+                                        int32_t zero_point, int32_t *sums);
 
 void mnet_q8_ref_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
                                 const uint8_t *in, uint8_t *out);
+/* The same with the channel sums of a kernel table (sums; NULL: the reference). */
+void mnet_q8_global_avgpool(int h, int w, int c, int32_t out_min, int32_t out_max,
+                            const uint8_t *in, uint8_t *out, mnet_q8_channel_sums_fn sums);
 
 #endif

@@ -230,10 +230,11 @@ static void run_rows(const q8_job *job, int thread, int begin, int end) {
     }
     case MNET_STEP_GLOBAL_POOL:
         if (st->pool_is_mean)
-            mnet_q8_ref_mean(g->in_h, g->in_w, g->in_c, &st->mean, in, out);
+            mnet_q8_mean(g->in_h, g->in_w, g->in_c, &st->mean, in, out,
+                         s->q->kernels->channel_sums);
         else
-            mnet_q8_ref_global_avgpool(g->in_h, g->in_w, g->in_c, st->out_min, st->out_max, in,
-                                       out);
+            mnet_q8_global_avgpool(g->in_h, g->in_w, g->in_c, st->out_min, st->out_max, in, out,
+                                   s->q->kernels->channel_sums);
         break;
     case MNET_STEP_RESIZE: /* q8_ops.h */
         mnet_q8_resize(st->op, in, out, begin, end);
