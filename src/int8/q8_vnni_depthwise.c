@@ -1,7 +1,9 @@
 /* AVX-512 VNNI depthwise convolution (any kernel, stride, dilation); the
- * arithmetic and layouts are in q8_vnni_common.h. 3x3 kernels run by rows:
- * the vertical quads of q8_vnni_depthwise_quad.c, or, with a weight zero
- * point over full 64-blocks, the tap pairs of dw_row3x3 (dw_use_quads). */
+ * arithmetic and layouts are in q8_vnni_common.h. 3x3 kernels run by rows
+ * (at stride 1 two at a time): the vertical quads of
+ * q8_vnni_depthwise_quad.c, and, with a weight zero point, the tap pairs of
+ * dw_row3x3 for the full 64-blocks that need the quads' K sums
+ * (dw_use_quads). */
 #include "int8/q8_vnni_common.h"
 #include "int8/q8_vnni_depthwise_quad.h"
 
@@ -52,9 +54,12 @@ static size_t dw_pair_bytes(const mnet_conv_geometry *g) {
  * weight sets (after the full blocks'), bias and table: measured faster
  * than their quads with K sums (32 channels at stride 1: ~8 %). Fewer run
  * the quads: at stride 2 their 32-block (2 K sums per output) measured
- * 4-7 % faster than the 64-block (96, 160 channels). */
+ * 4-7 % faster than the 64-block (96, 160 channels). Exactly 16 or 32 run
+ * the quads' pixel tail (mnet_q8_vnni_dwq_ptail: 2 or 4 pixels per block;
+ * 12-35 % faster for the whole layer). */
 static int dw_row3x3_tail(const mnet_conv_geometry *g) {
-    return dw_row3x3_ok(g) && g->out_c % BLOCK > (g->stride_w == 2 ? 32 : 16);
+    return dw_row3x3_ok(g) && g->out_c % BLOCK > (g->stride_w == 2 ? 32 : 16) &&
+           !mnet_q8_vnni_dwq_ptail(g);
 }
 
 static size_t dw_row_bytes(const mnet_conv_geometry *g) {
@@ -147,6 +152,15 @@ void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params
             mnet_q8_rqtable_set(mb + BLOCK, BLOCK, pos,
                                 ch < c ? mnet_q8_channel_requant(p, ch)
                                 : p->channel_requant ? mnet_q8_rqtable_pad() : p->requant);
+        }
+    }
+    if (mnet_q8_vnni_dwq_ptail(g)) { /* the quads' pixel tail: bias, table */
+        int32_t *tb = (int32_t *)((uint8_t *)dst + dw_quad_offset(g) +
+                                  mnet_q8_vnni_dwq_ptail_offset(g)) + BLOCK * 4;
+        for (int pos = 0; pos < BLOCK; pos++) {
+            int ch = mnet_q8_vnni_dwq_ptail_channel(g, pos);
+            tb[pos] = dw_bias(p, w_ohwi, bias, ch, taps);
+            mnet_q8_rqtable_set(tb + BLOCK, BLOCK, pos, mnet_q8_channel_requant(p, ch));
         }
     }
     if (dw_row3x3_tail(g)) { /* the last 64 channels as one more 64-block */
@@ -549,15 +563,42 @@ MNET_VNNI __attribute__((noinline)) static void dw_row3x3(
 }
 #undef DW_WIDEN
 
+/* 1 when no full 64-block needs the quads' K sums. */
+static int dw_no_k(const int32_t *wq, int full) {
+    for (int block = 0; block < full; block += BLOCK)
+        if (mnet_q8_vnni_dwq_block_k(wq, block)) return 0;
+    return 1;
+}
+
+/* The quad path: rows oy and oy + 1 by the row pairs
+ * (mnet_q8_vnni_dwq_pair) at stride 1 without dilation when no full block
+ * needs the K sums (with symmetric weights, always). */
+static int dw_pair_ok(const mnet_conv_geometry *g, const int32_t *wq, int full) {
+    return mnet_q8_vnni_dwq_pair_ok(g) && dw_no_k(wq, full);
+}
+
+/* The 4 input rows of output rows oy and oy + 1 (3x3, stride 1, no
+ * dilation; NULL: padding). */
+static inline void dw_row4(const mnet_conv_geometry *g, const uint8_t *in, int oy,
+                           const uint8_t **rows) {
+    for (int k = 0; k < 4; k++) {
+        int iy = oy - g->pad_top + k;
+        rows[k] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * g->in_w * g->in_c : NULL;
+    }
+}
+
 /* 3x3 by vertical quads (q8_vnni_depthwise_quad.c) for every channel:
  * with symmetric weights (no K sums; measured up to 50 % faster than the
  * tap pairs, within 3 % where slower), or where the tap-pair row kernel
  * does not run (dilation, fewer than 64 channels). With a weight zero point
- * the full 64-blocks run the tap pairs (their 20 vpdpwssd measured 10-20 %
- * faster than the quads' 12 + 12 vpdpbusd; on MobileNet V2's uint8 layers,
- * where most quad blocks skip the K sums, still 10-35 % faster at stride 1,
- * and about equal at stride 2) and only a tail after them the quads
- * (dw_row3x3_tail). */
+ * the row kernel's path (below) still gives the quads every full 64-block
+ * without K sums, two rows at a time at stride 1 (the published uint8
+ * MobileNet V2's layers: 13-22 % faster than the tap pairs, whose 20
+ * vpdpwssd per output measured faster than one row of quads), by rows at
+ * stride 2 on rows of 14 or more (within 5 %, up to 9 % faster without K
+ * sums), and the tap
+ * pairs only the blocks that need the K sums (a 64-block of quads with
+ * them measured 10-20 % slower than the tap pairs). */
 static int dw_use_quads(const mnet_conv_geometry *g, const mnet_q8_conv_params *p) {
     if (!mnet_q8_vnni_dwq_ok(g)) return 0;
     return p->weight_zero_point == 128 || !dw_row3x3_ok(g);
@@ -573,7 +614,7 @@ MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_co
         dw_run_general(g, p, in, packed, packed_bias, out, row_begin, row_end);
         return;
     }
-    if (dw_use_quads(g, p)) { /* 3x3: vertical quads by rows */
+    if (dw_use_quads(g, p)) { /* 3x3: vertical quads by rows (or pairs of rows) */
         const uint8_t *base = (const uint8_t *)packed + HEADER_BYTES;
         rq_ctx rq = {(const int32_t *)(const void *)(base + dw_weight_bytes(g)), dw_padded(g),
                      read_any_short(packed), !p->channel_requant, p->output_zero_point,
@@ -586,11 +627,39 @@ MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_co
             rq.table = qbias + BLOCK, rq.padded = BLOCK;
         }
         rq_vec ru = rq_load(&rq, 0); /* the constants when uniform */
-        const uint8_t *rows[3];
+        const uint8_t *rows[4];
+        int c = g->out_c, full = c / BLOCK * BLOCK, pair = dw_pair_ok(g, wq, full);
+        int pair_px = mnet_q8_vnni_dwq_pair_px_ok(g);
         for (int oy = row_begin; oy < row_end; oy++) {
             dw_row_bases(g, in, oy, rows);
-            mnet_q8_vnni_dwq_row(g, p, rows, wq, qbias, &rq, &ru,
-                                 out + (size_t)oy * g->out_w * g->out_c, 0);
+            uint8_t *orow = out + (size_t)oy * g->out_w * c;
+            if (pair_px && oy + 1 < row_end) { /* 16 or 32 channels, two rows */
+                dw_row4(g, in, oy, rows);
+                mnet_q8_vnni_dwq_pair_px(g, p, rows, wq, qbias, &rq, &ru, orow,
+                                         orow + (size_t)g->out_w * c);
+                oy++;
+                continue;
+            }
+            if (pair && oy + 1 < row_end) { /* full blocks two rows at a time */
+                dw_row4(g, in, oy, rows);
+                uint8_t *next = orow + (size_t)g->out_w * c;
+                mnet_q8_vnni_dwq_pair(g, p, rows, wq, qbias, &rq, &ru, orow, next);
+                if (mnet_q8_vnni_dwq_ptail(g)) {
+                    mnet_q8_vnni_dwq_pair_tail(g, p, rows, wq, &rq, &ru, orow, next);
+                } else if (full < c) {
+                    mnet_q8_vnni_dwq_row(g, p, rows, wq, qbias, &rq, &ru, orow, full, 0);
+                    mnet_q8_vnni_dwq_row(g, p, rows + 1, wq, qbias, &rq, &ru, next, full, 0);
+                }
+                oy++;
+                continue;
+            }
+            if (mnet_q8_vnni_dwq_ptail(g)) { /* the tail as pixel groups */
+                mnet_q8_vnni_dwq_row(g, p, rows, wq, qbias, &rq, &ru, orow, 0,
+                                     MNET_DWQ_SKIP_TAIL);
+                mnet_q8_vnni_dwq_pair_tail(g, p, rows, wq, &rq, &ru, orow, NULL);
+                continue;
+            }
+            mnet_q8_vnni_dwq_row(g, p, rows, wq, qbias, &rq, &ru, orow, 0, 0);
         }
         return;
     }
@@ -619,22 +688,57 @@ MNET_VNNI void mnet_q8_vnni_dw_run(const mnet_conv_geometry *g, const mnet_q8_co
     const int32_t *tail_bias = (const int32_t *)((const uint8_t *)wrow + dw_row_bytes(g));
     rq_ctx tail_rq = rq;
     tail_rq.table = tail_bias + BLOCK, tail_rq.padded = BLOCK;
+    /* The full blocks without K sums by the quads: at stride 1 two rows at
+     * a time (mnet_q8_vnni_dwq_pair; a range's odd last row: the tap
+     * pairs), at stride 2 by rows (dwq_row, which also runs the tail's
+     * quads unless the pixel tail does; rows of 14 outputs or more); the
+     * others by the tap pairs. */
+    int quad_pairs = row3x3 && mnet_q8_vnni_dwq_pair_ok(g);
+    int ptail = row3x3 && mnet_q8_vnni_dwq_ptail(g); /* 16 or 32 more: pixel groups */
+    /* (stride 2: within 5 % of the tap pairs on the models' layers, where
+     * most have K blocks; rows of 7 measured 5-8 % slower) */
+    int quad_rows = row3x3 && g->stride_w == 2 && g->out_w >= 14;
+    int quad_first = 0; /* stride 2: from the first full block without K sums */
+    while (quad_rows && quad_first < full && mnet_q8_vnni_dwq_block_k(wq, quad_first))
+        quad_first += BLOCK;
+    if (quad_first == (ptail ? full : c)) quad_rows = 0; /* nothing for dwq_row */
     for (int oy = row_begin; oy < row_end; oy++) {
         int prev_interior = 0;
         dw_row_bases(g, in, oy, rows);
         if (row3x3) {
             uint8_t *orow = out + (size_t)oy * g->out_w * c;
-            for (int block = 0; block < full; block += BLOCK) {
-                rq_ctx brq = rq;
-                brq.table += block;
-                dw_row3x3(g, rows, block, wrow + (size_t)block / 16 * DW_ROW_SETS,
-                          packed_bias + block, &brq, &ru, zx8, orow);
+            int n = quad_pairs && oy + 1 < row_end ? 2 : 1; /* output rows this pass */
+            int quads = n == 2 || quad_rows; /* the quads run their blocks */
+            if (n == 2) {
+                dw_row4(g, in, oy, rows);
+                mnet_q8_vnni_dwq_pair(g, p, rows, wq, packed_bias, &rq, &ru, orow,
+                                      orow + (size_t)g->out_w * c);
+                if (ptail)
+                    mnet_q8_vnni_dwq_pair_tail(g, p, rows, wq, &rq, &ru, orow,
+                                               orow + (size_t)g->out_w * c);
             }
-            if (dw_row3x3_tail(g)) /* the last 64 channels */
-                dw_row3x3(g, rows, c - BLOCK, wrow + (size_t)full / 16 * DW_ROW_SETS, tail_bias,
-                          &tail_rq, &ru, zx8, orow);
-            else if (full < c) /* the channels after the full blocks */
-                mnet_q8_vnni_dwq_row(g, p, rows, wq, packed_bias, &rq, &ru, orow, full);
+            for (int r = 0; r < n; r++) {
+                uint8_t *o = orow + (size_t)r * g->out_w * c;
+                for (int block = 0; block < full; block += BLOCK) {
+                    if (quads && !mnet_q8_vnni_dwq_block_k(wq, block)) continue;
+                    rq_ctx brq = rq;
+                    brq.table += block;
+                    dw_row3x3(g, rows + r, block, wrow + (size_t)block / 16 * DW_ROW_SETS,
+                              packed_bias + block, &brq, &ru, zx8, o);
+                }
+                if (quad_rows) /* the other full blocks (and the tail) */
+                    mnet_q8_vnni_dwq_row(g, p, rows, wq, packed_bias, &rq, &ru, o, quad_first,
+                                         MNET_DWQ_SKIP_K | (ptail ? MNET_DWQ_SKIP_TAIL : 0));
+                if (ptail && n == 1) /* the tail's pixel groups, one row */
+                    mnet_q8_vnni_dwq_pair_tail(g, p, rows, wq, &rq, &ru, o, NULL);
+                if (ptail || quad_rows) continue;
+                if (dw_row3x3_tail(g)) /* the last 64 channels */
+                    dw_row3x3(g, rows + r, c - BLOCK, wrow + (size_t)full / 16 * DW_ROW_SETS,
+                              tail_bias, &tail_rq, &ru, zx8, o);
+                else if (full < c) /* the channels after the full blocks */
+                    mnet_q8_vnni_dwq_row(g, p, rows + r, wq, packed_bias, &rq, &ru, o, full, 0);
+            }
+            oy += n - 1;
             continue;
         }
         for (int ox = 0; ox < g->out_w; ox++) {

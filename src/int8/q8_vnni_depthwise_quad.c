@@ -24,6 +24,12 @@
  * runs d interleaved streams of outputs (ox = r, r + d, ...), each of which
  * slides over columns d apart like an undilated row.
  *
+ * Stride 1 without dilation runs two output rows per pass (dwq_pair64,
+ * dwq_pair_px_body): their 4 input rows in one quad, (x0, x1, x2, x3),
+ * meet the weights (w0, w1, w2, 0) and (0, w0, w1, w2): half the loads and
+ * unpacks per output. The 16 or 32 channels after the full 64-blocks run
+ * as 4 or 2 pixels per block (the pixel tail, also at stride 2).
+ *
  * Padded taps read the input zero point (whose part is folded into the
  * bias, as for the tap pairs), so borders run the same arithmetic. */
 #include "int8/q8_vnni_depthwise_quad.h"
@@ -70,10 +76,16 @@ size_t mnet_q8_vnni_dwq_masked_offset(const mnet_conv_geometry *g) {
     return (size_t)dwq_padded(g) * DWQ_SETS * 4;
 }
 
+static int dwq_ptail_np(const mnet_conv_geometry *g);
+static void dwq_ptail_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
+                           int32_t *quads);
+
 size_t mnet_q8_vnni_dwq_bytes(const mnet_conv_geometry *g) {
     if (!mnet_q8_vnni_dwq_ok(g)) return 0;
-    return mnet_q8_vnni_dwq_masked_offset(g) +
-           (mnet_q8_vnni_dwq_masked(g) ? BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK) : 0);
+    /* the pixel tail: quads and flags, bias, table of one 64-block */
+    return mnet_q8_vnni_dwq_ptail_offset(g) +
+           (dwq_ptail_np(g) ? BLOCK * DWQ_SETS * 4 + BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK)
+                            : 0);
 }
 
 /* Block of position pos: its start and vector count (64-, 32-, 16-block). */
@@ -127,6 +139,9 @@ void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, i
         }
         quads[(size_t)start * DWQ_SETS + ((size_t)3 * nv + v) * 16 + l] = !fits;
     }
+    if (dwq_ptail_np(g))
+        dwq_ptail_pack(g, w_ohwi, zw,
+                       (int32_t *)((uint8_t *)quads + mnet_q8_vnni_dwq_ptail_offset(g)));
 }
 
 /* vpdpbusd accumulating in place (see DPBUSD in q8_vnni_pointwise.c) */
@@ -215,6 +230,44 @@ INLINE_VNNI void dwq_store(uint8_t *dst, const __m512i *a, int nv, int pos, int 
     }
 }
 
+/* The requantization constants of one 64-block, per kind (mult, mult_odd,
+ * round_even, round_odd, shr_even, shl_odd, shift2) and vector: in locals,
+ * because the byte stores may alias anything, so through rq's pointers
+ * they would be reloaded per output (GCC kept 16 table pointers on the
+ * stack and chased them: per-channel layers measured ~30 % slower than
+ * uniform ones). */
+enum { DWQ_RQ_KINDS = 7 };
+INLINE_VNNI void dwq_rq_consts(const rq_ctx *rq, const rq_vec *ru, int pos, int uniform,
+                               int any_short, __m512i k[DWQ_RQ_KINDS][4]) {
+    __m512i zero = _mm512_setzero_si512();
+    for (int v = 0; v < 4; v++) {
+        if (uniform) {
+            k[0][v] = ru->mult, k[1][v] = ru->mult, k[2][v] = ru->round, k[3][v] = ru->round;
+            k[4][v] = ru->shr, k[5][v] = ru->shl, k[6][v] = ru->shift2;
+            continue;
+        }
+        const int32_t *t = rq->table + pos + 16 * v;
+        int n = rq->padded;
+        k[0][v] = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT * n);
+        k[1][v] = _mm512_loadu_si512(t + MNET_Q8_RQ_MULT_ODD * n);
+        k[2][v] = _mm512_loadu_si512(
+            t + (any_short ? MNET_Q8_RQ_ROUND_EVEN : MNET_Q8_RQ_ROUND32) * n);
+        k[3][v] = any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_ROUND_ODD * n) : zero;
+        k[4][v] = any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHR_EVEN * n) : zero;
+        k[5][v] = any_short ? _mm512_loadu_si512(t + MNET_Q8_RQ_SHL_ODD * n) : zero;
+        k[6][v] = _mm512_loadu_si512(t + MNET_Q8_RQ_SHIFT2 * n);
+    }
+}
+
+INLINE_VNNI void dwq_store_k(uint8_t *dst, const __m512i *a, __m512i k[DWQ_RQ_KINDS][4],
+                             const rq_ctx *rq, int any_short) {
+    __m512i q[4];
+    for (int v = 0; v < 4; v++)
+        q[v] = requant_core(a[v], k[0][v], k[1][v], k[2][v], k[3][v], k[4][v], k[5][v], k[6][v],
+                            any_short);
+    pack_store64(dst, q[0], q[1], q[2], q[3], rq);
+}
+
 /* count outputs of one block: output j reads columns x + j cs + {0, cs,
  * 2 cs} (adv 1) or x + 2 j + {0, 1, 2} (adv 2) and goes to dst + j step. */
 typedef struct dwq_stream_args {
@@ -244,7 +297,15 @@ INLINE_VNNI __m512i dwq_ksum(__m512i q, __m512i k1, int corr) {
  * (kfirst): 2 per output instead of 3. */
 INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, int masked,
                             int adv, int corr, const dw_u512 *w, const int32_t *bias,
-                            __m512i k1, const rq_ctx *rq, const rq_vec *ru) {
+                            __m512i k1, const rq_ctx *rqp, const rq_vec *rup) {
+    /* locals: through the pointers, reloaded after every (aliasing) store;
+     * measured 6-25 % faster, but at stride 2 with K sums (more live
+     * vectors) 2-4 % slower */
+    rq_ctx rql = *rqp;
+    rq_vec rul = *rup;
+    int local = adv == 1 || !corr;
+    const rq_ctx *rq = local ? &rql : rqp;
+    const rq_vec *ru = local ? &rul : rup;
     __m512i q0[4], q1[4], q2[4], kfirst[4];
     const int32_t *b = bias + a->pos;
     int x = a->x, cs = a->cs;
@@ -400,7 +461,7 @@ INLINE_VNNI int dwq_needs_k(const dw_u512 *flag, int nv) {
 MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                                     const uint8_t *const *rows, const int32_t *wq,
                                     const int32_t *bias, const rq_ctx *rq, const rq_vec *ru,
-                                    uint8_t *out_row, int first) {
+                                    uint8_t *out_row, int first, int skip) {
     int c = g->out_c, k = 128 - p->weight_zero_point;
     int corr_k = k == 0 ? 0 : k == 128 ? 2 : 1; /* when a block needs the K sums */
     int kb = k == 128 ? 64 : k;
@@ -422,12 +483,17 @@ MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_c
     }
     int masked = mnet_q8_vnni_dwq_masked(g); /* one 64-block of c channels */
     int full = masked ? BLOCK : c / BLOCK * BLOCK, cp = round_up(c, 16), d = g->dilation_w;
-    for (int block = first; block < cp;) {
+    int end = skip & MNET_DWQ_SKIP_TAIL ? full : cp;
+    for (int block = first; block < end;) {
         int nv = block < full ? 4 : block + 32 <= cp ? 2 : 1;
         for (int r = 0; r < 3; r++) s.r[r] = rows[r] ? rows[r] + block : zx_row;
         s.n = c - block;
         const dw_u512 *wb = w + (size_t)block * DWQ_SETS / 16;
-        int corr = dwq_needs_k(wb + 3 * nv, nv) ? corr_k : 0;
+        int needs_k = dwq_needs_k(wb + 3 * nv, nv), corr = needs_k ? corr_k : 0;
+        if (skip & MNET_DWQ_SKIP_K && needs_k && nv == 4 && !masked) { /* the caller's */
+            block += BLOCK;
+            continue;
+        }
         if (g->stride_w == 2) {
             dwq_stream_args a = {-g->pad_left, 1, g->out_w, block, out_row + block, (size_t)c};
             if (masked) dwq_runm_a2(&s, &a, corr, wb, bias, k1, rq, ru);
@@ -446,6 +512,432 @@ MNET_VNNI void mnet_q8_vnni_dwq_row(const mnet_conv_geometry *g, const mnet_q8_c
         }
         block += nv * 16;
     }
+}
+
+/* --- two output rows per pass -------------------------------------------- */
+
+/* Stride 1 without dilation, full 64-blocks: output rows oy and oy + 1 read
+ * input rows 0-2 and 1-3 of the same 4, so one column's quads hold all 4
+ * rows, (x0, x1, x2, x3), and meet (w0, w1, w2, 0) for row oy and the same
+ * weights shifted up one byte, (0, w0, w1, w2), for row oy + 1: per 64
+ * outputs 12 vpdpbusd, 4 byte unpacks and 2 loads (one row: 12, 8 and 3).
+ * Only blocks without K sums (their 4th byte would need its own). */
+int mnet_q8_vnni_dwq_pair_ok(const mnet_conv_geometry *g) {
+    return mnet_q8_vnni_dwq_ok(g) && g->stride_w == 1 && g->dilation_w == 1 &&
+           g->out_c >= BLOCK;
+}
+
+MNET_VNNI int mnet_q8_vnni_dwq_block_k(const int32_t *wq, int block) {
+    const dw_u512 *w = (const dw_u512 *)(const void *)wq + (size_t)block * DWQ_SETS / 16;
+    return dwq_needs_k(w + 12, 4);
+}
+
+/* The 4 input rows of a row pair (padding: the zero-point row, step 0). */
+typedef struct dwq_pair_src {
+    const uint8_t *r[4];
+    size_t step[4];
+    int in_w;
+    __m512i zx8;
+} dwq_pair_src;
+
+/* The 4-row quads of column x (lane order). */
+INLINE_VNNI void dwq_build4(const dwq_pair_src *s, int x, __m512i *q) {
+    __m512i a = s->zx8, b = s->zx8, c = s->zx8, d = s->zx8;
+    if (x >= 0 && x < s->in_w) {
+        a = _mm512_loadu_si512(s->r[0] + (size_t)x * s->step[0]);
+        b = _mm512_loadu_si512(s->r[1] + (size_t)x * s->step[1]);
+        c = _mm512_loadu_si512(s->r[2] + (size_t)x * s->step[2]);
+        d = _mm512_loadu_si512(s->r[3] + (size_t)x * s->step[3]);
+    }
+    __m512i lo01 = _mm512_unpacklo_epi8(a, b), hi01 = _mm512_unpackhi_epi8(a, b);
+    __m512i lo23 = _mm512_unpacklo_epi8(c, d), hi23 = _mm512_unpackhi_epi8(c, d);
+    q[0] = _mm512_unpacklo_epi16(lo01, lo23), q[1] = _mm512_unpackhi_epi16(lo01, lo23);
+    q[2] = _mm512_unpacklo_epi16(hi01, hi23), q[3] = _mm512_unpackhi_epi16(hi01, hi23);
+}
+
+/* One 64-block (positions pos..pos + 63) of two output rows; uniform and
+ * any_short constant (dwq_pair64's variants). */
+INLINE_VNNI void dwq_pair64_body(const dwq_pair_src *src, int x0, int out_w, const dw_u512 *w,
+                                 const int32_t *bias, int pos, const rq_ctx *rqp,
+                                 const rq_vec *rup, uint8_t *o0, uint8_t *o1, size_t c,
+                                 int uniform, int any_short) {
+    dwq_pair_src s = *src;
+    rq_ctx rq = *rqp;
+    __m512i k[DWQ_RQ_KINDS][4];
+    dwq_rq_consts(&rq, rup, pos, uniform, any_short, k);
+    __m512i ws[12]; /* row oy + 1's weights: (0, w0, w1, w2) */
+    for (int i = 0; i < 12; i++)
+        ws[i] = _mm512_slli_epi32(_mm512_loadu_si512((const void *)&w[i]), 8);
+    const int32_t *b = bias + pos;
+    __m512i q0[4], q1[4], q2[4];
+    dwq_build4(&s, x0, q0);
+    dwq_build4(&s, x0 + 1, q1);
+    for (int ox = 0; ox < out_w; ox++) {
+        dwq_build4(&s, x0 + ox + 2, q2);
+        __m512i a[4], e[4];
+        for (int v = 0; v < 4; v++) a[v] = _mm512_loadu_si512(b + 16 * v), e[v] = a[v];
+        for (int v = 0; v < 4; v++) {
+            DPBUSD(a[v], q0[v], w[v]);
+            DPBUSD(e[v], q0[v], ws[v]);
+        }
+        for (int v = 0; v < 4; v++) {
+            DPBUSD(a[v], q1[v], w[4 + v]);
+            DPBUSD(e[v], q1[v], ws[4 + v]);
+        }
+        for (int v = 0; v < 4; v++) {
+            DPBUSD(a[v], q2[v], w[8 + v]);
+            DPBUSD(e[v], q2[v], ws[8 + v]);
+        }
+        dwq_store_k(o0 + (size_t)ox * c, a, k, &rq, any_short);
+        dwq_store_k(o1 + (size_t)ox * c, e, k, &rq, any_short);
+        for (int v = 0; v < 4; v++) q0[v] = q1[v], q1[v] = q2[v];
+    }
+}
+
+#define DWQ_PAIR_VARIANT(name, uniform, any_short)                                          \
+    MNET_VNNI __attribute__((noinline)) static void name(                                  \
+        const dwq_pair_src *s, int x0, int out_w, const dw_u512 *w, const int32_t *bias,    \
+        int pos, const rq_ctx *rq, const rq_vec *ru, uint8_t *o0, uint8_t *o1, size_t c) { \
+        dwq_pair64_body(s, x0, out_w, w, bias, pos, rq, ru, o0, o1, c, uniform, any_short); \
+    }
+DWQ_PAIR_VARIANT(dwq_pair64_u, 1, 0)
+DWQ_PAIR_VARIANT(dwq_pair64_us, 1, 1)
+DWQ_PAIR_VARIANT(dwq_pair64_t, 0, 0)
+DWQ_PAIR_VARIANT(dwq_pair64_ts, 0, 1)
+#undef DWQ_PAIR_VARIANT
+
+MNET_VNNI void mnet_q8_vnni_dwq_pair(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                                     const uint8_t *const *rows, const int32_t *wq,
+                                     const int32_t *bias, const rq_ctx *rq, const rq_vec *ru,
+                                     uint8_t *out_row0, uint8_t *out_row1) {
+    size_t c = (size_t)g->out_c;
+    int full = g->out_c / BLOCK * BLOCK;
+    uint8_t zx_row[BLOCK];
+    memset(zx_row, p->input_zero_point, sizeof zx_row);
+    dwq_pair_src s;
+    s.in_w = g->in_w;
+    s.zx8 = _mm512_set1_epi8((char)p->input_zero_point);
+    void (*run)(const dwq_pair_src *, int, int, const dw_u512 *, const int32_t *, int,
+                const rq_ctx *, const rq_vec *, uint8_t *, uint8_t *, size_t) =
+        rq->uniform ? (rq->any_short ? dwq_pair64_us : dwq_pair64_u)
+                    : (rq->any_short ? dwq_pair64_ts : dwq_pair64_t);
+    for (int block = 0; block < full; block += BLOCK) {
+        const dw_u512 *w = (const dw_u512 *)(const void *)wq + (size_t)block * DWQ_SETS / 16;
+        if (dwq_needs_k(w + 12, 4)) continue; /* the caller's */
+        for (int r = 0; r < 4; r++) {
+            s.r[r] = rows[r] ? rows[r] + block : zx_row;
+            s.step[r] = rows[r] ? c : 0;
+        }
+        run(&s, -g->pad_left, g->out_w, w, bias, block, rq, ru, out_row0 + block,
+            out_row1 + block, c);
+    }
+}
+
+/* 16 or 32 channels (dwq_pixels) two output rows at a time: np pixels per
+ * 64-lane block as dwq_run_px, each column's quads of 4 input rows as
+ * dwq_pair64; the K sums (when the block needs them) against (K, K, K, 0)
+ * for row oy and (0, K, K, K) for row oy + 1. The same kernel runs the
+ * pixel tail (dwq_ptail): the 16 or 32 channels after the full 64-blocks
+ * of np pixels gathered into one block (gather: pixels step bytes apart
+ * rather than adjacent), which measured as costly as a whole 64-block by
+ * single rows of 16-channel quads. */
+INLINE_VNNI __m512i dwq_load_px4(const dwq_pair_src *s, int k, int y, int np, int gather) {
+    /* gather 0: np adjacent pixels' bytes; 1: the pixels y, y + 1, ...;
+     * 2: y, y + 2, ... (stride 2) */
+    size_t c = BLOCK / (size_t)np, st = s->step[k];
+    int ps = gather == 2 ? 2 : 1;
+    if (y >= 0 && y + ps * (np - 1) < s->in_w) {
+        const uint8_t *at = s->r[k] + (size_t)y * st;
+        size_t pst = (size_t)ps * st;
+        if (!gather) return _mm512_loadu_si512(at);
+        if (st == 0) return s->zx8; /* a padding row */
+        if (np == 2)
+            return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const void *)at)),
+                                      _mm256_loadu_si256((const void *)(at + pst)), 1);
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const void *)at));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const void *)(at + pst)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const void *)(at + 2 * pst)), 2);
+        return _mm512_inserti32x4(v, _mm_loadu_si128((const void *)(at + 3 * pst)), 3);
+    }
+    uint8_t tmp[BLOCK]; /* the row's edge: the zero point outside */
+    _mm512_storeu_si512(tmp, s->zx8);
+    for (int i = 0; i < np; i++)
+        if (y + ps * i >= 0 && y + ps * i < s->in_w)
+            memcpy(tmp + c * i, s->r[k] + (size_t)(y + ps * i) * st, c);
+    return _mm512_loadu_si512(tmp);
+}
+
+INLINE_VNNI void dwq_build_px4(const dwq_pair_src *s, int y, int np, int gather, __m512i *q) {
+    __m512i a = dwq_load_px4(s, 0, y, np, gather), b = dwq_load_px4(s, 1, y, np, gather);
+    __m512i c = dwq_load_px4(s, 2, y, np, gather), d = dwq_load_px4(s, 3, y, np, gather);
+    __m512i lo01 = _mm512_unpacklo_epi8(a, b), hi01 = _mm512_unpackhi_epi8(a, b);
+    __m512i lo23 = _mm512_unpacklo_epi8(c, d), hi23 = _mm512_unpackhi_epi8(c, d);
+    q[0] = _mm512_unpacklo_epi16(lo01, lo23), q[1] = _mm512_unpackhi_epi16(lo01, lo23);
+    q[2] = _mm512_unpacklo_epi16(hi01, hi23), q[3] = _mm512_unpackhi_epi16(hi01, hi23);
+}
+
+/* 4 accumulators -> the block's 64 bytes (channel order), uniform constants
+ * ru or per-position constants k. */
+INLINE_VNNI __m512i dwq_bytes(const __m512i *a, __m512i k[DWQ_RQ_KINDS][4], const rq_vec *ru,
+                              const rq_ctx *rq, int uniform) {
+    __m512i q[4];
+    for (int v = 0; v < 4; v++)
+        q[v] = uniform ? requant_r(a[v], ru, rq->any_short)
+                       : requant_core(a[v], k[0][v], k[1][v], k[2][v], k[3][v], k[4][v], k[5][v],
+                                      k[6][v], rq->any_short);
+    __m512i w01 = add_zero_point16(_mm512_packs_epi32(q[0], q[1]), rq);
+    __m512i w23 = add_zero_point16(_mm512_packs_epi32(q[2], q[3]), rq);
+    return clamp_bytes(_mm512_packus_epi16(w01, w23), rq);
+}
+
+/* The first n of the block's np pixels to dst, pixels step bytes apart
+ * (gather) or adjacent. */
+INLINE_VNNI void dwq_store_px(uint8_t *dst, __m512i b, int np, int n, int gather, size_t step) {
+    if (!gather) {
+        if (n == np) _mm512_storeu_si512(dst, b);
+        else _mm512_mask_storeu_epi8(dst, ~(__mmask64)0 >> (BLOCK - n * (BLOCK / np)), b);
+        return;
+    }
+    if (np == 2) {
+        _mm256_storeu_si256((void *)dst, _mm512_castsi512_si256(b));
+        if (n > 1) _mm256_storeu_si256((void *)(dst + step), _mm512_extracti64x4_epi64(b, 1));
+        return;
+    }
+    _mm_storeu_si128((void *)dst, _mm512_castsi512_si128(b));
+    if (n > 1) _mm_storeu_si128((void *)(dst + step), _mm512_extracti32x4_epi32(b, 1));
+    if (n > 2) _mm_storeu_si128((void *)(dst + 2 * step), _mm512_extracti32x4_epi32(b, 2));
+    if (n > 3) _mm_storeu_si128((void *)(dst + 3 * step), _mm512_extracti32x4_epi32(b, 3));
+}
+
+/* bias and rq: the block's (positions from 0); o0 / o1: the first pixel's
+ * bytes of the two output rows, the next pixel ostep bytes on. two = 0:
+ * one output row (o1 unused; the 4th input row only meets zero weights),
+ * and with gather 2 at stride 2: the pixels' first taps are the columns
+ * y, y + 2, ... (Q(y)), the second taps Q(y + 1), built too, the third
+ * Q(y) shifted one pixel on into the next Q(y + 2 np). */
+INLINE_VNNI void dwq_pair_px_body(const dwq_pair_src *src, int np, int gather, int x0,
+                                  int out_w, int corr, const dw_u512 *w, const int32_t *bias,
+                                  __m512i k1, const rq_ctx *rqp, const rq_vec *rup, uint8_t *o0,
+                                  uint8_t *o1, size_t ostep, int uniform, int two) {
+    dwq_pair_src s = *src;
+    rq_ctx rq = *rqp;
+    rq_vec ru = *rup;
+    __m512i rk[DWQ_RQ_KINDS][4]; /* per-channel constants (not uniform) */
+    if (!uniform) dwq_rq_consts(&rq, &ru, 0, 0, rq.any_short, rk);
+    __m512i ws[12]; /* row oy + 1's weights: (0, w0, w1, w2) */
+    for (int i = 0; i < 12; i++)
+        ws[i] = _mm512_slli_epi32(_mm512_loadu_si512((const void *)&w[i]), 8);
+    __m512i k1s = _mm512_slli_epi32(k1, 8);
+    __m512i qc[4], qn[4];
+    int s2 = gather == 2;
+    __m512i qm[4]; /* stride 2: Q(y + 1) */
+    dwq_build_px4(&s, x0, np, gather, qc);
+    for (int ox = 0; ox < out_w; ox += np) {
+        int y = s2 ? x0 + 2 * ox : x0 + ox;
+        dwq_build_px4(&s, y + (s2 ? 2 * np : np), np, gather, qn);
+        if (s2) dwq_build_px4(&s, y + 1, np, gather, qm);
+        __m512i a[4], e[4];
+        for (int v = 0; v < 4; v++) {
+            a[v] = _mm512_loadu_si512(bias + 16 * v), e[v] = a[v];
+            __m512i q1 = s2 ? qm[v] : dwq_shift(qn[v], qc[v], 1, np);
+            __m512i q2 = dwq_shift(qn[v], qc[v], s2 ? 1 : 2, np);
+            if (!two) { /* one row */
+                if (corr) {
+                    __m512i ka = _mm512_setzero_si512();
+                    for (int r = 0; r < corr; r++) {
+                        DPBUSD(ka, qc[v], k1);
+                        DPBUSD(ka, q1, k1);
+                        DPBUSD(ka, q2, k1);
+                    }
+                    a[v] = _mm512_add_epi32(a[v], ka);
+                }
+                DPBUSD(a[v], qc[v], w[v]);
+                DPBUSD(a[v], q1, w[4 + v]);
+                DPBUSD(a[v], q2, w[8 + v]);
+                continue;
+            }
+            if (corr) { /* the K sums in second chains */
+                __m512i ka = _mm512_setzero_si512(), kb = _mm512_setzero_si512();
+                for (int r = 0; r < corr; r++) {
+                    DPBUSD(ka, qc[v], k1);
+                    DPBUSD(kb, qc[v], k1s);
+                    DPBUSD(ka, q1, k1);
+                    DPBUSD(kb, q1, k1s);
+                    DPBUSD(ka, q2, k1);
+                    DPBUSD(kb, q2, k1s);
+                }
+                a[v] = _mm512_add_epi32(a[v], ka), e[v] = _mm512_add_epi32(e[v], kb);
+            }
+            DPBUSD(a[v], qc[v], w[v]);
+            DPBUSD(e[v], qc[v], ws[v]);
+            DPBUSD(a[v], q1, w[4 + v]);
+            DPBUSD(e[v], q1, ws[4 + v]);
+            DPBUSD(a[v], q2, w[8 + v]);
+            DPBUSD(e[v], q2, ws[8 + v]);
+        }
+        int n = out_w - ox < np ? out_w - ox : np;
+        if (!two) {
+            dwq_store_px(o0 + (size_t)ox * ostep, dwq_bytes(a, rk, rup, &rq, uniform), np, n,
+                         gather, ostep);
+        } else if (uniform && !gather) {
+            dwq_store(o0 + (size_t)ox * ostep, a, 4, 0, 0, n * (BLOCK / np), &rq, &ru);
+            dwq_store(o1 + (size_t)ox * ostep, e, 4, 0, 0, n * (BLOCK / np), &rq, &ru);
+        } else {
+            dwq_store_px(o0 + (size_t)ox * ostep, dwq_bytes(a, rk, rup, &rq, uniform), np, n,
+                         gather, ostep);
+            dwq_store_px(o1 + (size_t)ox * ostep, dwq_bytes(e, rk, rup, &rq, uniform), np, n,
+                         gather, ostep);
+        }
+        for (int v = 0; v < 4; v++) qc[v] = qn[v];
+    }
+}
+
+typedef void dwq_pair_px_fn(const dwq_pair_src *s, int x0, int out_w, int corr, const dw_u512 *w,
+                            const int32_t *bias, __m512i k1, const rq_ctx *rq, const rq_vec *ru,
+                            uint8_t *o0, uint8_t *o1, size_t ostep);
+
+#define DWQ_PX_BODY(np, gather, u, two, cr) \
+    dwq_pair_px_body(s, np, gather, x0, out_w, cr, w, bias, k1, rq, ru, o0, o1, ostep, u, two)
+#define DWQ_PAIR_PX_VARIANT(name, np, gather, u, two)                                          \
+    MNET_VNNI __attribute__((noinline)) static void name(                                      \
+        const dwq_pair_src *s, int x0, int out_w, int corr, const dw_u512 *w,                   \
+        const int32_t *bias, __m512i k1, const rq_ctx *rq, const rq_vec *ru, uint8_t *o0,       \
+        uint8_t *o1, size_t ostep) {                                                            \
+        if (corr == 0) DWQ_PX_BODY(np, gather, u, two, 0);                                      \
+        else if (corr == 1) DWQ_PX_BODY(np, gather, u, two, 1);                                 \
+        else DWQ_PX_BODY(np, gather, u, two, 2);                                                \
+    }
+DWQ_PAIR_PX_VARIANT(dwq_pair16_u, 4, 0, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair32_u, 2, 0, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair16_t, 4, 0, 0, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair32_t, 2, 0, 0, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail16_u, 4, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail32_u, 2, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail16_t, 4, 1, 0, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail32_t, 2, 1, 0, 1)
+/* single rows of the pixel tail: stride 1, stride 2 */
+DWQ_PAIR_PX_VARIANT(dwq_tail16_u, 4, 1, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32_u, 2, 1, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16_t, 4, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32_t, 2, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16s2_u, 4, 2, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32s2_u, 2, 2, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16s2_t, 4, 2, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32s2_t, 2, 2, 0, 0)
+#undef DWQ_PAIR_PX_VARIANT
+#undef DWQ_PX_BODY
+
+int mnet_q8_vnni_dwq_pair_px_ok(const mnet_conv_geometry *g) {
+    return mnet_q8_vnni_dwq_ok(g) && dwq_pixels(g);
+}
+
+/* The pair kernels' setup: the 4 rows from byte offset first, K. */
+MNET_VNNI static void dwq_pair_setup(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
+                           const uint8_t *const *rows, int first, const uint8_t *zx_row,
+                           dwq_pair_src *s, __m512i *k1, int *corr_k) {
+    int k = 128 - p->weight_zero_point, kb = k == 128 ? 64 : k;
+    *corr_k = k == 0 ? 0 : k == 128 ? 2 : 1;
+    *k1 = _mm512_set1_epi32((int)((uint32_t)(uint8_t)(int8_t)kb * 0x010101u));
+    for (int r = 0; r < 4; r++) {
+        s->r[r] = rows[r] ? rows[r] + first : zx_row;
+        s->step[r] = rows[r] ? (size_t)g->out_c : 0;
+    }
+    s->in_w = g->in_w;
+    s->zx8 = _mm512_set1_epi8((char)p->input_zero_point);
+}
+
+MNET_VNNI void mnet_q8_vnni_dwq_pair_px(const mnet_conv_geometry *g,
+                                        const mnet_q8_conv_params *p, const uint8_t *const *rows,
+                                        const int32_t *wq, const int32_t *bias,
+                                        const rq_ctx *rq, const rq_vec *ru, uint8_t *out_row0,
+                                        uint8_t *out_row1) {
+    int c = g->out_c, corr_k;
+    uint8_t zx_row[BLOCK];
+    memset(zx_row, p->input_zero_point, sizeof zx_row);
+    dwq_pair_src s;
+    __m512i k1;
+    dwq_pair_setup(g, p, rows, 0, zx_row, &s, &k1, &corr_k);
+    const dw_u512 *w = (const dw_u512 *)(const void *)wq;
+    int corr = dwq_needs_k(w + 12, 4) ? corr_k : 0;
+    dwq_pair_px_fn *run = c == 16 ? (rq->uniform ? dwq_pair16_u : dwq_pair16_t)
+                                  : (rq->uniform ? dwq_pair32_u : dwq_pair32_t);
+    run(&s, -g->pad_left, g->out_w, corr, w, bias, k1, rq, ru, out_row0, out_row1,
+        (size_t)c);
+}
+
+/* --- the pixel tail ------------------------------------------------------ */
+
+static int dwq_ptail_np(const mnet_conv_geometry *g) {
+    int t = g->out_c % BLOCK;
+    if (!mnet_q8_vnni_dwq_ok(g) || g->dilation_w != 1 || g->out_c < BLOCK) return 0;
+    return t == 16 ? 4 : t == 32 ? 2 : 0;
+}
+
+int mnet_q8_vnni_dwq_ptail(const mnet_conv_geometry *g) { return dwq_ptail_np(g) != 0; }
+
+size_t mnet_q8_vnni_dwq_ptail_offset(const mnet_conv_geometry *g) {
+    return mnet_q8_vnni_dwq_masked_offset(g) +
+           (mnet_q8_vnni_dwq_masked(g) ? BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK) : 0);
+}
+
+int mnet_q8_vnni_dwq_ptail_channel(const mnet_conv_geometry *g, int pos) {
+    int full = g->out_c / BLOCK * BLOCK;
+    return full + pos_channel(pos, BLOCK) % (g->out_c - full);
+}
+
+/* The tail's quads and K flag (DWQ_SETS x 4 vectors at quads). */
+static void dwq_ptail_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
+                           int32_t *quads) {
+    int fits = 1;
+    for (int ch = g->out_c / BLOCK * BLOCK; ch < g->out_c; ch++)
+        for (int t = 0; t < 9; t++) {
+            int d = (int)w_ohwi[(size_t)ch * 9 + t] - zw;
+            fits &= d >= -128 && d <= 127;
+        }
+    int wz = fits ? zw : 128;
+    for (int pos = 0; pos < BLOCK; pos++) {
+        int ch = mnet_q8_vnni_dwq_ptail_channel(g, pos), v = pos / 16, l = pos % 16;
+        for (int kx = 0; kx < 3; kx++) {
+            uint32_t d = 0;
+            for (int ky = 0; ky < 3; ky++) {
+                int w = (int)w_ohwi[(size_t)ch * 9 + ky * 3 + kx] - wz;
+                d |= (uint32_t)(uint8_t)(int8_t)w << (8 * ky);
+            }
+            quads[(kx * 4 + v) * 16 + l] = (int32_t)d;
+        }
+        quads[(3 * 4 + v) * 16 + l] = !fits;
+    }
+}
+
+MNET_VNNI void mnet_q8_vnni_dwq_pair_tail(const mnet_conv_geometry *g,
+                                          const mnet_q8_conv_params *p,
+                                          const uint8_t *const *rows, const int32_t *wq,
+                                          const rq_ctx *rq, const rq_vec *ru, uint8_t *out_row0,
+                                          uint8_t *out_row1) {
+    int c = g->out_c, full = c / BLOCK * BLOCK, np = dwq_ptail_np(g), corr_k;
+    const uint8_t *rows4[4] = {rows[0], rows[1], rows[2], out_row1 ? rows[3] : rows[2]};
+    rows = rows4;
+    const int32_t *tq = (const int32_t *)(const void *)((const uint8_t *)wq +
+                                                        mnet_q8_vnni_dwq_ptail_offset(g));
+    const int32_t *tbias = tq + BLOCK * DWQ_SETS;
+    rq_ctx trq = *rq;
+    trq.table = tbias + BLOCK, trq.padded = BLOCK;
+    uint8_t zx_row[BLOCK];
+    memset(zx_row, p->input_zero_point, sizeof zx_row);
+    dwq_pair_src s;
+    __m512i k1;
+    dwq_pair_setup(g, p, rows, full, zx_row, &s, &k1, &corr_k);
+    const dw_u512 *w = (const dw_u512 *)(const void *)tq;
+    int corr = dwq_needs_k(w + 12, 4) ? corr_k : 0;
+    int u = rq->uniform, s2 = g->stride_w == 2;
+    dwq_pair_px_fn *run = out_row1 ? (np == 4 ? (u ? dwq_ptail16_u : dwq_ptail16_t)
+                                              : (u ? dwq_ptail32_u : dwq_ptail32_t))
+                          : s2 ? (np == 4 ? (u ? dwq_tail16s2_u : dwq_tail16s2_t)
+                                          : (u ? dwq_tail32s2_u : dwq_tail32s2_t))
+                               : (np == 4 ? (u ? dwq_tail16_u : dwq_tail16_t)
+                                          : (u ? dwq_tail32_u : dwq_tail32_t));
+    run(&s, -g->pad_left, g->out_w, corr, w, tbias, k1, &trq, ru, out_row0 + full,
+        out_row1 ? out_row1 + full : NULL, (size_t)c);
 }
 #undef DPBUSD
 

@@ -289,6 +289,57 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
     }
 }
 
+/* 3x3 depthwise over row ranges as threads split them: at stride 1 the
+ * AVX-512 kernels run two output rows at a time (a last odd row alone),
+ * with 16 or 32 channels after the full 64-blocks as pixel groups (at
+ * stride 2 too), and blocks that need the zero-point K sums by single rows;
+ * channels 16, 32 (pixel blocks), 64..208 with tails of 0, 16, 32 or
+ * others; weights near the zero point with one extreme channel, symmetric,
+ * or uniform random. */
+static void check_depthwise_row_ranges(const mnet_q8_kernels *k, test_rng *r) {
+    static const int chans[] = {16, 32, 64, 80, 96, 144, 160, 192, 208, 100, 128};
+    for (int t = 0; t < 88; t++) {
+        int c = chans[t % 11], stride = t % 3 == 0 ? 2 : 1;
+        mnet_conv_geometry g;
+        /* stride 2: rows of up to 20 outputs (the quads by rows from 14) */
+        int in_w = stride == 2 ? test_rng_int(r, 20, 40) : test_rng_int(r, 1, 20);
+        mnet_conv_geometry_init(&g, test_rng_int(r, 1, 9), in_w, c, c, 3, stride, 1, c,
+                                t % 2 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC);
+        if (g.out_h <= 0 || g.out_w <= 0) continue;
+        mnet_q8_conv_params p = random_params(r);
+        if (t % 3 == 1) p.weight_zero_point = 128;
+        mnet_requant rq[208];
+        if (t % 4 >= 2) random_channel_requant(r, &p, rq, c);
+        size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
+        uint8_t *in = malloc(nin), *w = malloc((size_t)c * 9), *a = malloc(nout),
+                *b = malloc(nout);
+        int32_t *bias = malloc((size_t)c * 4), *pb = malloc(((size_t)c + 64) * 4);
+        void *packed = malloc(k->depthwise_pack_bytes(&g));
+        fill_u8(r, in, nin);
+        fill_u8(r, w, (size_t)c * 9);
+        if (t % 3 != 2 && p.weight_zero_point != 128) { /* near the zero point, one extreme */
+            for (int i = 0; i < c * 9; i++) {
+                int v = p.weight_zero_point + w[i] % 201 - 100;
+                w[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+            if (t % 2) /* a K block: in the full blocks or the tail */
+                w[(size_t)test_rng_int(r, 0, c - 1) * 9 + test_rng_int(r, 0, 8)] =
+                    p.weight_zero_point < 128 ? 255 : 0;
+        }
+        fill_i32(r, bias, (size_t)c, 50000);
+        k->depthwise_pack(&g, &p, w, bias, packed, pb);
+        mnet_q8_ref_conv(&g, &p, in, w, bias, a, 0, g.out_h);
+        memset(b, 0x5A, nout);
+        int s1 = test_rng_int(r, 0, g.out_h), s2 = test_rng_int(r, s1, g.out_h);
+        k->depthwise(&g, &p, in, packed, pb, b, 0, s1);
+        k->depthwise(&g, &p, in, packed, pb, b, s1, s2);
+        k->depthwise(&g, &p, in, packed, pb, b, s2, g.out_h);
+        CHECK_MSG(memcmp(a, b, nout) == 0, "%s depthwise rows c %d %dx%d s%d split %d %d, zw %d",
+                  k->isa, c, g.in_h, g.in_w, stride, s1, s2, p.weight_zero_point);
+        free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    }
+}
+
 static void check_fast_add_quantize(const mnet_q8_kernels *k, test_rng *r) {
     int routes[2] = {0, 0}; /* output requantizations by route: long, short */
     int exact[2] = {0, 0};  /* cases without, with an input rescale that is a shift */
@@ -380,6 +431,7 @@ int main(void) {
         if (sets[i] == &mnet_q8_kernels_ref) continue;
         printf("testing %s\n", sets[i]->isa);
         check_fast(sets[i], &rng);
+        check_depthwise_row_ranges(sets[i], &rng);
         if (sets[i]->add && sets[i]->quantize) check_fast_add_quantize(sets[i], &rng);
         else CHECK_MSG(0, "%s lacks add or quantize", sets[i]->isa);
     }
