@@ -29,11 +29,14 @@
  * into the bias, so every output pixel runs the same code. With 16 or 32
  * channels, 4 or 2 adjacent output pixels share one 64-lane block. 3x3
  * kernels run by rows: vertical quads (q8_vnni_depthwise_quad.c: vpdpbusd
- * over one input column's 3 rows, each column built once for the 3 outputs
- * that read it) for symmetric weights, dilation, fewer than 64 channels and
- * short tails; the tap-pair row kernel (q8_vnni_depthwise.c's dw_row3x3,
- * which widens each input column once) for full 64-blocks with a weight zero
- * point, where the quads' zero-point sums cost more than they save.
+ * over one input column's rows, each column built once for the outputs that
+ * read it; at stride 1 two output rows per pass from one quad of 4 input
+ * rows) for every block whose weights fit w - zw in a signed byte (all
+ * symmetric layers, all but the 0-2 blocks holding a trained layer's extreme
+ * weights otherwise), dilation, and the channels after the full blocks; the
+ * tap-pair row kernel (q8_vnni_depthwise.c's dw_row3x3, which widens each
+ * input column once) for the full 64-blocks that would need the quads'
+ * zero-point sums, which cost more than they save.
  *
  * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
  *
