@@ -220,22 +220,28 @@ size_t mnet_session_memory(const mnet_session *session) {
            (session->q8 ? mnet_q8_session_bytes(session->q8) : session->q8_planned_bytes);
 }
 
-/* Runs the plan on the input tensor already in the arena: uint8 when the
- * model runs int8 (int8 hook), float otherwise. */
-static void execute(mnet_session *s) {
-    if (s->q8)
-        mnet_q8_session_run(s->q8, NULL, s->arena, s->offsets, s->pool);
-    else
-        mnet_plan_execute(&s->model->plan, &s->exec);
-}
-
-
 static float *tensor_data(const mnet_session *s, int tensor) {
     return s->arena + s->offsets[tensor];
 }
 
 static size_t tensor_count(const mnet_plan_tensor *t) {
     return (size_t)t->h * (size_t)t->w * (size_t)t->c;
+}
+
+/* Runs the plan on `input`, or when NULL on the input tensor already in the
+ * arena: uint8 when the model runs int8 (int8 hook), which quantizes the
+ * input where it is (the input is no feature tap, so nothing reads it from
+ * the arena), float otherwise, which copies it into the arena. */
+static void execute(mnet_session *s, const float *input) {
+    const mnet_plan *plan = &s->model->plan;
+    if (s->q8) {
+        mnet_q8_session_run(s->q8, input, s->arena, s->offsets, s->pool);
+        return;
+    }
+    if (input)
+        memcpy(tensor_data(s, plan->input), input,
+               tensor_count(&plan->tensors[plan->input]) * sizeof(float));
+    mnet_plan_execute(plan, &s->exec);
 }
 
 mnet_status mnet_run(mnet_session *session, const float *input, size_t input_count) {
@@ -248,14 +254,7 @@ mnet_status mnet_run(mnet_session *session, const float *input, size_t input_cou
         return mnet_session_fail(session, MNET_ERR_INVALID_ARGUMENT,
                                  "input has %zu values, expected %dx%dx%d = %zu", input_count,
                                  in->h, in->w, in->c, tensor_count(in));
-    if (session->q8) {
-        /* int8 quantizes the caller's input where it is: no float copy (the
-         * input is no feature tap, so nothing reads it from the arena) */
-        mnet_q8_session_run(session->q8, input, session->arena, session->offsets, session->pool);
-    } else {
-        memcpy(tensor_data(session, plan->input), input, input_count * sizeof(float));
-        execute(session);
-    }
+    execute(session, input);
     session->has_run = 1;
     return MNET_OK;
 }
@@ -269,7 +268,7 @@ mnet_status mnet_session_run_image(mnet_session *s, const mnet_image *image,
         s->model->row_kernels, image, preprocess, &s->model->input_spec,
         tensor_data(s, plan->input), s->scratch, s->scratch_floats, transform, &s->error);
     if (status != MNET_OK) return status;
-    execute(s);
+    execute(s, NULL);
     s->has_run = 1;
     return MNET_OK;
 }

@@ -68,10 +68,8 @@ static inline int32_t mnet_requant_apply(int32_t x, mnet_requant r) {
  * integer: mnet_requant_apply(x, r) is then x shifted left by the returned
  * count (modulo 2^32, as the apply), with no rounding. -1 otherwise. */
 static inline int mnet_requant_exact_shift(mnet_requant r, int low_zero_bits) {
-    int total = 31 - r.shift;
-    if (r.multiplier != (int32_t)1 << 30 || 30 + low_zero_bits < total || 30 + low_zero_bits - total > 31)
-        return -1;
-    return 30 + low_zero_bits - total;
+    int shift = 30 + low_zero_bits - (31 - r.shift); /* 2^30 * 2^low_zero_bits / 2^total */
+    return r.multiplier == (int32_t)1 << 30 && shift >= 0 && shift <= 31 ? shift : -1;
 }
 
 static inline int32_t mnet_clamp_i32(int32_t v, int32_t lo, int32_t hi) {

@@ -147,21 +147,16 @@ METHODS = ("minmax", "percentile", "mse")
 
 
 def histograms(model, images, steps, ranges):
-    """{key: (counts over HISTOGRAM_BINS bins of [min, max], exact zeros)}: a
-    second pass over the images once the extremes are known. Exact zeros
-    (most ReLU outputs) are counted apart: 0 is always representable, so they
+    """{key: counts of the nonzero values over HISTOGRAM_BINS bins of [min,
+    max]}: a second pass over the images once the extremes are known. Exact
+    zeros (most ReLU outputs) are left out: 0 is always representable, so they
     never add quantization error whatever the range."""
     hist = {}
     for key, array in tap_values(model, images, steps):
         lo, hi = ranges[key]
-        values = array[array != 0]
-        counts = np.histogram(values, HISTOGRAM_BINS, (lo, hi if hi > lo else lo + 1.0))[0]
-        zeros = array.size - values.size
-        if key in hist:
-            hist[key][0] += counts
-            hist[key][1] += zeros
-        else:
-            hist[key] = [counts.astype(np.int64), zeros]
+        counts = np.histogram(array[array != 0], HISTOGRAM_BINS,
+                              (lo, hi if hi > lo else lo + 1.0))[0].astype(np.int64)
+        hist[key] = hist[key] + counts if key in hist else counts
     return hist
 
 
@@ -213,7 +208,7 @@ def choose_ranges(model, images, steps, method, percentile):
     hist = histograms(model, images, steps, ranges)
     chosen = {}
     for key, (lo, hi) in ranges.items():
-        counts = hist[key][0]
+        counts = hist[key]
         if method == "percentile":
             chosen[key] = percentile_range(counts, lo, hi, percentile)
         else:
