@@ -12,9 +12,11 @@
  *
  * Arithmetic: sum (x - zx)(w - zw) = sum x (w - o) + (o - zw) sum x
  * - zx sum (w - zw). Plain AVX2 stores w - zw as int16 (o = zw: no input
- * sums). VNNI stores w - o as int8, o = zw when every w - zw fits, else
- * o = 128 and each pixel adds (o - zw) times the sum of its 27 real bytes
- * (computed on general registers, overlapping the vector work). The last
+ * sums). VNNI stores w - o as int8, o = zw when every w - zw fits or all
+ * that do not are at one tap that splits into two bytes (the second one in
+ * step 6's spare byte, mnet_q8_stem_spare_tap), else o = 128 and each pixel
+ * adds (o - zw) times the sum of its 27 real bytes (computed on general
+ * registers, overlapping the vector work). The last
  * term is in the packed bias; a kernel row above or below the image is
  * skipped and zx sum (w - zw) over its taps added back to the bias of that
  * output row. Pixels whose taps touch a padded column read a copy of their
@@ -35,8 +37,15 @@ enum {
     Q8_NAME(STEM_VBYTES) = 32 * Q8_NAME(WBYTES), /* weight bytes per step and vector */
 };
 
-/* Header (int32): any_short, sum_scale (o - zw), nv. */
-enum { Q8_NAME(STEM_HDR_ANY_SHORT), Q8_NAME(STEM_HDR_SUM_SCALE), Q8_NAME(STEM_HDR_NV) };
+/* Header (int32): any_short, sum_scale (o - zw), nv, the spare tap (-1:
+ * none). */
+enum {
+    Q8_NAME(STEM_HDR_ANY_SHORT),
+    Q8_NAME(STEM_HDR_SUM_SCALE),
+    Q8_NAME(STEM_HDR_NV),
+    Q8_NAME(STEM_HDR_SPARE),
+    Q8_NAME(STEM_HDR_COUNT)
+};
 
 static int Q8_NAME(stem_nv)(int out_c) { return out_c <= 8 ? 1 : out_c <= 16 ? 2 : 4; }
 
@@ -82,14 +91,16 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
 
     /* plain AVX2 stores int16 weights: w - zw always fits */
     int fits = !Q8_VNNI || mnet_q8_stem_weights_fit_int8(w_ohwi, out_c * MNET_Q8_STEM_TAPS, zw);
-    int32_t offset = fits ? zw : 128;
+    int spare = fits ? -1 : mnet_q8_stem_spare_tap(w_ohwi, out_c, zw);
+    int32_t offset = fits || spare >= 0 ? zw : 128;
     int32_t any_short = 0;
     for (int pos = 0; pos < padded; pos++)
         any_short |= set_table8(table, pos, Q8_NAME(stem_pos_channel)(pos, nv), out_c, p);
-    int32_t header[3];
+    int32_t header[Q8_NAME(STEM_HDR_COUNT)];
     header[Q8_NAME(STEM_HDR_ANY_SHORT)] = any_short;
     header[Q8_NAME(STEM_HDR_SUM_SCALE)] = offset - zw;
     header[Q8_NAME(STEM_HDR_NV)] = nv;
+    header[Q8_NAME(STEM_HDR_SPARE)] = spare;
     memcpy(base, header, sizeof header);
 
     for (int pos = 0; pos < padded; pos++) {
@@ -105,7 +116,12 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
                 mnet_q8_stem_slot(r, j, &step, &at);
                 size_t vec = ((size_t)step * nv + v) * Q8_NAME(STEM_VBYTES);
                 if (Q8_VNNI) {
-                    wdst[vec + (size_t)l * 4 + at] = (int8_t)value;
+                    int8_t main_byte, rest;
+                    mnet_q8_stem_split(value, &main_byte, &rest);
+                    wdst[vec + (size_t)l * 4 + at] = main_byte;
+                    /* the remainder (0 unless spare) in step 6's fourth byte */
+                    size_t step6 = ((size_t)6 * nv + v) * Q8_NAME(STEM_VBYTES);
+                    if (r * 9 + j == spare) wdst[step6 + (size_t)l * 4 + 3] = rest;
                 } else { /* even half: bytes 0, 2; odd half: 1, 3 (see dot4) */
                     int16_t w16 = (int16_t)value;
                     memcpy(wdst + vec + (size_t)(at % 2) * 32 + (size_t)l * 4 + (size_t)(at / 2) * 2,
@@ -122,7 +138,8 @@ static void Q8_NAME(stem_pack)(const mnet_conv_geometry *g, const mnet_q8_conv_p
 typedef struct Q8_NAME(stem_ctx) {
     const int8_t *weights;
     Q8_NAME(rq) rq;
-    int out_c, step; /* step: input bytes between adjacent output pixels */
+    int out_c, step;        /* step: input bytes between adjacent output pixels */
+    int spare_row, spare_j; /* the spare tap's row and byte (row -1: none) */
     int32_t sum_scale;
 } Q8_NAME(stem_ctx);
 
@@ -132,11 +149,15 @@ Q8_INLINE __m256i Q8_NAME(stem_bcast)(const uint8_t *x) {
     return _mm256_set1_epi32(d);
 }
 
-/* The rows' ninth bytes as one dword (a padded row reads 0). */
-Q8_INLINE int32_t Q8_NAME(stem_ninth)(const uint8_t *const rows[3], size_t at) {
+/* The rows' ninth bytes and the spare byte as one dword (a padded row
+ * reads 0). */
+Q8_INLINE int32_t Q8_NAME(stem_ninth)(const Q8_NAME(stem_ctx) *c, const uint8_t *const rows[3],
+                                      size_t at) {
     uint32_t d = 0;
     for (int r = 0; r < 3; r++)
         if (rows[r]) d |= (uint32_t)rows[r][at + 8] << (8 * r);
+    if (c->spare_row >= 0 && rows[c->spare_row])
+        d |= (uint32_t)rows[c->spare_row][at + (size_t)c->spare_j] << 24;
     return (int32_t)d;
 }
 
@@ -238,7 +259,7 @@ Q8_INLINE void Q8_NAME(stem_tile)(const int P, const int NV, const int SHORT,
     }
 #define Q8_S_ROWDOT(p) Q8_S_DOT(p, Q8_NAME(stem_bcast)(x + (size_t)(p) * step))
 #define Q8_S_NINTHDOT(p) \
-    Q8_S_DOT(p, _mm256_set1_epi32(Q8_NAME(stem_ninth)(rows, (size_t)(p) * step)))
+    Q8_S_DOT(p, _mm256_set1_epi32(Q8_NAME(stem_ninth)(c, rows, (size_t)(p) * step)))
 #define Q8_S_STORE(p)                                                                       \
     if (P > p)                                                                              \
         Q8_NAME(stem_store_pixel)(NV, &rq, a##p##0, a##p##1, a##p##2, a##p##3,              \
@@ -300,7 +321,7 @@ Q8_FN void Q8_NAME(stem_run)(const mnet_conv_geometry *g, const mnet_q8_conv_par
                              const uint8_t *in, const void *packed, const int32_t *packed_bias,
                              uint8_t *out, int row_begin, int row_end) {
     const uint8_t *base = packed;
-    int32_t header[3];
+    int32_t header[Q8_NAME(STEM_HDR_COUNT)];
     memcpy(header, base, sizeof header);
     int nv = header[Q8_NAME(STEM_HDR_NV)], padded = 8 * nv;
     int any_short = header[Q8_NAME(STEM_HDR_ANY_SHORT)];
@@ -314,6 +335,8 @@ Q8_FN void Q8_NAME(stem_run)(const mnet_conv_geometry *g, const mnet_q8_conv_par
     c.out_c = g->out_c;
     c.step = 3 * g->stride_w;
     c.sum_scale = header[Q8_NAME(STEM_HDR_SUM_SCALE)];
+    c.spare_row = header[Q8_NAME(STEM_HDR_SPARE)] >= 0 ? header[Q8_NAME(STEM_HDR_SPARE)] / 9 : -1;
+    c.spare_j = header[Q8_NAME(STEM_HDR_SPARE)] >= 0 ? header[Q8_NAME(STEM_HDR_SPARE)] % 9 : 0;
     Q8_NAME(stem_tile_fn) big, one;
     int P = Q8_STEM_P(nv);
     if (nv == 4) {

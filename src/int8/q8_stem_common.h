@@ -4,7 +4,8 @@
  * An output pixel's 27 inputs are 3 kernel rows of 9 contiguous bytes (3
  * pixels x 3 channels), read as 7 dot-product steps of 4 bytes: steps
  * 2r and 2r + 1 are bytes 0-3 and 4-7 of row r, step 6 the three rows'
- * ninth bytes and a 0. */
+ * ninth bytes and a spare byte (0, or a second copy of one tap: see
+ * mnet_q8_stem_spare_tap). */
 #ifndef MNET_INT8_Q8_STEM_COMMON_H
 #define MNET_INT8_Q8_STEM_COMMON_H
 
@@ -23,6 +24,32 @@ static inline int mnet_q8_stem_weights_fit_int8(const uint8_t *w, int n, int32_t
         if (d < -128 || d > 127) return 0;
     }
     return 1;
+}
+
+/* The tap (r * 9 + j: kernel row r, byte j) holding every weight whose
+ * w - zw does not fit a signed byte, when there is exactly one such tap and
+ * each of its weights splits into two signed bytes (w - zw in -255..254):
+ * then the spare fourth byte of step 6 carries that tap's input a second
+ * time, with weight (w - zw) - clamp(w - zw) (mnet_q8_stem_split), and no
+ * per-pixel input sums are needed (trained uint8 stems: a handful of
+ * weights just past zw + 127, all at one tap). -1 otherwise. */
+static inline int mnet_q8_stem_spare_tap(const uint8_t *w, int out_c, int32_t zw) {
+    int tap = -1;
+    for (int o = 0; o < out_c; o++)
+        for (int t = 0; t < 27; t++) {
+            int d = (int)w[o * 27 + t] - zw;
+            if (d >= -128 && d <= 127) continue;
+            if (d > 254 || (tap >= 0 && tap != t)) return -1;
+            tap = t;
+        }
+    return tap;
+}
+
+/* w - zw as its main signed byte (clamped) and the spare remainder. */
+static inline void mnet_q8_stem_split(int d, int8_t *main_byte, int8_t *spare) {
+    int m = d < -128 ? -128 : d > 127 ? 127 : d;
+    *main_byte = (int8_t)m;
+    *spare = (int8_t)(d - m);
 }
 
 /* The step and the byte in it (0-3) of kernel row r's byte j (0-8). */

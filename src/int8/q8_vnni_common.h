@@ -19,6 +19,10 @@
  *                          - zx sum w + n zx zw
  * The last two terms go into the packed bias; (128 - zw) sum x is added per
  * pixel (sum x by vpsadbw; not needed for symmetric weights, zw = 128).
+ * Layers whose w - zw fit a signed byte but for a few extremes (trained
+ * uint8 layers: 1-2 weights) store w - zw instead, clamped, and add the
+ * extremes' residuals back by a vpdpbusd per affected vector and pixel
+ * (residual mode, q8_vnni_pointwise.c): no per-pixel sums.
  * Tiles of 6 pixels x 64 channels keep 24 accumulators in registers; the
  * dot products are inline asm so that GCC accumulates in place.
  * A dense convolution runs as this kernel over gathered patches.
@@ -31,12 +35,13 @@
  * kernels run by rows: vertical quads (q8_vnni_depthwise_quad.c: vpdpbusd
  * over one input column's rows, each column built once for the outputs that
  * read it; at stride 1 two output rows per pass from one quad of 4 input
- * rows) for every block whose weights fit w - zw in a signed byte (all
- * symmetric layers, all but the 0-2 blocks holding a trained layer's extreme
- * weights otherwise), dilation, and the channels after the full blocks; the
- * tap-pair row kernel (q8_vnni_depthwise.c's dw_row3x3, which widens each
- * input column once) for the full 64-blocks that would need the quads'
- * zero-point sums, which cost more than they save.
+ * rows) for every block whose weights fit w - zw in a signed byte or do
+ * so but for a few extreme weights, stored clamped plus residual weights
+ * (all symmetric layers, and all blocks of the published uint8 models),
+ * dilation, and the channels after the full blocks; the tap-pair row kernel
+ * (q8_vnni_depthwise.c's dw_row3x3, which widens each input column once)
+ * for the full 64-blocks that would still need the quads' zero-point sums,
+ * which cost more than they save.
  *
  * Residual ADD and input QUANTIZE are vectorized too (same arithmetic).
  *

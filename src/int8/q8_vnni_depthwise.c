@@ -3,7 +3,8 @@
  * (at stride 1 two at a time): the vertical quads of
  * q8_vnni_depthwise_quad.c, and, with a weight zero point, the tap pairs of
  * dw_row3x3 for the full 64-blocks that need the quads' K sums
- * (dw_use_quads). */
+ * (dw_use_quads; since the quads' residual weights, only blocks with a
+ * w - zw of 255 or extremes in more than 3 vector-column entries). */
 #include "int8/q8_vnni_common.h"
 #include "int8/q8_vnni_depthwise_quad.h"
 
@@ -156,7 +157,7 @@ void mnet_q8_vnni_dw_pack(const mnet_conv_geometry *g, const mnet_q8_conv_params
     }
     if (mnet_q8_vnni_dwq_ptail(g)) { /* the quads' pixel tail: bias, table */
         int32_t *tb = (int32_t *)((uint8_t *)dst + dw_quad_offset(g) +
-                                  mnet_q8_vnni_dwq_ptail_offset(g)) + BLOCK * 4;
+                                  mnet_q8_vnni_dwq_ptail_bias_offset(g));
         for (int pos = 0; pos < BLOCK; pos++) {
             int ch = mnet_q8_vnni_dwq_ptail_channel(g, pos);
             tb[pos] = dw_bias(p, w_ohwi, bias, ch, taps);

@@ -10,7 +10,12 @@
  * constant (K, K, K, 0) (zw 0, K 128: (64, 64, 64, 0) twice). Symmetric
  * weights (zw 128) never need it; with a zero point only the channels
  * holding the weight range's extremes overflow (in the published uint8
- * models 0 to 2 a layer), so most blocks skip the K sums. Each column's
+ * models 0 to 2 a layer), so most blocks skip the K sums, and a 64-block
+ * holding a few such weights stores them clamped to a signed byte plus
+ * residual weights (dwq_pack64): per output and entry (a vector whose
+ * lanes each take one kernel column) 2 blends and 1 vpdpbusd more per
+ * row, where the K sums took 12 per 64 outputs. Only a w - zw of 255 or
+ * more than DWQ_RES entries still need the K sums. Each column's
  * quads are built once and shared by the 3 outputs that read the column:
  * stride 1 builds one column per output, stride 2 two. Per 64 outputs at
  * stride 1: 12 vpdpbusd (+ 12 with K sums) and 6 byte unpacks, where the
@@ -65,9 +70,12 @@ static int dwq_one_block(const mnet_conv_geometry *g) {
 }
 
 /* Positions: one 64-block (dwq_one_block), else channels rounded up to
- * 16; DWQ_SETS int32 each: one quad per kernel column, then a flag, nonzero
- * in the blocks that need the K sums. */
-enum { DWQ_SETS = 4 };
+ * 16; DWQ_SETS int32 each: one quad per kernel column, a flag, nonzero in
+ * the blocks that need the K sums, then (used by 64-blocks only) two sets
+ * of residual weights (dwq_pack64): at vector DWQ_RES_AT of the block a
+ * header (dwq_res_of), then per entry its weight vector for row oy,
+ * (r0, r1, r2, 0), and the same shifted a byte for row oy + 1. */
+enum { DWQ_SETS = 6, DWQ_RES = 3, DWQ_RES_AT = 16 };
 static int dwq_padded(const mnet_conv_geometry *g) {
     return dwq_one_block(g) ? BLOCK : round_up(g->out_c, 16);
 }
@@ -120,12 +128,96 @@ static int dwq_block_fits(const mnet_conv_geometry *g, const uint8_t *w_ohwi, in
     return 1;
 }
 
+static int dwq_clamp_byte(int d) { return d < -128 ? -128 : d > 127 ? 127 : d; }
+
+/* Residual kinds of a 64-block: none, entries all of vector v
+ * (DWQ_RES_V0 + v), or of several vectors. */
+enum { DWQ_RES_NONE = 0, DWQ_RES_V0 = 1, DWQ_RES_ANY = 5 };
+
+/* The residual header's int32 lanes: entry count, kind, then per entry
+ * its vector and its two lane masks (below). */
+enum { DWQ_RH_N = 0, DWQ_RH_KIND = 1, DWQ_RH_V = 2, DWQ_RH_M1 = 2 + DWQ_RES,
+       DWQ_RH_M2 = 2 + 2 * DWQ_RES };
+
+/* A 64-block's quads, flag and residual (q: its DWQ_SETS x 4 vectors; its
+ * channels ch[pos], -1: padding). Where every w - zw fits a signed byte,
+ * the quads hold them; where some do not (a trained layer's extreme
+ * weights), w - zw = c + r with c clamped to a signed byte and the
+ * residual r in [-127, 127]: x c + x r = x (w - zw) exactly, every int32
+ * lane summing a few more products of at most 255 x 127 (no overflow where
+ * the true sum has none). A residual entry belongs to one vector v and
+ * gives each of its lanes one kernel column (lane masks m1: column >= 1,
+ * m2: column 2, which blend that column's quads out of the three) and that
+ * column's residual bytes: lanes with residuals in two columns need two
+ * entries. More than DWQ_RES entries, or a residual beyond a signed byte
+ * (w - zw = 255), and the block takes the K sums instead (w - 128). */
+static void dwq_pack64(const uint8_t *w_ohwi, int zw, const int *ch, int32_t *q) {
+    int cols[BLOCK] = {0}, n = 0, kind = DWQ_RES_NONE, k_sums = 0;
+    for (int pos = 0; pos < BLOCK; pos++) /* per lane, the columns with residuals */
+        for (int t = 0; t < 9 && ch[pos] >= 0; t++) {
+            int d = (int)w_ohwi[(size_t)ch[pos] * 9 + t] - zw, r = d - dwq_clamp_byte(d);
+            cols[pos] |= (r != 0) << t % 3;
+            k_sums |= r > 127;
+        }
+    int32_t *hdr = q + DWQ_RES_AT * 16;
+    memset(hdr, 0, (size_t)(DWQ_SETS * 4 - DWQ_RES_AT) * 16 * sizeof *hdr);
+    for (int v = 0; v < 4 && !k_sums; v++)
+        for (int round = 0; round < 3; round++) { /* the lanes' first, second, third column */
+            int m1 = 0, m2 = 0, any = 0;
+            for (int l = 0; l < 16; l++) {
+                int pos = 16 * v + l, kx = 0, seen = 0;
+                for (; kx < 3; kx++)
+                    if (cols[pos] >> kx & 1 && seen++ == round) break;
+                if (kx == 3) continue;
+                any = 1, m1 |= (kx >= 1) << l, m2 |= (kx == 2) << l;
+                uint32_t rd = 0;
+                for (int ky = 0; ky < 3; ky++) {
+                    int d = (int)w_ohwi[(size_t)ch[pos] * 9 + ky * 3 + kx] - zw;
+                    rd |= (uint32_t)(uint8_t)(int8_t)(d - dwq_clamp_byte(d)) << (8 * ky);
+                }
+                if (n < DWQ_RES) {
+                    q[(DWQ_RES_AT + 1 + 2 * n) * 16 + l] = (int32_t)rd;
+                    q[(DWQ_RES_AT + 2 + 2 * n) * 16 + l] = (int32_t)(rd << 8);
+                }
+            }
+            if (!any) continue;
+            if (n == DWQ_RES) k_sums = 1;
+            else hdr[DWQ_RH_V + n] = v, hdr[DWQ_RH_M1 + n] = m1, hdr[DWQ_RH_M2 + n] = m2;
+            kind = kind == DWQ_RES_NONE || kind == DWQ_RES_V0 + v ? DWQ_RES_V0 + v : DWQ_RES_ANY;
+            n++;
+        }
+    if (k_sums) /* no residual: the K sums */
+        memset(hdr, 0, (size_t)(DWQ_SETS * 4 - DWQ_RES_AT) * 16 * sizeof *hdr);
+    else
+        hdr[DWQ_RH_N] = n, hdr[DWQ_RH_KIND] = kind;
+    int wz = k_sums ? 128 : zw;
+    for (int pos = 0; pos < BLOCK; pos++) {
+        int v = pos / 16, l = pos % 16;
+        for (int kx = 0; kx < 3; kx++) {
+            uint32_t d = 0;
+            for (int ky = 0; ky < 3 && ch[pos] >= 0; ky++) {
+                int w = (int)w_ohwi[(size_t)ch[pos] * 9 + ky * 3 + kx] - wz;
+                d |= (uint32_t)(uint8_t)(int8_t)dwq_clamp_byte(w) << (8 * ky);
+            }
+            q[(kx * 4 + v) * 16 + l] = (int32_t)d;
+        }
+        q[(3 * 4 + v) * 16 + l] = k_sums;
+    }
+}
+
 void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
                            int32_t *quads) {
     int padded = dwq_padded(g);
     for (int pos = 0; pos < padded; pos++) {
         int start, nv;
         dwq_block_of(g, pos, &start, &nv);
+        if (nv == 4) { /* 64-blocks: with residual weights where they fit */
+            int ch[BLOCK];
+            for (int i = 0; i < BLOCK; i++) ch[i] = dwq_channel(g, start + i);
+            dwq_pack64(w_ohwi, zw, ch, quads + (size_t)start * DWQ_SETS);
+            pos = start + BLOCK - 1;
+            continue;
+        }
         int ch = dwq_channel(g, pos); /* padding: zero weights */
         int fits = dwq_block_fits(g, w_ohwi, zw, start, nv), wz = fits ? zw : 128;
         int v = (pos - start) / 16, l = pos % 16;
@@ -146,6 +238,75 @@ void mnet_q8_vnni_dwq_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, i
 
 /* vpdpbusd accumulating in place (see DPBUSD in q8_vnni_pointwise.c) */
 #define DPBUSD(acc, x, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "vm"(w))
+
+/* The residual entries of a 64-block (w: its quads; dwq_pack64). */
+typedef struct dwq_res {
+    int n, kind, v[DWQ_RES];
+    __mmask16 m1[DWQ_RES], m2[DWQ_RES];
+    const dw_u512 *r; /* entry e: r[2 e] for row oy, r[2 e + 1] for row oy + 1 */
+} dwq_res;
+
+static inline dwq_res dwq_res_of(const dw_u512 *w) {
+    const int32_t *hdr = (const int32_t *)(const void *)(w + DWQ_RES_AT);
+    dwq_res r;
+    r.n = hdr[DWQ_RH_N], r.kind = hdr[DWQ_RH_KIND], r.r = w + DWQ_RES_AT + 1;
+    for (int e = 0; e < DWQ_RES; e++)
+        r.v[e] = hdr[DWQ_RH_V + e], r.m1[e] = (__mmask16)hdr[DWQ_RH_M1 + e],
+        r.m2[e] = (__mmask16)hdr[DWQ_RH_M2 + e];
+    return r;
+}
+
+static inline int dwq_res_kind(const dw_u512 *w) {
+    return ((const int32_t *)(const void *)(w + DWQ_RES_AT))[DWQ_RH_KIND];
+}
+
+/* Entry i's products onto vector v of one output row's accumulators a (and
+ * with two, the next row's, e): the lanes' kernel columns blended out of
+ * the quads q0, q1, q2. */
+#define DWQ_RES_ONE(v)                                                                   \
+    {                                                                                    \
+        __m512i s_ = _mm512_mask_blend_epi32(res->m1[i], q0[v], q1[v]);                  \
+        s_ = _mm512_mask_blend_epi32(res->m2[i], s_, q2[v]);                             \
+        DPBUSD(a[v], s_, res->r[2 * i]);                                                 \
+        if (two) DPBUSD(e[v], s_, res->r[2 * i + 1]);                                    \
+    }
+
+/* A block's residual products (kind constant: with DWQ_RES_V0 + v every
+ * index is constant, so the vectors stay in registers; DWQ_RES_ANY
+ * switches on each entry's vector). */
+INLINE_VNNI void dwq_res_add(const dwq_res *res, int kind, int two, __m512i *a, __m512i *e,
+                             const __m512i *q0, const __m512i *q1, const __m512i *q2) {
+    for (int i = 0; i < DWQ_RES && kind != DWQ_RES_NONE; i++) {
+        if (i >= res->n) break;
+        if (kind != DWQ_RES_ANY) {
+            DWQ_RES_ONE(kind - DWQ_RES_V0)
+            continue;
+        }
+        switch (res->v[i]) {
+        case 0: DWQ_RES_ONE(0) break;
+        case 1: DWQ_RES_ONE(1) break;
+        case 2: DWQ_RES_ONE(2) break;
+        default: DWQ_RES_ONE(3) break;
+        }
+    }
+}
+#undef DWQ_RES_ONE
+
+/* BODY(kind) with the block's residual kind as a constant: none, or any
+ * (right for every kind), or when all, the kinds of one vector by VCALL, a
+ * function of their own (DWQ_RES_V_CASES; in one function, the bodies'
+ * frames, unoptimized under AddressSanitizer, added up past 8 MB). */
+#define DWQ_RES_CASES(kind, all, BODY, VCALL)                                             \
+    if ((kind) == DWQ_RES_NONE) BODY(DWQ_RES_NONE);                                       \
+    else if ((all) && (kind) != DWQ_RES_ANY) VCALL;                                       \
+    else BODY(DWQ_RES_ANY);
+#define DWQ_RES_V_CASES(kind, BODY)                                                       \
+    switch (kind) {                                                                       \
+    case DWQ_RES_V0: BODY(DWQ_RES_V0); break;                                             \
+    case DWQ_RES_V0 + 1: BODY(DWQ_RES_V0 + 1); break;                                     \
+    case DWQ_RES_V0 + 2: BODY(DWQ_RES_V0 + 2); break;                                     \
+    default: BODY(DWQ_RES_V0 + 3); break;                                                 \
+    }
 
 /* The input of one block: its 3 rows from the block's first channel; a
  * padding row points at 64 bytes of the zero point with step 0. */
@@ -296,8 +457,9 @@ INLINE_VNNI __m512i dwq_ksum(__m512i q, __m512i k1, int corr) {
  * Advancing 2, the first column's sum is the previous output's last
  * (kfirst): 2 per output instead of 3. */
 INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, int masked,
-                            int adv, int corr, const dw_u512 *w, const int32_t *bias,
-                            __m512i k1, const rq_ctx *rqp, const rq_vec *rup) {
+                            int adv, int corr, int rkind, const dw_u512 *w,
+                            const int32_t *bias, __m512i k1, const rq_ctx *rqp,
+                            const rq_vec *rup) {
     /* locals: through the pointers, reloaded after every (aliasing) store;
      * measured 6-25 % faster, but at stride 2 with K sums (more live
      * vectors) 2-4 % slower */
@@ -308,6 +470,8 @@ INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, 
     const rq_vec *ru = local ? &rul : rup;
     __m512i q0[4], q1[4], q2[4], kfirst[4];
     const int32_t *b = bias + a->pos;
+    dwq_res res = {0}; /* 64-blocks: the residual entries */
+    if (rkind != DWQ_RES_NONE) res = dwq_res_of(w);
     int x = a->x, cs = a->cs;
     dwq_build(s, x, nv, masked, q0);
     if (adv == 1) dwq_build(s, x + cs, nv, masked, q1);
@@ -345,6 +509,7 @@ INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, 
             DPBUSD(acc[v], q1[v], w[nv + v]);
             DPBUSD(acc[v], q2[v], w[2 * nv + v]);
         }
+        dwq_res_add(&res, rkind, 0, acc, acc, q0, q1, q2);
         dwq_store(a->dst + (size_t)j * a->step, acc, nv, a->pos, s->n, masked ? s->n : BLOCK, rq,
                   ru);
         for (int v = 0; v < nv; v++) {
@@ -355,24 +520,41 @@ INLINE_VNNI void dwq_stream(const dwq_src *s, const dwq_stream_args *a, int nv, 
 }
 #undef DPBUSD_I
 
-/* The specializations: nv, masked and adv constant, with and without K. */
-#define DWQ_VARIANT(name, nv, masked, adv)                                                  \
+/* The specializations: nv, masked and adv constant, with and without K,
+ * 64-blocks by residual kind (every kind where all). */
+#define DWQ_STREAM_RES(rkind) dwq_stream(s, a, nv_, masked_, adv_, 0, rkind, w, bias, k1, rq, ru)
+#define DWQ_VARIANT(name, nv, masked, adv, all)                                             \
+    MNET_VNNI __attribute__((noinline, unused)) static void name##_v(                      \
+        const dwq_src *s, const dwq_stream_args *a, const dw_u512 *w, const int32_t *bias,  \
+        __m512i k1, const rq_ctx *rq, const rq_vec *ru) {                                  \
+        enum { nv_ = nv, masked_ = masked, adv_ = adv };                                   \
+        DWQ_RES_V_CASES(dwq_res_kind(w), DWQ_STREAM_RES)                                   \
+    }                                                                                      \
     MNET_VNNI static void name(const dwq_src *s, const dwq_stream_args *a, int corr,       \
                                const dw_u512 *w, const int32_t *bias, __m512i k1,          \
                                const rq_ctx *rq, const rq_vec *ru) {                       \
-        if (corr == 0) dwq_stream(s, a, nv, masked, adv, 0, w, bias, k1, rq, ru);           \
-        else if (corr == 1) dwq_stream(s, a, nv, masked, adv, 1, w, bias, k1, rq, ru);      \
-        else dwq_stream(s, a, nv, masked, adv, 2, w, bias, k1, rq, ru);                    \
+        enum { nv_ = nv, masked_ = masked, adv_ = adv };                                   \
+        if (corr == 0 && nv == 4) {                                                        \
+            DWQ_RES_CASES(dwq_res_kind(w), all, DWQ_STREAM_RES,                            \
+                          name##_v(s, a, w, bias, k1, rq, ru))                             \
+        } else if (corr == 0) {                                                            \
+            dwq_stream(s, a, nv, masked, adv, 0, DWQ_RES_NONE, w, bias, k1, rq, ru);       \
+        } else if (corr == 1) {                                                            \
+            dwq_stream(s, a, nv, masked, adv, 1, DWQ_RES_NONE, w, bias, k1, rq, ru);       \
+        } else {                                                                           \
+            dwq_stream(s, a, nv, masked, adv, 2, DWQ_RES_NONE, w, bias, k1, rq, ru);       \
+        }                                                                                  \
     }
-DWQ_VARIANT(dwq_run64_a1, 4, 0, 1)
-DWQ_VARIANT(dwq_run64_a2, 4, 0, 2)
-DWQ_VARIANT(dwq_run32_a1, 2, 0, 1)
-DWQ_VARIANT(dwq_run32_a2, 2, 0, 2)
-DWQ_VARIANT(dwq_run16_a1, 1, 0, 1)
-DWQ_VARIANT(dwq_run16_a2, 1, 0, 2)
-DWQ_VARIANT(dwq_runm_a1, 4, 1, 1)
-DWQ_VARIANT(dwq_runm_a2, 4, 1, 2)
+DWQ_VARIANT(dwq_run64_a1, 4, 0, 1, 0)
+DWQ_VARIANT(dwq_run64_a2, 4, 0, 2, 1)
+DWQ_VARIANT(dwq_run32_a1, 2, 0, 1, 0)
+DWQ_VARIANT(dwq_run32_a2, 2, 0, 2, 0)
+DWQ_VARIANT(dwq_run16_a1, 1, 0, 1, 0)
+DWQ_VARIANT(dwq_run16_a2, 1, 0, 2, 0)
+DWQ_VARIANT(dwq_runm_a1, 4, 1, 1, 0)
+DWQ_VARIANT(dwq_runm_a2, 4, 1, 2, 0)
 #undef DWQ_VARIANT
+#undef DWQ_STREAM_RES
 
 /* 16 or 32 channels: np = 4 or 2 pixels per 64-lane block (pixel i in
  * lanes 4 i / np on). The quads of the np pixels from y on, Q(y), are built
@@ -407,29 +589,32 @@ INLINE_VNNI __m512i dwq_shift(__m512i qn, __m512i qc, int k, int np) {
 }
 
 INLINE_VNNI void dwq_run_px(const dwq_src *s, int np, int x0, int out_w, int corr,
-                            const dw_u512 *w, const int32_t *bias, __m512i k1, const rq_ctx *rq,
+                            int rkind, const dw_u512 *w, const int32_t *bias, __m512i k1, const rq_ctx *rq,
                             const rq_vec *ru, uint8_t *out_row) {
-    __m512i qc[4], qn[4];
+    __m512i qc[4], qn[4], q1[4], q2[4];
+    dwq_res res = {0};
+    if (rkind != DWQ_RES_NONE) res = dwq_res_of(w);
     dwq_build_px(s, x0, np, qc);
     for (int ox = 0; ox < out_w; ox += np) {
         dwq_build_px(s, x0 + ox + np, np, qn);
         __m512i acc[4];
         for (int v = 0; v < 4; v++) {
             acc[v] = _mm512_loadu_si512(bias + 16 * v);
-            __m512i q1 = dwq_shift(qn[v], qc[v], 1, np), q2 = dwq_shift(qn[v], qc[v], 2, np);
+            q1[v] = dwq_shift(qn[v], qc[v], 1, np), q2[v] = dwq_shift(qn[v], qc[v], 2, np);
             if (corr) { /* the K sums in a second chain */
                 __m512i k = _mm512_setzero_si512();
                 for (int r = 0; r < corr; r++) {
                     DPBUSD(k, qc[v], k1);
-                    DPBUSD(k, q1, k1);
-                    DPBUSD(k, q2, k1);
+                    DPBUSD(k, q1[v], k1);
+                    DPBUSD(k, q2[v], k1);
                 }
                 acc[v] = _mm512_add_epi32(acc[v], k);
             }
             DPBUSD(acc[v], qc[v], w[v]);
-            DPBUSD(acc[v], q1, w[4 + v]);
-            DPBUSD(acc[v], q2, w[8 + v]);
+            DPBUSD(acc[v], q1[v], w[4 + v]);
+            DPBUSD(acc[v], q2[v], w[8 + v]);
         }
+        dwq_res_add(&res, rkind, 0, acc, acc, qc, q1, q2);
         int n = out_w - ox < np ? out_w - ox : np;
         dwq_store(out_row + (size_t)ox * (BLOCK / np), acc, 4, 0, 0, n * (BLOCK / np), rq, ru);
         for (int v = 0; v < 4; v++) qc[v] = qn[v];
@@ -441,9 +626,11 @@ INLINE_VNNI void dwq_run_px(const dwq_src *s, int np, int x0, int out_w, int cor
     MNET_VNNI __attribute__((noinline)) static void name(                                   \
         const dwq_src *s, int x0, int out_w, int corr, const dw_u512 *w, const int32_t *bias, \
         __m512i k1, const rq_ctx *rq, const rq_vec *ru, uint8_t *out_row) {                  \
-        if (corr == 0) dwq_run_px(s, np, x0, out_w, 0, w, bias, k1, rq, ru, out_row);        \
-        else if (corr == 1) dwq_run_px(s, np, x0, out_w, 1, w, bias, k1, rq, ru, out_row);   \
-        else dwq_run_px(s, np, x0, out_w, 2, w, bias, k1, rq, ru, out_row);                 \
+        if (corr == 0 && dwq_res_kind(w) != DWQ_RES_NONE)                                    \
+            dwq_run_px(s, np, x0, out_w, 0, DWQ_RES_ANY, w, bias, k1, rq, ru, out_row);      \
+        else if (corr == 0) dwq_run_px(s, np, x0, out_w, 0, 0, w, bias, k1, rq, ru, out_row); \
+        else if (corr == 1) dwq_run_px(s, np, x0, out_w, 1, 0, w, bias, k1, rq, ru, out_row); \
+        else dwq_run_px(s, np, x0, out_w, 2, 0, w, bias, k1, rq, ru, out_row);              \
     }
 DWQ_PX_VARIANT(dwq_row16, 4)
 DWQ_PX_VARIANT(dwq_row32, 2)
@@ -537,6 +724,7 @@ typedef struct dwq_pair_src {
     const uint8_t *r[4];
     size_t step[4];
     int in_w;
+    const uint8_t *zx; /* BLOCK bytes of the zero point (pixel kernels) */
     __m512i zx8;
 } dwq_pair_src;
 
@@ -560,7 +748,7 @@ INLINE_VNNI void dwq_build4(const dwq_pair_src *s, int x, __m512i *q) {
 INLINE_VNNI void dwq_pair64_body(const dwq_pair_src *src, int x0, int out_w, const dw_u512 *w,
                                  const int32_t *bias, int pos, const rq_ctx *rqp,
                                  const rq_vec *rup, uint8_t *o0, uint8_t *o1, size_t c,
-                                 int uniform, int any_short) {
+                                 int uniform, int any_short, int rkind) {
     dwq_pair_src s = *src;
     rq_ctx rq = *rqp;
     __m512i k[DWQ_RQ_KINDS][4];
@@ -569,6 +757,8 @@ INLINE_VNNI void dwq_pair64_body(const dwq_pair_src *src, int x0, int out_w, con
     for (int i = 0; i < 12; i++)
         ws[i] = _mm512_slli_epi32(_mm512_loadu_si512((const void *)&w[i]), 8);
     const int32_t *b = bias + pos;
+    dwq_res res = {0};
+    if (rkind != DWQ_RES_NONE) res = dwq_res_of(w);
     __m512i q0[4], q1[4], q2[4];
     dwq_build4(&s, x0, q0);
     dwq_build4(&s, x0 + 1, q1);
@@ -588,23 +778,31 @@ INLINE_VNNI void dwq_pair64_body(const dwq_pair_src *src, int x0, int out_w, con
             DPBUSD(a[v], q2[v], w[8 + v]);
             DPBUSD(e[v], q2[v], ws[8 + v]);
         }
+        dwq_res_add(&res, rkind, 1, a, e, q0, q1, q2);
         dwq_store_k(o0 + (size_t)ox * c, a, k, &rq, any_short);
         dwq_store_k(o1 + (size_t)ox * c, e, k, &rq, any_short);
         for (int v = 0; v < 4; v++) q0[v] = q1[v], q1[v] = q2[v];
     }
 }
 
+/* Per requantization kind, with and without residual weights (as
+ * DWQ_RES_ANY: the per-vector specializations measured no faster here, 2-5 %
+ * slower on V2's 28x28 and 14x14 layers, unlike the pixel blocks'). */
+#define DWQ_PAIR_RES(rkind) \
+    dwq_pair64_body(s, x0, out_w, w, bias, pos, rq, ru, o0, o1, c, uniform_, any_short_, rkind)
 #define DWQ_PAIR_VARIANT(name, uniform, any_short)                                          \
     MNET_VNNI __attribute__((noinline)) static void name(                                  \
         const dwq_pair_src *s, int x0, int out_w, const dw_u512 *w, const int32_t *bias,    \
         int pos, const rq_ctx *rq, const rq_vec *ru, uint8_t *o0, uint8_t *o1, size_t c) { \
-        dwq_pair64_body(s, x0, out_w, w, bias, pos, rq, ru, o0, o1, c, uniform, any_short); \
+        enum { uniform_ = uniform, any_short_ = any_short };                                \
+        DWQ_RES_CASES(dwq_res_kind(w), 0, DWQ_PAIR_RES, (void)0)                            \
     }
 DWQ_PAIR_VARIANT(dwq_pair64_u, 1, 0)
 DWQ_PAIR_VARIANT(dwq_pair64_us, 1, 1)
 DWQ_PAIR_VARIANT(dwq_pair64_t, 0, 0)
 DWQ_PAIR_VARIANT(dwq_pair64_ts, 0, 1)
 #undef DWQ_PAIR_VARIANT
+#undef DWQ_PAIR_RES
 
 MNET_VNNI void mnet_q8_vnni_dwq_pair(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                                      const uint8_t *const *rows, const int32_t *wq,
@@ -616,6 +814,7 @@ MNET_VNNI void mnet_q8_vnni_dwq_pair(const mnet_conv_geometry *g, const mnet_q8_
     memset(zx_row, p->input_zero_point, sizeof zx_row);
     dwq_pair_src s;
     s.in_w = g->in_w;
+    s.zx = zx_row;
     s.zx8 = _mm512_set1_epi8((char)p->input_zero_point);
     void (*run)(const dwq_pair_src *, int, int, const dw_u512 *, const int32_t *, int,
                 const rq_ctx *, const rq_vec *, uint8_t *, uint8_t *, size_t) =
@@ -644,7 +843,7 @@ MNET_VNNI void mnet_q8_vnni_dwq_pair(const mnet_conv_geometry *g, const mnet_q8_
 INLINE_VNNI __m512i dwq_load_px4(const dwq_pair_src *s, int k, int y, int np, int gather) {
     /* gather 0: np adjacent pixels' bytes; 1: the pixels y, y + 1, ...;
      * 2: y, y + 2, ... (stride 2) */
-    size_t c = BLOCK / (size_t)np, st = s->step[k];
+    size_t st = s->step[k];
     int ps = gather == 2 ? 2 : 1;
     if (y >= 0 && y + ps * (np - 1) < s->in_w) {
         const uint8_t *at = s->r[k] + (size_t)y * st;
@@ -659,12 +858,20 @@ INLINE_VNNI __m512i dwq_load_px4(const dwq_pair_src *s, int k, int y, int np, in
         v = _mm512_inserti32x4(v, _mm_loadu_si128((const void *)(at + 2 * pst)), 2);
         return _mm512_inserti32x4(v, _mm_loadu_si128((const void *)(at + 3 * pst)), 3);
     }
-    uint8_t tmp[BLOCK]; /* the row's edge: the zero point outside */
-    _mm512_storeu_si512(tmp, s->zx8);
-    for (int i = 0; i < np; i++)
-        if (y + ps * i >= 0 && y + ps * i < s->in_w)
-            memcpy(tmp + c * i, s->r[k] + (size_t)(y + ps * i) * st, c);
-    return _mm512_loadu_si512(tmp);
+    /* the row's edge: the pixels outside read the zero point (by pieces:
+     * assembling them in a stack buffer stalled its load on the stores) */
+    const uint8_t *at[4];
+    for (int i = 0; i < np; i++) {
+        int x = y + ps * i;
+        at[i] = x >= 0 && x < s->in_w ? s->r[k] + (size_t)x * st : s->zx;
+    }
+    if (np == 2)
+        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const void *)at[0])),
+                                  _mm256_loadu_si256((const void *)at[1]), 1);
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const void *)at[0]));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const void *)at[1]), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const void *)at[2]), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const void *)at[3]), 3);
 }
 
 INLINE_VNNI void dwq_build_px4(const dwq_pair_src *s, int y, int np, int gather, __m512i *q) {
@@ -718,7 +925,7 @@ INLINE_VNNI void dwq_store_px(uint8_t *dst, __m512i b, int np, int n, int gather
 INLINE_VNNI void dwq_pair_px_body(const dwq_pair_src *src, int np, int gather, int x0,
                                   int out_w, int corr, const dw_u512 *w, const int32_t *bias,
                                   __m512i k1, const rq_ctx *rqp, const rq_vec *rup, uint8_t *o0,
-                                  uint8_t *o1, size_t ostep, int uniform, int two) {
+                                  uint8_t *o1, size_t ostep, int uniform, int two, int rkind) {
     dwq_pair_src s = *src;
     rq_ctx rq = *rqp;
     rq_vec ru = *rup;
@@ -731,6 +938,9 @@ INLINE_VNNI void dwq_pair_px_body(const dwq_pair_src *src, int np, int gather, i
     __m512i qc[4], qn[4];
     int s2 = gather == 2;
     __m512i qm[4]; /* stride 2: Q(y + 1) */
+    __m512i q1[4], q2[4];
+    dwq_res res = {0};
+    if (rkind != DWQ_RES_NONE) res = dwq_res_of(w);
     dwq_build_px4(&s, x0, np, gather, qc);
     for (int ox = 0; ox < out_w; ox += np) {
         int y = s2 ? x0 + 2 * ox : x0 + ox;
@@ -739,21 +949,21 @@ INLINE_VNNI void dwq_pair_px_body(const dwq_pair_src *src, int np, int gather, i
         __m512i a[4], e[4];
         for (int v = 0; v < 4; v++) {
             a[v] = _mm512_loadu_si512(bias + 16 * v), e[v] = a[v];
-            __m512i q1 = s2 ? qm[v] : dwq_shift(qn[v], qc[v], 1, np);
-            __m512i q2 = dwq_shift(qn[v], qc[v], s2 ? 1 : 2, np);
+            q1[v] = s2 ? qm[v] : dwq_shift(qn[v], qc[v], 1, np);
+            q2[v] = dwq_shift(qn[v], qc[v], s2 ? 1 : 2, np);
             if (!two) { /* one row */
                 if (corr) {
                     __m512i ka = _mm512_setzero_si512();
                     for (int r = 0; r < corr; r++) {
                         DPBUSD(ka, qc[v], k1);
-                        DPBUSD(ka, q1, k1);
-                        DPBUSD(ka, q2, k1);
+                        DPBUSD(ka, q1[v], k1);
+                        DPBUSD(ka, q2[v], k1);
                     }
                     a[v] = _mm512_add_epi32(a[v], ka);
                 }
                 DPBUSD(a[v], qc[v], w[v]);
-                DPBUSD(a[v], q1, w[4 + v]);
-                DPBUSD(a[v], q2, w[8 + v]);
+                DPBUSD(a[v], q1[v], w[4 + v]);
+                DPBUSD(a[v], q2[v], w[8 + v]);
                 continue;
             }
             if (corr) { /* the K sums in second chains */
@@ -761,20 +971,21 @@ INLINE_VNNI void dwq_pair_px_body(const dwq_pair_src *src, int np, int gather, i
                 for (int r = 0; r < corr; r++) {
                     DPBUSD(ka, qc[v], k1);
                     DPBUSD(kb, qc[v], k1s);
-                    DPBUSD(ka, q1, k1);
-                    DPBUSD(kb, q1, k1s);
-                    DPBUSD(ka, q2, k1);
-                    DPBUSD(kb, q2, k1s);
+                    DPBUSD(ka, q1[v], k1);
+                    DPBUSD(kb, q1[v], k1s);
+                    DPBUSD(ka, q2[v], k1);
+                    DPBUSD(kb, q2[v], k1s);
                 }
                 a[v] = _mm512_add_epi32(a[v], ka), e[v] = _mm512_add_epi32(e[v], kb);
             }
             DPBUSD(a[v], qc[v], w[v]);
             DPBUSD(e[v], qc[v], ws[v]);
-            DPBUSD(a[v], q1, w[4 + v]);
-            DPBUSD(e[v], q1, ws[4 + v]);
-            DPBUSD(a[v], q2, w[8 + v]);
-            DPBUSD(e[v], q2, ws[8 + v]);
+            DPBUSD(a[v], q1[v], w[4 + v]);
+            DPBUSD(e[v], q1[v], ws[4 + v]);
+            DPBUSD(a[v], q2[v], w[8 + v]);
+            DPBUSD(e[v], q2[v], ws[8 + v]);
         }
+        dwq_res_add(&res, rkind, two, a, e, qc, q1, q2);
         int n = out_w - ox < np ? out_w - ox : np;
         if (!two) {
             dwq_store_px(o0 + (size_t)ox * ostep, dwq_bytes(a, rk, rup, &rq, uniform), np, n,
@@ -796,35 +1007,51 @@ typedef void dwq_pair_px_fn(const dwq_pair_src *s, int x0, int out_w, int corr, 
                             const int32_t *bias, __m512i k1, const rq_ctx *rq, const rq_vec *ru,
                             uint8_t *o0, uint8_t *o1, size_t ostep);
 
-#define DWQ_PX_BODY(np, gather, u, two, cr) \
-    dwq_pair_px_body(s, np, gather, x0, out_w, cr, w, bias, k1, rq, ru, o0, o1, ostep, u, two)
-#define DWQ_PAIR_PX_VARIANT(name, np, gather, u, two)                                          \
+#define DWQ_PX_BODY(np, gather, u, two, cr, rkind) \
+    dwq_pair_px_body(s, np, gather, x0, out_w, cr, w, bias, k1, rq, ru, o0, o1, ostep, u, two, rkind)
+#define DWQ_PX_RES(rkind) DWQ_PX_BODY(np_, gather_, u_, two_, 0, rkind)
+/* all: every residual kind (the two-row kernels of uniform layers) */
+#define DWQ_PAIR_PX_VARIANT(name, np, gather, u, two, all)                                     \
+    MNET_VNNI __attribute__((noinline, unused)) static void name##_v(                          \
+        const dwq_pair_src *s, int x0, int out_w, const dw_u512 *w, const int32_t *bias,        \
+        __m512i k1, const rq_ctx *rq, const rq_vec *ru, uint8_t *o0, uint8_t *o1,               \
+        size_t ostep) {                                                                         \
+        enum { np_ = np, gather_ = gather, u_ = u, two_ = two };                                \
+        DWQ_RES_V_CASES(dwq_res_kind(w), DWQ_PX_RES)                                            \
+    }                                                                                           \
     MNET_VNNI __attribute__((noinline)) static void name(                                      \
         const dwq_pair_src *s, int x0, int out_w, int corr, const dw_u512 *w,                   \
         const int32_t *bias, __m512i k1, const rq_ctx *rq, const rq_vec *ru, uint8_t *o0,       \
         uint8_t *o1, size_t ostep) {                                                            \
-        if (corr == 0) DWQ_PX_BODY(np, gather, u, two, 0);                                      \
-        else if (corr == 1) DWQ_PX_BODY(np, gather, u, two, 1);                                 \
-        else DWQ_PX_BODY(np, gather, u, two, 2);                                                \
+        enum { np_ = np, gather_ = gather, u_ = u, two_ = two };                                \
+        if (corr == 0) {                                                                        \
+            DWQ_RES_CASES(dwq_res_kind(w), all, DWQ_PX_RES,                                     \
+                          name##_v(s, x0, out_w, w, bias, k1, rq, ru, o0, o1, ostep))           \
+        } else if (corr == 1) {                                                                 \
+            DWQ_PX_BODY(np, gather, u, two, 1, DWQ_RES_NONE);                                   \
+        } else {                                                                                \
+            DWQ_PX_BODY(np, gather, u, two, 2, DWQ_RES_NONE);                                   \
+        }                                                                                       \
     }
-DWQ_PAIR_PX_VARIANT(dwq_pair16_u, 4, 0, 1, 1)
-DWQ_PAIR_PX_VARIANT(dwq_pair32_u, 2, 0, 1, 1)
-DWQ_PAIR_PX_VARIANT(dwq_pair16_t, 4, 0, 0, 1)
-DWQ_PAIR_PX_VARIANT(dwq_pair32_t, 2, 0, 0, 1)
-DWQ_PAIR_PX_VARIANT(dwq_ptail16_u, 4, 1, 1, 1)
-DWQ_PAIR_PX_VARIANT(dwq_ptail32_u, 2, 1, 1, 1)
-DWQ_PAIR_PX_VARIANT(dwq_ptail16_t, 4, 1, 0, 1)
-DWQ_PAIR_PX_VARIANT(dwq_ptail32_t, 2, 1, 0, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair16_u, 4, 0, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair32_u, 2, 0, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_pair16_t, 4, 0, 0, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_pair32_t, 2, 0, 0, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_ptail16_u, 4, 1, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail32_u, 2, 1, 1, 1, 1)
+DWQ_PAIR_PX_VARIANT(dwq_ptail16_t, 4, 1, 0, 1, 0)
+DWQ_PAIR_PX_VARIANT(dwq_ptail32_t, 2, 1, 0, 1, 0)
 /* single rows of the pixel tail: stride 1, stride 2 */
-DWQ_PAIR_PX_VARIANT(dwq_tail16_u, 4, 1, 1, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail32_u, 2, 1, 1, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail16_t, 4, 1, 0, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail32_t, 2, 1, 0, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail16s2_u, 4, 2, 1, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail32s2_u, 2, 2, 1, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail16s2_t, 4, 2, 0, 0)
-DWQ_PAIR_PX_VARIANT(dwq_tail32s2_t, 2, 2, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16_u, 4, 1, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32_u, 2, 1, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16_t, 4, 1, 0, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32_t, 2, 1, 0, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16s2_u, 4, 2, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32s2_u, 2, 2, 1, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail16s2_t, 4, 2, 0, 0, 0)
+DWQ_PAIR_PX_VARIANT(dwq_tail32s2_t, 2, 2, 0, 0, 0)
 #undef DWQ_PAIR_PX_VARIANT
+#undef DWQ_PX_RES
 #undef DWQ_PX_BODY
 
 int mnet_q8_vnni_dwq_pair_px_ok(const mnet_conv_geometry *g) {
@@ -843,6 +1070,7 @@ MNET_VNNI static void dwq_pair_setup(const mnet_conv_geometry *g, const mnet_q8_
         s->step[r] = rows[r] ? (size_t)g->out_c : 0;
     }
     s->in_w = g->in_w;
+    s->zx = zx_row;
     s->zx8 = _mm512_set1_epi8((char)p->input_zero_point);
 }
 
@@ -880,33 +1108,22 @@ size_t mnet_q8_vnni_dwq_ptail_offset(const mnet_conv_geometry *g) {
            (mnet_q8_vnni_dwq_masked(g) ? BLOCK * 4 + mnet_q8_rqtable_bytes(BLOCK) : 0);
 }
 
+/* The tail's bias and table: after its quads. */
+size_t mnet_q8_vnni_dwq_ptail_bias_offset(const mnet_conv_geometry *g) {
+    return mnet_q8_vnni_dwq_ptail_offset(g) + (size_t)BLOCK * DWQ_SETS * 4;
+}
+
 int mnet_q8_vnni_dwq_ptail_channel(const mnet_conv_geometry *g, int pos) {
     int full = g->out_c / BLOCK * BLOCK;
     return full + pos_channel(pos, BLOCK) % (g->out_c - full);
 }
 
-/* The tail's quads and K flag (DWQ_SETS x 4 vectors at quads). */
+/* The tail's quads, K flag and residual (DWQ_SETS x 4 vectors at quads). */
 static void dwq_ptail_pack(const mnet_conv_geometry *g, const uint8_t *w_ohwi, int zw,
                            int32_t *quads) {
-    int fits = 1;
-    for (int ch = g->out_c / BLOCK * BLOCK; ch < g->out_c; ch++)
-        for (int t = 0; t < 9; t++) {
-            int d = (int)w_ohwi[(size_t)ch * 9 + t] - zw;
-            fits &= d >= -128 && d <= 127;
-        }
-    int wz = fits ? zw : 128;
-    for (int pos = 0; pos < BLOCK; pos++) {
-        int ch = mnet_q8_vnni_dwq_ptail_channel(g, pos), v = pos / 16, l = pos % 16;
-        for (int kx = 0; kx < 3; kx++) {
-            uint32_t d = 0;
-            for (int ky = 0; ky < 3; ky++) {
-                int w = (int)w_ohwi[(size_t)ch * 9 + ky * 3 + kx] - wz;
-                d |= (uint32_t)(uint8_t)(int8_t)w << (8 * ky);
-            }
-            quads[(kx * 4 + v) * 16 + l] = (int32_t)d;
-        }
-        quads[(3 * 4 + v) * 16 + l] = !fits;
-    }
+    int ch[BLOCK];
+    for (int pos = 0; pos < BLOCK; pos++) ch[pos] = mnet_q8_vnni_dwq_ptail_channel(g, pos);
+    dwq_pack64(w_ohwi, zw, ch, quads);
 }
 
 MNET_VNNI void mnet_q8_vnni_dwq_pair_tail(const mnet_conv_geometry *g,
@@ -915,7 +1132,8 @@ MNET_VNNI void mnet_q8_vnni_dwq_pair_tail(const mnet_conv_geometry *g,
                                           const rq_ctx *rq, const rq_vec *ru, uint8_t *out_row0,
                                           uint8_t *out_row1) {
     int c = g->out_c, full = c / BLOCK * BLOCK, np = dwq_ptail_np(g), corr_k;
-    const uint8_t *rows4[4] = {rows[0], rows[1], rows[2], out_row1 ? rows[3] : rows[2]};
+    /* one row: the 4th byte meets zero weights, so a padding row (no loads) */
+    const uint8_t *rows4[4] = {rows[0], rows[1], rows[2], out_row1 ? rows[3] : NULL};
     rows = rows4;
     const int32_t *tq = (const int32_t *)(const void *)((const uint8_t *)wq +
                                                         mnet_q8_vnni_dwq_ptail_offset(g));

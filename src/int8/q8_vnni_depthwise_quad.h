@@ -72,12 +72,13 @@ void mnet_q8_vnni_dwq_pair_px(const mnet_conv_geometry *g, const mnet_q8_conv_pa
 /* The pixel tail (dwq_ok without dilation, 16 or 32 channels after at
  * least one full 64-block): those channels of 4 or 2 pixels as one 64-lane
  * block, with its own quads, bias (BLOCK int32) and requantization table;
- * the caller fills bias and table at dwq_ptail_offset + BLOCK * 16 bytes
- * (position pos: channel dwq_ptail_channel), and runs it by dwq_pair_tail
+ * the caller fills bias and table at dwq_ptail_bias_offset (position pos:
+ * channel dwq_ptail_channel), and runs it by dwq_pair_tail
  * (rq: the layer's, for its flags): two output rows at stride 1 (rows: 4
  * input rows), or one (out_row1 NULL; rows: 3). */
 int mnet_q8_vnni_dwq_ptail(const mnet_conv_geometry *g);
 size_t mnet_q8_vnni_dwq_ptail_offset(const mnet_conv_geometry *g);
+size_t mnet_q8_vnni_dwq_ptail_bias_offset(const mnet_conv_geometry *g);
 int mnet_q8_vnni_dwq_ptail_channel(const mnet_conv_geometry *g, int pos);
 void mnet_q8_vnni_dwq_pair_tail(const mnet_conv_geometry *g, const mnet_q8_conv_params *p,
                                 const uint8_t *const *rows, const int32_t *wq, const rq_ctx *rq,

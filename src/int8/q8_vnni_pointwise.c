@@ -20,13 +20,64 @@ enum {
 
 /* Weights: per block of up to 64 positions (nv vectors), per group of 4
  * input channels, nv x 64 bytes: lane l of vector v = position
- * block + 16 v + l, its 4 bytes the 4 input channels (w - 128; 0 padding). */
+ * block + 16 v + l, its 4 bytes the 4 input channels (0 padding), each
+ * w - zw clamped to a signed byte (residual mode) or w - 128 (sum mode).
+ *
+ * Residual mode. With the weights stored as w - zw, no per-pixel input sum
+ * is needed: sum x (w - zw) - zx sum (w - zw) = sum (x - zx)(w - zw), the
+ * second term in the packed bias. A trained uint8 layer's weights fit
+ * w - zw in a signed byte but for its 1-2 extremes; those are stored
+ * clamped, and their residual r = (w - zw) - clamp(w - zw) (|r| <= 127) is
+ * added to the accumulator of its position as r x[k], one vpdpbusd per
+ * pixel: the input byte x[k] broadcast to every byte, the residual vector
+ * holding r in byte 0 of the position's lane (0 elsewhere). Residuals of
+ * one input k and one packed vector share an entry. A layer with more than
+ * PW_MAX_RESIDUALS entries (or r = 128: w 255, zw 0), or with a small K
+ * (at most 32, a multiple of 8: see pw_pack) keeps the sum mode:
+ * weights w - 128 and (128 - zw) sum x added per pixel. Either way the
+ * int32 sum is the reference's, wrapping alike. */
+enum { PW_MAX_RESIDUALS = 8 };
+enum { HDR_ANY_SHORT, HDR_RESIDUAL_MODE, HDR_RESIDUALS }; /* int32 header cells */
+
 static size_t pw_weight_bytes(int in_c, int out_c) {
     return (size_t)round_up(out_c, 16) * (size_t)round_up(in_c, 4);
 }
 
-size_t mnet_q8_vnni_pw_pack_bytes(int in_c, int out_c) {
+/* After the table: PW_MAX_RESIDUALS residual vectors of 64 bytes, then
+ * int32 k[PW_MAX_RESIDUALS] and vector[PW_MAX_RESIDUALS]. */
+static size_t pw_residual_offset(int in_c, int out_c) {
     return HEADER_BYTES + pw_weight_bytes(in_c, out_c) + mnet_q8_rqtable_bytes(round_up(out_c, 16));
+}
+
+size_t mnet_q8_vnni_pw_pack_bytes(int in_c, int out_c) {
+    return pw_residual_offset(in_c, out_c) + PW_MAX_RESIDUALS * (64 + 2 * sizeof(int32_t));
+}
+
+/* The residual entries of a layer with weights stored as w - zw: returns
+ * their count, or -1 when the layer must keep the sum mode. */
+static int pw_find_residuals(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *w_oi,
+                             int8_t res_w[][64], int32_t *res_k, int32_t *res_v) {
+    int cp = round_up(out_c, 16), n = 0;
+    for (int pos = 0; pos < cp; pos++) {
+        int o = pos_channel(pos, out_c);
+        for (int i = 0; i < in_c && o < out_c; i++) {
+            int d = (int)w_oi[(size_t)o * in_c + i] - p->weight_zero_point;
+            int r = d - (d < -128 ? -128 : d > 127 ? 127 : d);
+            if (r == 0) continue;
+            if (r > 127) return -1;
+            int e = 0;
+            while (e < n && (res_k[e] != i || res_v[e] != pos / 16)) e++;
+            if (e == n) {
+                if (n == PW_MAX_RESIDUALS) return -1;
+                memset(res_w[n], 0, 64);
+                res_k[n] = i;
+                res_v[n] = pos / 16;
+                n++;
+            }
+            res_w[e][(pos % 16) * 4] = (int8_t)r;
+        }
+    }
+    return n;
 }
 
 void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, const uint8_t *w_oi,
@@ -34,26 +85,93 @@ void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, con
     int in4 = round_up(in_c, 4), cp = round_up(out_c, 16);
     memset(packed, 0, mnet_q8_vnni_pw_pack_bytes(in_c, out_c));
     int8_t *dst = (int8_t *)packed + HEADER_BYTES;
-    int32_t any_short = fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p);
-    memcpy(packed, &any_short, sizeof any_short);
+    int8_t *res_at = (int8_t *)packed + pw_residual_offset(in_c, out_c);
+    int8_t(*res_w)[64] = (int8_t(*)[64])res_at;
+    int32_t res_k[PW_MAX_RESIDUALS] = {0}, res_v[PW_MAX_RESIDUALS] = {0};
+    /* small K in multiples of 8 keeps the sums (16 pixels' at once, cheaper
+     * there than the residual dot products: V2's 16 -> 96, 24 -> 144 and
+     * 32 -> 16 ran 2-8 % slower in residual mode) */
+    int nres = in_c % 8 == 0 && in_c <= 32 && p->weight_zero_point != 128
+                   ? -1
+                   : pw_find_residuals(in_c, out_c, p, w_oi, res_w, res_k, res_v);
+    int residual_mode = nres >= 0;
+    if (!residual_mode) {
+        memset(res_at, 0, PW_MAX_RESIDUALS * 64);
+        nres = 0;
+    }
+    memcpy(res_at + PW_MAX_RESIDUALS * 64, res_k, sizeof res_k);
+    memcpy(res_at + PW_MAX_RESIDUALS * 64 + sizeof res_k, res_v, sizeof res_v);
+    int32_t header[3] = {fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p),
+                         residual_mode, nres};
+    memcpy(packed, header, sizeof header);
+    int offset = residual_mode ? p->weight_zero_point : 128;
     for (int pos = 0; pos < cp; pos++) {
         int o = pos_channel(pos, out_c);
         int block = pos / BLOCK * BLOCK, nv = (cp - block) >= BLOCK ? 4 : (cp - block) / 16;
         int v = (pos - block) / 16, l = pos % 16;
         int64_t wsum = 0;
         for (int i = 0; i < in_c && o < out_c; i++) {
-            int w = w_oi[(size_t)o * in_c + i];
-            wsum += w;
+            int d = (int)w_oi[(size_t)o * in_c + i] - offset;
+            wsum += d;
             size_t at = (size_t)block * in4 + ((size_t)(i / 4) * nv + v) * 64 + l * 4 + i % 4;
-            dst[at] = (int8_t)(w - 128);
+            dst[at] = (int8_t)(d < -128 ? -128 : d > 127 ? 127 : d);
         }
-        /* the reference accumulates in int32: wrap the same way */
-        int64_t b = o < out_c ? (int64_t)(bias ? bias[o] : 0) - (int64_t)p->input_zero_point * wsum +
-                                    (int64_t)in_c * p->input_zero_point * p->weight_zero_point
+        /* sum (x - zx)(w - zw) = sum x (w - o) + (o - zw) sum x - zx sum (w - zw)
+         * with o the offset: the last term here (wsum is sum (w - o));
+         * the reference accumulates in int32: wrap the same way */
+        int64_t b = o < out_c ? (int64_t)(bias ? bias[o] : 0) -
+                                    (int64_t)p->input_zero_point *
+                                        (wsum + (int64_t)in_c * (offset - p->weight_zero_point))
                               : 0;
         packed_bias[pos] = (int32_t)(uint32_t)(uint64_t)b;
     }
 }
+
+/* A tile's residual entries: those of its vectors, v relative to its first. */
+typedef struct pw_res {
+    int n;
+    int k[PW_MAX_RESIDUALS], v[PW_MAX_RESIDUALS];
+    const int8_t *w[PW_MAX_RESIDUALS];
+} pw_res;
+
+/* The entries of vectors [v0, v0 + nv) of the layer (NULL when none). */
+static const pw_res *pw_res_select(const void *packed, int in_c, int out_c, int v0, int nv,
+                                   pw_res *out) {
+    int32_t header[3];
+    memcpy(header, packed, sizeof header);
+    const int8_t *at = (const int8_t *)packed + pw_residual_offset(in_c, out_c);
+    out->n = 0;
+    for (int e = 0; e < header[HDR_RESIDUALS]; e++) {
+        int32_t k, v;
+        memcpy(&k, at + PW_MAX_RESIDUALS * 64 + e * sizeof(int32_t), sizeof k);
+        memcpy(&v, at + PW_MAX_RESIDUALS * (64 + sizeof(int32_t)) + e * sizeof(int32_t), sizeof v);
+        if (v < v0 || v >= v0 + nv) continue;
+        out->k[out->n] = k;
+        out->v[out->n] = v - v0;
+        out->w[out->n] = at + e * 64;
+        out->n++;
+    }
+    return out->n ? out : NULL;
+}
+
+/* The input sum correction of pixel p in every lane; corr is a constant
+ * NULL in residual mode, where this is 0 and the adds fold away. */
+INLINE_VNNI __m512i corr_bcast(const int32_t *corr, int p) {
+    return corr ? _mm512_set1_epi32(corr[p]) : _mm512_setzero_si512();
+}
+
+/* Sum mode's callers: corr is never NULL there, and the compiler must know
+ * it for corr_bcast's test to fold away (it cost 3 % in 32 -> 16). */
+#define CORR_NONNULL(corr)                 \
+    do {                                   \
+        if (!(corr)) __builtin_unreachable(); \
+    } while (0)
+
+/* corr + p, or NULL (no offset on a null pointer) */
+static inline const int32_t *corr_at(const int32_t *corr, int p) { return corr ? corr + p : NULL; }
+
+/* acc += r x[k] of the entry's position, x[k] in every byte. */
+#define RES_DOT(acc, px, res, e) DPBUSD(acc, _mm512_set1_epi8((char)(px)[(res)->k[e]]), rw)
 
 INLINE_VNNI int32_t byte_sum(const uint8_t *x, int n) {
     if (n <= 32) { /* small K (expansions): narrower vectors, a shorter reduction */
@@ -179,11 +297,12 @@ INLINE_VNNI void store_vec16_u(uint8_t *dst, __m512i acc, const rq_vec *r, const
 
 /* P pixels x NV vectors of one block. */
 INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, const int8_t *wb,
-                         const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
-                         uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
+                         const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                         const rq_ctx *rq, uint8_t *dst, int out_c, int pos, int lane_ordered,
+                         int valid) {
     __m512i acc[PW_TILE][4];
     for (int p = 0; p < P; p++) {
-        __m512i c = _mm512_set1_epi32(corr[p]);
+        __m512i c = corr_bcast(corr, p);
         for (int v = 0; v < NV; v++)
             acc[p][v] = _mm512_add_epi32(_mm512_loadu_si512(pbias + v * 16), c);
     }
@@ -203,6 +322,13 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
             for (int v = 0; v < NV; v++) DPBUSD(acc[p][v], xv, _mm512_loadu_si512(w + v * 64));
         }
     }
+    if (res)
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            for (int v = 0; v < NV; v++)
+                if (res->v[e] == v)
+                    for (int p = 0; p < P; p++) RES_DOT(acc[p][v], PX_IN(p), res, e);
+        }
     if (lane_ordered) {
         for (int p = 0; p < P; p++)
             store_block64(PX_DST(p), acc[p][0], acc[p][NV > 1 ? 1 : 0], acc[p][NV > 2 ? 2 : 0],
@@ -237,7 +363,7 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
 #define ROW_INIT(p)                                                      \
     __m512i a##p##0, a##p##1, a##p##2, a##p##3;                          \
     {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        __m512i c = corr_bcast(corr, p);                          \
         a##p##0 = _mm512_add_epi32(b0, c);                               \
         a##p##1 = _mm512_add_epi32(b1, c);                               \
         a##p##2 = _mm512_add_epi32(b2, c);                               \
@@ -255,6 +381,11 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
     a0##v = requant16(a0##v, rq, pos + 16 * v), a1##v = requant16(a1##v, rq, pos + 16 * v), \
     a2##v = requant16(a2##v, rq, pos + 16 * v), a3##v = requant16(a3##v, rq, pos + 16 * v), \
     a4##v = requant16(a4##v, rq, pos + 16 * v), a5##v = requant16(a5##v, rq, pos + 16 * v);
+#define ROW_RES(v)                                                                           \
+    case v:                                                                                  \
+        RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
+        RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
+        break;
 #define ROW_STORE_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq)
 #define ROW_STORE_U(p) store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq)
 
@@ -262,8 +393,9 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
  * in one, GCC's allocation for the per-channel part slowed the uniform part
  * by 2-5 %. */
 INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
-                                   const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
-                                   uint8_t *dst, int out_c, int pos, const int uniform) {
+                                   const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                   const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
+                                   const int uniform) {
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
     __m512i b2 = _mm512_loadu_si512(pbias + 32), b3 = _mm512_loadu_si512(pbias + 48);
     ROW_INIT(0) ROW_INIT(1) ROW_INIT(2) ROW_INIT(3) ROW_INIT(4) ROW_INIT(5)
@@ -291,6 +423,11 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
         ROW_DOT(4, bcast_tail(x4, full4, in_c))
         ROW_DOT(5, bcast_tail(x5, full4, in_c))
     }
+    if (res)
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            switch (res->v[e]) { ROW_RES(0) ROW_RES(1) ROW_RES(2) ROW_RES(3) }
+        }
     if (uniform) { /* the constants once, in registers, for all 24 vectors */
         rq_vec r = rq_load(rq, 0);
         ROW_STORE_U(0);
@@ -320,11 +457,16 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
 #define PW_TILE_6X64_FN(name, uniform)                                                         \
     MNET_VNNI static __attribute__((noinline)) void name(                                      \
         const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,                    \
-        const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c, int pos,               \
-        int lane_ordered, int valid) {                                                         \
+        const int32_t *corr, const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c,     \
+        int pos, int lane_ordered, int valid) {                                                \
         (void)lane_ordered;                                                                    \
         (void)valid;                                                                           \
-        pw_tile_6x64_body(x, in_c, wb, pbias, corr, rq, dst, out_c, pos, uniform);             \
+        if (res) /* residual mode: no input sums */                                            \
+            pw_tile_6x64_body(x, in_c, wb, pbias, NULL, res, rq, dst, out_c, pos, uniform);    \
+        else {                                                                                 \
+            CORR_NONNULL(corr);                                                                \
+            pw_tile_6x64_body(x, in_c, wb, pbias, corr, NULL, rq, dst, out_c, pos, uniform);   \
+        }                                                                                      \
     }
 PW_TILE_6X64_FN(pw_tile_6x64_u, 1)
 PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
@@ -332,6 +474,7 @@ PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
 #undef ROW_INIT
 #undef ROW_DOT
 #undef ROW_RQ
+#undef ROW_RES
 #undef ROW_STORE_Q
 #undef ROW_STORE_U
 
@@ -339,7 +482,7 @@ PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
 #define T2_INIT(p)                                                       \
     __m512i a##p##0, a##p##1;                                            \
     {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        __m512i c = corr_bcast(corr, p);                          \
         a##p##0 = _mm512_add_epi32(b0, c);                               \
         a##p##1 = _mm512_add_epi32(b1, c);                               \
     }
@@ -353,6 +496,11 @@ PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
     a0##v = requant16(a0##v, rq, pos + 16 * v), a1##v = requant16(a1##v, rq, pos + 16 * v), \
     a2##v = requant16(a2##v, rq, pos + 16 * v), a3##v = requant16(a3##v, rq, pos + 16 * v), \
     a4##v = requant16(a4##v, rq, pos + 16 * v), a5##v = requant16(a5##v, rq, pos + 16 * v);
+#define T2_RES(v)                                                                            \
+    case v:                                                                                  \
+        RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
+        RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
+        break;
 #define T2_STORE_Q2(p, q) \
     store_block32_pair_q(PX_DST(p), out_c, a##p##0, a##p##1, a##q##0, a##q##1, rq, valid)
 #define T2_STORE_U2(p, q) \
@@ -384,7 +532,8 @@ INLINE_VNNI void store_block32_pair_u(uint8_t *dst, int out_c, __m512i a0, __m51
 }
 
 INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
-                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                  const rq_ctx *rq,
                                   uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
     (void)lane_ordered;
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
@@ -411,6 +560,11 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
         T2_DOT(4, bcast_tail(x4, full4, in_c))
         T2_DOT(5, bcast_tail(x5, full4, in_c))
     }
+    if (res)
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            switch (res->v[e]) { T2_RES(0) T2_RES(1) }
+        }
     if (rq->uniform) { /* the constants once, in registers */
         rq_vec r = rq_load(rq, 0);
         T2_STORE_U2(0, 1);
@@ -428,6 +582,7 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
 #undef T2_INIT
 #undef T2_DOT
 #undef T2_RQ
+#undef T2_RES
 #undef T2_STORE_Q2
 #undef T2_STORE_U2
 
@@ -436,7 +591,7 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
 #define T3_INIT(p)                                                       \
     __m512i a##p##0, a##p##1, a##p##2;                                   \
     {                                                                    \
-        __m512i c = _mm512_set1_epi32(corr[p]);                          \
+        __m512i c = corr_bcast(corr, p);                          \
         a##p##0 = _mm512_add_epi32(b0, c);                               \
         a##p##1 = _mm512_add_epi32(b1, c);                               \
         a##p##2 = _mm512_add_epi32(b2, c);                               \
@@ -448,6 +603,11 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
         DPBUSD(a##p##1, xb, w1);                                         \
         DPBUSD(a##p##2, xb, w2);                                         \
     }
+#define T3_RES(v)                                                                            \
+    case v:                                                                                  \
+        RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
+        RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
+        break;
 #define T3_STORE(p)                                                                   \
     if (rq->uniform) {                                                                \
         store_block32_u(PX_DST(p), a##p##0, a##p##1, &r, rq, valid);                     \
@@ -458,7 +618,8 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
     }
 
 INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
-                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                  const rq_ctx *rq,
                                   uint8_t *dst, int out_c, int pos, int lane_ordered, int valid) {
     (void)lane_ordered;
     __m512i b0 = _mm512_loadu_si512(pbias), b1 = _mm512_loadu_si512(pbias + 16);
@@ -488,6 +649,11 @@ INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
         T3_DOT(4, bcast_tail(x4, full4, in_c))
         T3_DOT(5, bcast_tail(x5, full4, in_c))
     }
+    if (res)
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            switch (res->v[e]) { T3_RES(0) T3_RES(1) T3_RES(2) }
+        }
     rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
     T3_STORE(0)
     T3_STORE(1)
@@ -498,6 +664,7 @@ INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
 }
 #undef T3_INIT
 #undef T3_DOT
+#undef T3_RES
 #undef T3_STORE
 
 /* 4 pixels' channel-ordered vectors of 16 (requantized) -> bytes, pixel p's
@@ -518,7 +685,7 @@ INLINE_VNNI __m512i pack_4x16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, co
  * (latency bound): even and odd groups of 4 inputs go to two accumulators
  * per pixel, added at the end (int32 sums wrap: the order does not matter). */
 #define Q1_INIT(p)                                                       \
-    __m512i a##p = _mm512_add_epi32(b0, _mm512_set1_epi32(corr[p]));     \
+    __m512i a##p = _mm512_add_epi32(b0, corr_bcast(corr, p));     \
     __m512i s##p = _mm512_setzero_si512();
 #define Q1_DOT2(p)                                                       \
     DPBUSD(a##p, bcast4(x##p + i), w0);                                  \
@@ -528,7 +695,8 @@ INLINE_VNNI __m512i pack_4x16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, co
                  : requant16(_mm512_add_epi32(a##p, s##p), rq, pos))
 
 INLINE_VNNI void pw_tile_4x16_one(const uint8_t *x, int in_c, const int8_t *wb,
-                                  const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
+                                  const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                  const rq_ctx *rq,
                                   uint8_t *dst, int out_c, int pos, int valid) {
     __m512i b0 = _mm512_loadu_si512(pbias);
     Q1_INIT(0) Q1_INIT(1) Q1_INIT(2) Q1_INIT(3)
@@ -554,6 +722,14 @@ INLINE_VNNI void pw_tile_4x16_one(const uint8_t *x, int in_c, const int8_t *wb,
         DPBUSD(s2, bcast_tail(x2, full4, in_c), w0);
         DPBUSD(s3, bcast_tail(x3, full4, in_c), w0);
     }
+    if (res) /* every entry is of vector 0 */
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            RES_DOT(a0, x0, res, e);
+            RES_DOT(a1, x1, res, e);
+            RES_DOT(a2, x2, res, e);
+            RES_DOT(a3, x3, res, e);
+        }
     rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
     __m512i rows = pack_4x16(Q1_REQUANT(0), Q1_REQUANT(1), Q1_REQUANT(2), Q1_REQUANT(3), rq);
     if (out_c == 16) {
@@ -590,11 +766,11 @@ INLINE_VNNI __m512i p24_high_twice(__m512i v0) { /* channels 16-23, twice */
 
 /* Pair q: accumulators a (pixel 2q), b (pixel 2q+1), c (their B). */
 #define P24_INIT(q)                                                                       \
-    __m512i a##q = _mm512_add_epi32(bias_a, _mm512_set1_epi32(corr[2 * (q)]));           \
-    __m512i b##q = _mm512_add_epi32(bias_a, _mm512_set1_epi32(corr[2 * (q) + 1]));       \
+    __m512i a##q = _mm512_add_epi32(bias_a, corr_bcast(corr, 2 * (q)));           \
+    __m512i b##q = _mm512_add_epi32(bias_a, corr_bcast(corr, 2 * (q) + 1));       \
     __m512i c##q = _mm512_add_epi32(                                                      \
-        bias_b, _mm512_mask_set1_epi32(_mm512_set1_epi32(corr[2 * (q)]), P24_HALF_SPLIT, \
-                                       corr[2 * (q) + 1]));
+        bias_b, _mm512_mask_blend_epi32(P24_HALF_SPLIT, corr_bcast(corr, 2 * (q)),       \
+                                        corr_bcast(corr, 2 * (q) + 1)));
 #define P24_DOT(q, xa, xb)                                                    \
     {                                                                         \
         __m512i va = (xa), vb = (xb);                                         \
@@ -605,6 +781,16 @@ INLINE_VNNI __m512i p24_high_twice(__m512i v0) { /* channels 16-23, twice */
 #define P24_STEP(q) P24_DOT(q, bcast4(PX_IN(2 * (q)) + i), bcast4(PX_IN(2 * (q) + 1) + i))
 #define P24_TAIL(q) \
     P24_DOT(q, bcast_tail(PX_IN(2 * (q)), full4, in_c), bcast_tail(PX_IN(2 * (q) + 1), full4, in_c))
+/* a residual entry of vector 0 (channels 0-7 and 16-23) or 1 (8-15): its
+ * parts in A (ra) and B (rb) as the weights' */
+#define P24_RES(q)                                                                        \
+    {                                                                                     \
+        __m512i xa = _mm512_set1_epi8((char)PX_IN(2 * (q))[res->k[e]]);                   \
+        __m512i xb = _mm512_set1_epi8((char)PX_IN(2 * (q) + 1)[res->k[e]]);               \
+        DPBUSD(a##q, xa, ra);                                                             \
+        DPBUSD(b##q, xb, ra);                                                             \
+        DPBUSD(c##q, _mm512_mask_blend_epi32(P24_HALF_SPLIT, xa, xb), rb);                \
+    }
 #define P24_STORE(q) p24_store(PX_DST(2 * (q)), out_c, a##q, b##q, c##q, &r, rq, valid);
 
 /* One pair's 3 vectors -> its two rows of `valid` bytes. */
@@ -631,8 +817,8 @@ INLINE_VNNI void p24_store(uint8_t *dst, int out_c, __m512i a, __m512i b, __m512
 /* 8 pixels (4 pairs) or 2 (1 pair). */
 #define P24_TILE_FN(name, FOR_PAIRS)                                                            \
     INLINE_VNNI void name(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias,   \
-                          const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c,       \
-                          int valid) {                                                          \
+                          const int32_t *corr, const pw_res *res, const rq_ctx *rq,             \
+                          uint8_t *dst, int out_c, int valid) {                                 \
         __m512i pb0 = _mm512_loadu_si512(pbias), pb1 = _mm512_loadu_si512(pbias + 16);         \
         __m512i bias_a = p24_low_halves(pb0, pb1), bias_b = p24_high_twice(pb0);                \
         FOR_PAIRS(P24_INIT)                                                                     \
@@ -648,6 +834,17 @@ INLINE_VNNI void p24_store(uint8_t *dst, int out_c, __m512i a, __m512i b, __m512
             __m512i wa = p24_low_halves(w0, _mm512_loadu_si512(w + 64)), wb2 = p24_high_twice(w0); \
             FOR_PAIRS(P24_TAIL)                                                                 \
         }                                                                                       \
+        if (res) /* entries of one input next to each other: one pass (V2's 144 -> 24) */    \
+            for (int e = 0, next; e < res->n; e = next) {                                      \
+                __m512i zero = _mm512_setzero_si512(), ra = zero, rb = zero;                    \
+                for (next = e; next < res->n && res->k[next] == res->k[e]; next++) {            \
+                    __m512i r0 = _mm512_loadu_si512(res->w[next]);                              \
+                    ra = _mm512_add_epi32(ra, res->v[next] ? p24_low_halves(zero, r0)           \
+                                                           : p24_low_halves(r0, zero));         \
+                    rb = _mm512_add_epi32(rb, res->v[next] ? zero : p24_high_twice(r0));        \
+                }                                                                               \
+                FOR_PAIRS(P24_RES)                                                              \
+            }                                                                                   \
         rq_vec r = rq_load(rq, 0);                                                              \
         FOR_PAIRS(P24_STORE)                                                                    \
     }
@@ -662,6 +859,7 @@ P24_TILE_FN(pw_tile_2x24_one, P24_FOR1)
 #undef P24_DOT
 #undef P24_STEP
 #undef P24_TAIL
+#undef P24_RES
 #undef P24_STORE
 
 /* Narrow expansions: every channel of a few pixels in one tile, so that
@@ -731,12 +929,12 @@ INLINE_VNNI void wide_store16(const int NPX, __m512i q0, __m512i q1, __m512i q2,
  * the uniform one 10-14 % slower. */
 INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
                               const uint8_t *x, int in_c, const int8_t *wp, const int8_t *wt,
-                              const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
-                              uint8_t *dst, int out_c) {
+                              const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                              const rq_ctx *rq, uint8_t *dst, int out_c) {
     const int NV = 4 * NBLK + TAILV, tail = NBLK * BLOCK;
     __m512i acc[WIDE_MAX_PX][WIDE_MAX_VECS];
     WIDE_FOR (p, NPX, WIDE_MAX_PX) {
-        __m512i c = _mm512_set1_epi32(corr[p]);
+        __m512i c = corr_bcast(corr, p);
         WIDE_FOR (v, NV, WIDE_MAX_VECS)
             acc[p][v] = _mm512_add_epi32(_mm512_loadu_si512(pbias + 16 * v), c);
     }
@@ -757,6 +955,14 @@ INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, co
             WIDE_FOR (v, NV, WIDE_MAX_VECS) DPBUSD(acc[p][v], xb, w[v]);
         }
     }
+    if (res)
+        for (int e = 0; e < res->n; e++) {
+            __m512i rw = _mm512_loadu_si512(res->w[e]);
+            WIDE_FOR (v, NV, WIDE_MAX_VECS)
+                if (res->v[e] == v) {
+                    WIDE_FOR (p, NPX, WIDE_MAX_PX) RES_DOT(acc[p][v], PX_IN(p), res, e);
+                }
+        }
     if (UNIFORM) { /* the constants once, in registers, for every vector */
         rq_vec r = rq_load(rq, 0);
         if (TAILV == 1) { /* the 16-vectors first: 1-2 % faster for 12 -> 72 than last */
@@ -801,17 +1007,17 @@ INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, co
 /* A chunk of n pixels (a multiple of 2): tiles of NPX pixels, then pairs. */
 INLINE_VNNI void wide_chunk(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
                             const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
-                            const int32_t *corr, const rq_ctx *rq, uint8_t *dst, int out_c,
-                            int n) {
+                            const int32_t *corr, const pw_res *res, const rq_ctx *rq,
+                            uint8_t *dst, int out_c, int n) {
     const int8_t *wt = wp + (size_t)NBLK * BLOCK * round_up(in_c, 4);
     int p = 0;
     if (NPX > 2)
         for (; p + NPX <= n; p += NPX)
             pw_tile_wide(NPX, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias,
-                         corr + p, rq, dst + (size_t)p * out_c, out_c);
+                         corr_at(corr, p), res, rq, dst + (size_t)p * out_c, out_c);
     for (; p < n; p += 2)
-        pw_tile_wide(2, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias, corr + p,
-                     rq, dst + (size_t)p * out_c, out_c);
+        pw_tile_wide(2, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias,
+                     corr_at(corr, p), res, rq, dst + (size_t)p * out_c, out_c);
 }
 
 /* The chunk with its own copy of the requantization context (as RQ_LOCAL),
@@ -820,25 +1026,51 @@ INLINE_VNNI void wide_chunk(const int NPX, const int NBLK, const int TAILV, cons
  * shifts) out of line in these tiles: 16 -> 96 2-3 % slower; per-channel
  * 12 -> 72 and 16 -> 96 are 3-4 % faster with the constant. */
 INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
-                             const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
-                             const int32_t *corr, const rq_ctx *rq_shared, uint8_t *dst,
-                             int out_c, int n) {
+                             const int PLAIN, const uint8_t *x, int in_c, const int8_t *wp,
+                             const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                             const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {
     rq_ctx rq = *rq_shared;
+    if (PLAIN) { /* (the caller checked) no zero point, no clamp: constants too */
+        rq.zero_point = 0;
+        rq.out_min = 0;
+        rq.out_max = 255;
+    }
     if (rq.any_short) {
         rq.any_short = 1;
-        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, &rq, dst, out_c, n);
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
     } else {
         rq.any_short = 0;
-        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, &rq, dst, out_c, n);
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
     }
 }
 
-/* One function per shape and requantization, called once per chunk. */
+/* One function per shape and requantization, called once per chunk; one
+ * more with residual entries (name_res), the other's residual code gone
+ * with its constant NULL (with the test in its tiles, and even as a third
+ * copy in the same function, 24 -> 144 ran 7-8 % slower). */
 #define WIDE_RUN_FN(name, NPX, NBLK, TAILV, UNIFORM)                                             \
     MNET_VNNI static __attribute__((noinline)) void name(                                        \
         const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                                      \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, rq, dst, out_c, n);     \
+        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
+        (void)res;                                                                               \
+        CORR_NONNULL(corr);                                                                      \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,  \
+                    n);                                                                          \
+    }                                                                                            \
+    MNET_VNNI static __attribute__((noinline)) void name##_plain(                                \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
+        (void)res;                                                                               \
+        CORR_NONNULL(corr);                                                                      \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,  \
+                    n);                                                                          \
+    }                                                                                            \
+    MNET_VNNI static __attribute__((noinline)) void name##_res(                                  \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
+        (void)corr; /* residual mode: no input sums */                                           \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, x, in_c, wp, pbias, NULL, res, rq, dst, out_c,   \
+                    n);                                                                          \
     }
 WIDE_RUN_FN(pw_run_n80_u, 4, 1, 1, 1)
 WIDE_RUN_FN(pw_run_n80_c, 4, 1, 1, 0)
@@ -846,29 +1078,47 @@ WIDE_RUN_FN(pw_run_n96_u, 4, 1, 2, 1)
 WIDE_RUN_FN(pw_run_n96_c, 4, 1, 2, 0)
 WIDE_RUN_FN(pw_run_n144, 2, 2, 1, 1)
 #undef WIDE_RUN_FN
+typedef void (*wide_fn)(const uint8_t *, int, const int8_t *, const int32_t *, const int32_t *,
+                        const pw_res *, const rq_ctx *, uint8_t *, int, int);
+static const wide_fn wide_n80[2][3] = {
+    {pw_run_n80_c_res, pw_run_n80_c_plain, pw_run_n80_c},
+    {pw_run_n80_u_res, pw_run_n80_u_plain, pw_run_n80_u}};
+static const wide_fn wide_n96[2][3] = {
+    {pw_run_n96_c_res, pw_run_n96_c_plain, pw_run_n96_c},
+    {pw_run_n96_u_res, pw_run_n96_u_plain, pw_run_n96_u}};
+static const wide_fn wide_n144[3] = {pw_run_n144_res, pw_run_n144_plain, pw_run_n144};
 #undef WIDE_FOR
 #undef WIDE_UNROLL
 
 /* A run of tiles, pixel after pixel (x, dst, corr advance by the tile):
  * one call per chunk of pixels and block, the constants set up once. */
 typedef void (*pw_tile_fn)(const uint8_t *, int, const int8_t *, const int32_t *,
-                           const int32_t *, const rq_ctx *, uint8_t *, int, int, int, int, int);
+                           const int32_t *, const pw_res *, const rq_ctx *, uint8_t *, int, int,
+                           int, int, int);
 
 #define PW_TILES_FN(name, P, one)                                                                  \
     MNET_VNNI static void name(const uint8_t *x, int in_c, const int8_t *wb, const int32_t *pbias, \
-                               const int32_t *corr, const rq_ctx *rq_shared, uint8_t *dst,         \
-                               int out_c, int pos, int lane_ordered, int valid, int tiles) {       \
+                               const int32_t *corr, const pw_res *res, const rq_ctx *rq_shared,    \
+                               uint8_t *dst, int out_c, int pos, int lane_ordered, int valid,      \
+                               int tiles) {                                                        \
         RQ_LOCAL(rq, rq_shared);                                                                   \
-        for (int t = 0; t < tiles; t++)                                                            \
-            one(x + (size_t)t * (P) * in_c, in_c, wb, pbias, corr + t * (P), rq,                   \
-                dst + (size_t)t * (P) * out_c, out_c, pos, lane_ordered, valid);                  \
+        if (res) /* else a constant NULL: no residual code in the loop */                          \
+            for (int t = 0; t < tiles; t++) /* residual mode: no input sums */                     \
+                one(x + (size_t)t * (P) * in_c, in_c, wb, pbias, NULL, res, rq,                    \
+                    dst + (size_t)t * (P) * out_c, out_c, pos, lane_ordered, valid);              \
+        else {                                                                                     \
+            CORR_NONNULL(corr);                                                                    \
+            for (int t = 0; t < tiles; t++)                                                        \
+                one(x + (size_t)t * (P) * in_c, in_c, wb, pbias, corr + t * (P), NULL, rq,         \
+                    dst + (size_t)t * (P) * out_c, out_c, pos, lane_ordered, valid);              \
+        }                                                                                          \
     }
 #define PW_TILE_1(NV)                                                                              \
     INLINE_VNNI void pw_tile_1x##NV##_one(const uint8_t *x, int in_c, const int8_t *wb,            \
                                           const int32_t *pbias, const int32_t *corr,               \
-                                          const rq_ctx *rq, uint8_t *dst, int out_c, int pos,      \
-                                          int lane_ordered, int valid) {                           \
-        pw_tile(1, NV, x, in_c, wb, pbias, corr, rq, dst, out_c, pos, lane_ordered, valid);        \
+                                          const pw_res *res, const rq_ctx *rq, uint8_t *dst,       \
+                                          int out_c, int pos, int lane_ordered, int valid) {       \
+        pw_tile(1, NV, x, in_c, wb, pbias, corr, res, rq, dst, out_c, pos, lane_ordered, valid);   \
     }                                                                                              \
     PW_TILES_FN(pw_tiles_1x##NV, 1, pw_tile_1x##NV##_one)
 PW_TILE_1(1)
@@ -877,44 +1127,77 @@ PW_TILE_1(3)
 PW_TILE_1(4)
 /* 64 channels after the full blocks (two 32-blocks, partly filled) */
 INLINE_VNNI void pw_tile_6x4_tail_one(const uint8_t *x, int in_c, const int8_t *wb,
-                                      const int32_t *pbias, const int32_t *corr, const rq_ctx *rq,
-                                      uint8_t *dst, int out_c, int pos, int lane_ordered,
-                                      int valid) {
-    pw_tile(PW_TILE, 4, x, in_c, wb, pbias, corr, rq, dst, out_c, pos, lane_ordered, valid);
+                                      const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                      const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
+                                      int lane_ordered, int valid) {
+    pw_tile(PW_TILE, 4, x, in_c, wb, pbias, corr, res, rq, dst, out_c, pos, lane_ordered, valid);
 }
 PW_TILES_FN(pw_tiles_6x4_tail, PW_TILE, pw_tile_6x4_tail_one)
 /* The last 16 channels of the tiles' pixels: groups of 4 (pw_tile_4x16_one),
  * then 2 single pixels where the count is not a multiple of 4. */
+INLINE_VNNI void pw_tiles_6x16_body(const uint8_t *x, int in_c, const int8_t *wb,
+                                     const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                     const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
+                                     int lane_ordered, int valid, int tiles) {
+    int n = tiles * PW_TILE, p = 0;
+    for (; p + 4 <= n; p += 4)
+        pw_tile_4x16_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
+                         dst + (size_t)p * out_c, out_c, pos, valid);
+    for (; p < n; p++)
+        pw_tile_1x1_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
+                        dst + (size_t)p * out_c, out_c, pos, lane_ordered, valid);
+}
+/* Two functions (as the other runs of tiles): the residual-free one with
+ * res a constant NULL, the residual one with corr a constant NULL. */
 MNET_VNNI static void pw_tiles_6x16(const uint8_t *x, int in_c, const int8_t *wb,
-                                    const int32_t *pbias, const int32_t *corr,
+                                    const int32_t *pbias, const int32_t *corr, const pw_res *res,
                                     const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
                                     int lane_ordered, int valid, int tiles) {
     RQ_LOCAL(rq, rq_shared);
-    int n = tiles * PW_TILE, p = 0;
-    for (; p + 4 <= n; p += 4)
-        pw_tile_4x16_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
-                         dst + (size_t)p * out_c, out_c, pos, valid);
-    for (; p < n; p++)
-        pw_tile_1x1_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
-                        dst + (size_t)p * out_c, out_c, pos, lane_ordered, valid);
+    (void)res;
+    CORR_NONNULL(corr);
+    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, dst, out_c, pos, lane_ordered, valid,
+                       tiles);
+}
+MNET_VNNI static void pw_tiles_6x16_res(const uint8_t *x, int in_c, const int8_t *wb,
+                                        const int32_t *pbias, const int32_t *corr,
+                                        const pw_res *res, const rq_ctx *rq_shared, uint8_t *dst,
+                                        int out_c, int pos, int lane_ordered, int valid,
+                                        int tiles) {
+    RQ_LOCAL(rq, rq_shared);
+    (void)corr; /* residual mode: no input sums */
+    pw_tiles_6x16_body(x, in_c, wb, pbias, NULL, res, rq, dst, out_c, pos, lane_ordered, valid,
+                       tiles);
 }
 PW_TILES_FN(pw_tiles_6x32, PW_TILE, pw_tile_6x32_one)
 /* 17..24 channels after the full blocks, uniform requantization: 8 pixels
  * at a time, then pairs (6 tiles x 6 pixels: always an even count). */
+INLINE_VNNI void pw_tiles_pairs24_body(const uint8_t *x, int in_c, const int8_t *wb,
+                                        const int32_t *pbias, const int32_t *corr,
+                                        const pw_res *res, const rq_ctx *rq, uint8_t *dst,
+                                        int out_c, int valid, int tiles) {
+    int n = tiles * PW_TILE, p = 0;
+    for (; p + 8 <= n; p += 8)
+        pw_tile_8x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
+                         dst + (size_t)p * out_c, out_c, valid);
+    for (; p < n; p += 2)
+        pw_tile_2x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
+                         dst + (size_t)p * out_c, out_c, valid);
+}
 MNET_VNNI static void pw_tiles_pairs24(const uint8_t *x, int in_c, const int8_t *wb,
                                        const int32_t *pbias, const int32_t *corr,
-                                       const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
-                                       int lane_ordered, int valid, int tiles) {
+                                       const pw_res *res, const rq_ctx *rq_shared, uint8_t *dst,
+                                       int out_c, int pos, int lane_ordered, int valid,
+                                       int tiles) {
     RQ_LOCAL(rq, rq_shared);
     (void)pos;
     (void)lane_ordered;
-    int n = tiles * PW_TILE, p = 0;
-    for (; p + 8 <= n; p += 8)
-        pw_tile_8x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
-                         dst + (size_t)p * out_c, out_c, valid);
-    for (; p < n; p += 2)
-        pw_tile_2x24_one(x + (size_t)p * in_c, in_c, wb, pbias, corr + p, rq,
-                         dst + (size_t)p * out_c, out_c, valid);
+    if (res) /* residual mode: no input sums */
+        pw_tiles_pairs24_body(x, in_c, wb, pbias, NULL, res, rq, dst, out_c, valid, tiles);
+    else {
+        CORR_NONNULL(corr);
+        pw_tiles_pairs24_body(x, in_c, wb, pbias, corr, NULL, rq, dst, out_c, valid, tiles);
+    }
 }
 PW_TILES_FN(pw_tiles_6x48, PW_TILE, pw_tile_6x48_one)
 PW_TILES_FN(pw_tiles_6x64_u, PW_TILE, pw_tile_6x64_u)
@@ -934,7 +1217,9 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
     int in4 = round_up(in_c, 4), cp = round_up(out_c, 16), full = out_c / BLOCK * BLOCK;
     rq_ctx rq = {(const int32_t *)(wp + pw_weight_bytes(in_c, out_c)), cp, read_any_short(packed),
                  !p->channel_requant, p->output_zero_point, p->out_min, p->out_max};
-    int32_t sum_scale = 128 - p->weight_zero_point;
+    int32_t header[3];
+    memcpy(header, packed, sizeof header);
+    int32_t sum_scale = header[HDR_RESIDUAL_MODE] ? 0 : 128 - p->weight_zero_point;
     /* The last 1-5 pixels of a range of at least 6 run as one 6-pixel tile
      * ending at pixel_end, recomputing a few pixels (the same values) rather
      * than as single-pixel tiles at a third of the speed; only where the
@@ -952,6 +1237,16 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
     int chunk_tiles = CHUNK_INPUT_BYTES / (PW_TILE * in_c);
     chunk_tiles = chunk_tiles < 1 ? 1 : chunk_tiles > CHUNK_TILES ? CHUNK_TILES : chunk_tiles;
     int32_t corr[CHUNK_TILES * PW_TILE];
+    if (!sum_scale) memset(corr, 0, sizeof corr);
+    /* outputs without zero point or clamp (ReLU6 of quantization-aware
+     * models) run variants where both are constants */
+    int plain = rq.zero_point == 0 && rq.out_min <= 0 && rq.out_max >= 255;
+    /* residual entries: all of them for the all-channel tiles, a block's
+     * own for the blocks */
+    int res_n = header[HDR_RESIDUALS];
+    pw_res res_all_entries, res_block;
+    const pw_res *res_all =
+        res_n ? pw_res_select(packed, in_c, out_c, 0, cp / 16, &res_all_entries) : NULL;
     for (int px = pixel_begin; px < pixel_end;) {
         int left = pixel_end - px, P = PW_TILE, tiles;
         if (left >= PW_TILE) {
@@ -965,26 +1260,26 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
         }
         int n = P * tiles, k = 0;
         const uint8_t *x = in + (size_t)px * in_c;
-        if (sums16)
-            for (; k + 16 <= n; k += 16)
-                pixel_corrections16(x + (size_t)k * in_c, in_c / 8, sum_scale, corr + k);
-        /* symmetric weights (zw 128, per-channel int8) need no input sum */
-        for (; k < n; k++)
-            corr[k] = sum_scale ? sum_scale * byte_sum(x + (size_t)k * in_c, in_c) : 0;
-        if (P == PW_TILE && full == BLOCK && cp == 80) { /* out_c 65..80 */
-            (rq.uniform ? pw_run_n80_u : pw_run_n80_c)(x, in_c, wp, packed_bias, corr, &rq,
-                                                        out + (size_t)px * out_c, out_c, n);
-            px += n;
-            continue;
+        /* residual mode and symmetric weights (zw 128, per-channel int8)
+         * need no input sum: corr stays 0 (a test per pixel instead let
+         * GCC take every sum and multiply it by 0) */
+        if (sum_scale) {
+            if (sums16)
+                for (; k + 16 <= n; k += 16)
+                    pixel_corrections16(x + (size_t)k * in_c, in_c / 8, sum_scale, corr + k);
+            for (; k < n; k++) corr[k] = sum_scale * byte_sum(x + (size_t)k * in_c, in_c);
         }
-        if (P == PW_TILE && full == BLOCK && cp == 96) { /* out_c 81..96 */
-            (rq.uniform ? pw_run_n96_u : pw_run_n96_c)(x, in_c, wp, packed_bias, corr, &rq,
-                                                        out + (size_t)px * out_c, out_c, n);
-            px += n;
-            continue;
-        }
-        if (P == PW_TILE && full == 2 * BLOCK && cp == 144 && rq.uniform) { /* out_c 129..144 */
-            pw_run_n144(x, in_c, wp, packed_bias, corr, &rq, out + (size_t)px * out_c, out_c, n);
+        /* the all-channel tiles: [uniform][residuals, plain, other] */
+        wide_fn wide = NULL;
+        int variant = res_all ? 0 : plain ? 1 : 2;
+        if (P == PW_TILE && full == BLOCK && cp == 80) /* out_c 65..80 */
+            wide = wide_n80[rq.uniform][variant];
+        else if (P == PW_TILE && full == BLOCK && cp == 96) /* out_c 81..96 */
+            wide = wide_n96[rq.uniform][variant];
+        else if (P == PW_TILE && full == 2 * BLOCK && cp == 144 && rq.uniform) /* 129..144 */
+            wide = wide_n144[variant];
+        if (wide) {
+            wide(x, in_c, wp, packed_bias, corr, res_all, &rq, out + (size_t)px * out_c, out_c, n);
             px += n;
             continue;
         }
@@ -1000,7 +1295,10 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
                 tile = pw_tiles_pairs24;
             else if (nv == 4 && !rq.uniform)
                 tile = pw_tiles_6x64_c;
-            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, &rq,
+            const pw_res *bres =
+                res_n ? pw_res_select(packed, in_c, out_c, block / 16, nv, &res_block) : NULL;
+            if (bres && tile == pw_tiles_6x16) tile = pw_tiles_6x16_res;
+            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, bres, &rq,
                  out + (size_t)px * out_c + block, out_c, block, block < full, valid, tiles);
         }
         px += n;

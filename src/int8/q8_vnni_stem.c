@@ -15,11 +15,23 @@
  * zero points and o the weight offset:
  *   sum (x - zx)(w - zw) = sum x (w - o) + (o - zw) sum x - zx sum (w - zw)
  * The weights are stored as w - o (int8): o = zw when every w - zw fits
- * int8 (always for per-channel int8 weights, zw = 128), else o = 128. The
- * last term goes into the packed bias; (o - zw) sum x over the 27 real
- * bytes is added per pixel when o != zw (the published uint8 stems: their
- * weights span 1..255); the sums of 8 pixels are computed at once, their
- * bytes moved into the lanes by word permutes of the input rows.
+ * int8 (always for per-channel int8 weights, zw = 128) or when those that
+ * do not are all at one tap (the published uint8 MobileNet V2: one weight
+ * of 864, 255 with zw = 122): that tap's input then also goes into the
+ * spare fourth byte of the ninth-byte dword, with the remainder
+ * (w - zw) - clamp(w - zw) as its weight (mnet_q8_stem_spare_tap); else
+ * o = 128. The last term goes into the packed bias; (o - zw) sum x over the
+ * 27 real bytes is added per pixel when o != zw; the sums of 8 pixels are
+ * computed at once, their bytes moved into the lanes by word permutes of
+ * the input rows.
+ *
+ * With 32 channels, per-tensor requantization and VBMI, the direct
+ * pixels (all taps inside the image) of each row run through
+ * q8_vnni_stem_wide.c instead (pixels in the lanes, 16 per pass: no
+ * broadcasts); the tiles here do the pixels with padded columns and every
+ * other case. Per-tensor requantization takes q8_stem_float.h's float route
+ * (one FMA per 16 values instead of two vpmuldq) where the pack proved it
+ * exact.
  *
  * Padding: a kernel row above or below the image contributes
  * zx sum (w - zw) over its 9 taps, a per-channel constant added to the bias
@@ -34,7 +46,9 @@
 #include "int8/q8_vnni_stem.h"
 
 #include "int8/q8_stem_common.h"
+#include "int8/q8_stem_float.h"
 #include "int8/q8_vnni_common.h"
+#include "int8/q8_vnni_stem_wide.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -43,8 +57,23 @@ enum {
     STEM_WEIGHTS_OFFSET = HEADER_BYTES + 64,
 };
 
-/* Header (int32): any_short, sum_scale (o - zw), nv (vectors per pixel). */
-enum { HDR_ANY_SHORT, HDR_SUM_SCALE, HDR_NV };
+/* Header (int32): any_short, sum_scale (o - zw), nv (vectors per pixel),
+ * the spare tap (mnet_q8_stem_spare_tap; -1: none), whether the direct
+ * pixels may run through q8_vnni_stem_wide.c (32 channels, per-tensor
+ * requantization, no input sums, a CPU with VBMI) and whether they do. */
+enum {
+    HDR_ANY_SHORT,
+    HDR_SUM_SCALE,
+    HDR_NV,
+    HDR_SPARE,
+    HDR_WIDE_OK,
+    HDR_WIDE,
+    HDR_FLOAT_OK, /* the float requantization found (q8_stem_float.h; its */
+    HDR_FLOAT,    /* scale and offset as float bits); whether it is used */
+    HDR_FSCALE,
+    HDR_FOFFSET,
+    HDR_COUNT
+};
 
 static int stem_nv(const mnet_conv_geometry *g) { return (g->out_c + 15) / 16; }
 
@@ -59,6 +88,9 @@ static size_t weight_bytes(int nv) { return (size_t)MNET_Q8_STEM_STEPS * (size_t
 
 static size_t rowconst_bytes(int nv) { return (size_t)3 * 16 * (size_t)nv * sizeof(int32_t); }
 
+/* The wide kernel's weights (32 channels x 8 dwords), after the table. */
+static size_t wide_bytes(int out_c) { return out_c == 32 ? (size_t)32 * 8 * sizeof(int32_t) : 0; }
+
 static int store_permute(int nv, int out_c, int32_t idx[16]);
 
 size_t mnet_q8_vnni_stem_pack_bytes(const mnet_conv_geometry *g) {
@@ -66,7 +98,21 @@ size_t mnet_q8_vnni_stem_pack_bytes(const mnet_conv_geometry *g) {
     if (!stem_covers(g) || !store_permute(stem_nv(g), g->out_c, idx)) return 0;
     int nv = stem_nv(g);
     return STEM_WEIGHTS_OFFSET + weight_bytes(nv) + rowconst_bytes(nv) +
+           mnet_q8_rqtable_bytes(16 * nv) + wide_bytes(g->out_c);
+}
+
+static size_t wide_offset(int nv) {
+    return STEM_WEIGHTS_OFFSET + weight_bytes(nv) + rowconst_bytes(nv) +
            mnet_q8_rqtable_bytes(16 * nv);
+}
+
+int mnet_q8_vnni_stem_set_wide(void *packed, int on, int float_route) {
+    int32_t header[HDR_COUNT];
+    memcpy(header, packed, sizeof header);
+    header[HDR_WIDE] = on && header[HDR_WIDE_OK];
+    header[HDR_FLOAT] = float_route && header[HDR_FLOAT_OK];
+    memcpy(packed, header, sizeof header);
+    return header[HDR_WIDE] + 2 * header[HDR_FLOAT];
 }
 
 /* The dword permute that turns a packed group of 4 vectors (after two
@@ -108,11 +154,21 @@ void mnet_q8_vnni_stem_pack(const mnet_conv_geometry *g, const mnet_q8_conv_para
     int32_t zw = p->weight_zero_point, zx = p->input_zero_point;
 
     int fits = mnet_q8_stem_weights_fit_int8(w_ohwi, out_c * MNET_Q8_STEM_TAPS, zw);
-    int32_t offset = fits ? zw : 128;
-    int32_t header[3];
+    int spare = fits ? -1 : mnet_q8_stem_spare_tap(w_ohwi, out_c, zw);
+    int32_t offset = fits || spare >= 0 ? zw : 128;
+    int32_t header[HDR_COUNT];
     header[HDR_ANY_SHORT] = fill_table(table, padded, out_c, p);
     header[HDR_SUM_SCALE] = offset - zw;
     header[HDR_NV] = nv;
+    header[HDR_SPARE] = spare;
+    header[HDR_WIDE_OK] = header[HDR_WIDE] =
+        out_c == 32 && !p->channel_requant && mnet_q8_stem_wide_cpu();
+    float fscale = 0, foffset = 0;
+    header[HDR_FLOAT_OK] = header[HDR_FLOAT] =
+        !p->channel_requant &&
+        mnet_q8_stem_float_requant(p->requant, p->output_zero_point, &fscale, &foffset);
+    memcpy(&header[HDR_FSCALE], &fscale, sizeof fscale);
+    memcpy(&header[HDR_FOFFSET], &foffset, sizeof foffset);
     memcpy(base, header, sizeof header);
     memcpy(base + STEM_IDX_OFFSET, idx, sizeof idx);
 
@@ -126,11 +182,23 @@ void mnet_q8_vnni_stem_pack(const mnet_conv_geometry *g, const mnet_q8_conv_para
         for (int r = 0; r < 3; r++)
             for (int j = 0; j < 9; j++) {
                 int step, at;
+                int8_t main_byte, rest;
                 mnet_q8_stem_slot(r, j, &step, &at);
-                wdst[((size_t)step * nv + v) * 64 + l * 4 + at] = (int8_t)(w[r * 9 + j] - offset);
+                mnet_q8_stem_split(w[r * 9 + j] - offset, &main_byte, &rest);
+                wdst[((size_t)step * nv + v) * 64 + l * 4 + at] = main_byte;
+                /* the remainder (0 unless spare) in step 6's fourth byte */
+                if (r * 9 + j == spare) wdst[((size_t)6 * nv + v) * 64 + l * 4 + 3] = rest;
             }
         mnet_q8_stem_channel_constants(w, bias ? bias[o] : 0, zx, zw, padded, pos, rowconst,
                                        packed_bias);
+    }
+    if (out_c == 32) { /* the same dwords, channel-major for the wide kernel */
+        int32_t *wide = (int32_t *)(base + wide_offset(nv));
+        for (int pos = 0; pos < padded; pos++) {
+            int o = pos_channel(pos, out_c), v = pos / 16, l = pos % 16;
+            for (int step = 0; step < MNET_Q8_STEM_STEPS; step++)
+                memcpy(wide + o * 8 + step, wdst + ((size_t)step * nv + v) * 64 + l * 4, 4);
+        }
     }
 }
 
@@ -149,12 +217,16 @@ typedef struct stem_ctx {
     __m512i order; /* the output dword permute (store_permute) */
     rq_ctx rq;
     rq_vec r; /* uniform constants */
+    int float_route; /* q8_stem_float.h's requantization (zero point in offset) */
+    __m512 scale, offset;
     int nv, out_c, step; /* step: input bytes between adjacent output pixels */
+    int spare_row;       /* the spare tap's kernel row, -1: none */
     int32_t sum_scale;
 } stem_ctx;
 
 /* Requantize (uniform or per position) one accumulator of vector v. */
 INLINE_VNNI __m512i stem_requant(const stem_ctx *c, __m512i acc, int v) {
+    if (c->float_route) return mnet_q8_stem_float_rq(acc, c->scale, c->offset);
     if (c->rq.uniform) return requant_r(acc, &c->r, c->rq.any_short);
     return requant16(acc, &c->rq, 16 * v);
 }
@@ -166,9 +238,10 @@ INLINE_VNNI __m512i stem_pack_group(const stem_ctx *c, __m512i a0, __m512i a1, _
     __m512i q0 = stem_requant(c, a0, 0), q1 = stem_requant(c, a1, nv == 2 ? 1 : 0);
     __m512i q2 = stem_requant(c, a2, 0), q3 = stem_requant(c, a3, nv == 2 ? 1 : 0);
     __m512i w01 = _mm512_packs_epi32(q0, q1), w23 = _mm512_packs_epi32(q2, q3);
-    /* zero point (saturating, on int16) and clamp (on bytes), skipped when
-     * they change nothing (ReLU6 outputs with zero point 0) */
-    if (c->rq.zero_point) {
+    /* zero point (saturating, on int16; the float route has it in its
+     * offset) and clamp (on bytes), skipped when they change nothing (ReLU6
+     * outputs with zero point 0) */
+    if (c->rq.zero_point && !c->float_route) {
         __m512i zp = _mm512_set1_epi16((int16_t)c->rq.zero_point);
         w01 = _mm512_adds_epi16(w01, zp);
         w23 = _mm512_adds_epi16(w23, zp);
@@ -184,8 +257,11 @@ INLINE_VNNI void stem_store_group(const stem_ctx *c, uint8_t *dst, int pixels, _
     int chunk = 16 * nv;
     if (c->out_c == chunk) { /* the pixels' bytes are contiguous */
         int n = pixels * chunk;
-        __mmask64 m = n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
-        _mm512_mask_storeu_epi8(dst, m, b);
+        if (n >= 64) { /* a plain store: masked ones cost more on AMD */
+            _mm512_storeu_si512(dst, b);
+            return;
+        }
+        _mm512_mask_storeu_epi8(dst, ((__mmask64)1 << n) - 1, b);
         return;
     }
     if (nv == 2) {
@@ -299,31 +375,37 @@ typedef void (*stem_tile_fn)(const stem_ctx *, const uint8_t *const[3], int, con
 
 /* Word permutes over a row's first 64 bytes widened to words, for 8
  * pixels at `step` bytes from each other: ninth puts pixel p's ninth byte
- * in the low word of dword p; for the input sums, A holds the word pairs
- * (0,1) of the pixels in dwords 0-7 and (2,3) in dwords 8-15, B pairs (4,5)
- * and (6,7), and the ninth bytes complete them. */
+ * in the low word of dword p, spare its byte j of the spare tap's row; for
+ * the input sums, A holds the word pairs (0,1) of the pixels in dwords 0-7
+ * and (2,3) in dwords 8-15, B pairs (4,5) and (6,7), and the ninth bytes
+ * complete them. */
 typedef struct stem_prep_idx {
-    __m512i ninth, a, b;
+    __m512i ninth, spare, a, b;
 } stem_prep_idx;
 
-MNET_VNNI static stem_prep_idx stem_prep_idx_init(int step) {
-    int16_t e[32], a[32], b[32];
+MNET_VNNI static stem_prep_idx stem_prep_idx_init(int step, int spare_j) {
+    int16_t e[32], sj[32], a[32], b[32];
     for (int d = 0; d < 16; d++) {
         int sp = step * (d % 8), first = d < 8 ? 0 : 2;
         e[2 * d] = (int16_t)(sp + 8);
         e[2 * d + 1] = 0;
+        sj[2 * d] = (int16_t)(sp + spare_j);
+        sj[2 * d + 1] = 0;
         a[2 * d] = (int16_t)(sp + first);
         a[2 * d + 1] = (int16_t)(sp + first + 1);
         b[2 * d] = (int16_t)(sp + 4 + first);
         b[2 * d + 1] = (int16_t)(sp + 5 + first);
     }
-    stem_prep_idx v = {_mm512_loadu_si512(e), _mm512_loadu_si512(a), _mm512_loadu_si512(b)};
+    stem_prep_idx v = {_mm512_loadu_si512(e), _mm512_loadu_si512(sj), _mm512_loadu_si512(a),
+                       _mm512_loadu_si512(b)};
     return v;
 }
 
 /* For n <= 8 adjacent direct pixels: the dwords of their rows' ninth bytes
- * (0 for padded rows) and, if the weights need it, (o - zw) sum x over their
- * 27 bytes. Masked loads: nothing past the last byte the pixels use is read.
+ * (0 for padded rows) and spare byte (the spare tap's input, 0 for none or
+ * in a padded row) and, if the weights need it (never with a spare tap),
+ * (o - zw) sum x over their 27 bytes. Masked loads: nothing past the last
+ * byte the pixels use is read.
  * (Vector code: gathering the ninth bytes with scalar loads measured
  * slower.) */
 MNET_VNNI static void stem_prep8(const stem_ctx *c, const stem_prep_idx *ix,
@@ -340,6 +422,10 @@ MNET_VNNI static void stem_prep8(const stem_ctx *c, const stem_prep_idx *ix,
         __m512i hi = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m1, rows[r] + 32));
         __m512i er = _mm512_maskz_permutex2var_epi16(0x55555555u, lo, ix->ninth, hi);
         e = _mm512_or_si512(e, _mm512_slli_epi32(er, 8 * r));
+        if (r == c->spare_row) {
+            __m512i es = _mm512_maskz_permutex2var_epi16(0x55555555u, lo, ix->spare, hi);
+            e = _mm512_or_si512(e, _mm512_slli_epi32(es, 24));
+        }
         t0 = _mm512_add_epi16(t0, lo);
         t1 = _mm512_add_epi16(t1, hi);
     }
@@ -411,7 +497,7 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
                                      const int32_t *packed_bias, uint8_t *out, int row_begin,
                                      int row_end) {
     const uint8_t *base = packed;
-    int32_t header[3];
+    int32_t header[HDR_COUNT];
     memcpy(header, base, sizeof header);
     int nv = header[HDR_NV], padded = 16 * nv;
     const int32_t *rowconst = (const int32_t *)(base + STEM_WEIGHTS_OFFSET + weight_bytes(nv));
@@ -422,14 +508,39 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
                     header[HDR_ANY_SHORT], !p->channel_requant, p->output_zero_point, p->out_min,
                     p->out_max};
     c.r = rq_load(&c.rq, 0);
+    float fscale, foffset;
+    memcpy(&fscale, &header[HDR_FSCALE], sizeof fscale);
+    memcpy(&foffset, &header[HDR_FOFFSET], sizeof foffset);
+    c.float_route = header[HDR_FLOAT] && !p->channel_requant;
+    c.scale = _mm512_set1_ps(fscale);
+    c.offset = _mm512_set1_ps(foffset);
     c.nv = nv;
     c.out_c = g->out_c;
     c.step = 3 * g->stride_w;
     c.sum_scale = header[HDR_SUM_SCALE];
+    c.spare_row = header[HDR_SPARE] >= 0 ? header[HDR_SPARE] / 9 : -1;
+    int spare_j = header[HDR_SPARE] >= 0 ? header[HDR_SPARE] % 9 : 0;
     stem_tiles t = {nv == 2 ? stem_tile_8_2 : stem_tile_8_1,
                     nv == 2 ? stem_tile_4_2 : stem_tile_4_1,
-                    nv == 2 ? stem_tile_1_2 : stem_tile_1_1, stem_prep_idx_init(c.step)};
+                    nv == 2 ? stem_tile_1_2 : stem_tile_1_1, stem_prep_idx_init(c.step, spare_j)};
     int s = g->stride_w, out_c = g->out_c, out_w = g->out_w;
+    /* the direct pixels through the wide kernel: its bias in channel order */
+    int wide = header[HDR_WIDE] && !p->channel_requant, pos_of[32];
+    mnet_q8_stem_wide wd = {.weights = (const int32_t *)(base + wide_offset(nv)),
+                            .table = c.rq.table,
+                            .padded = padded,
+                            .any_short = c.rq.any_short,
+                            .zero_point = c.rq.zero_point,
+                            .out_min = c.rq.out_min,
+                            .out_max = c.rq.out_max,
+                            .step = c.step,
+                            .spare = header[HDR_SPARE],
+                            .sum_scale = c.sum_scale,
+                            .float_route = c.float_route,
+                            .scale = fscale,
+                            .offset = foffset};
+    if (wide)
+        for (int pos = 0; pos < padded; pos++) pos_of[pos_channel(pos, out_c)] = pos;
     long row_bytes = (long)g->in_w * 3;
     int32_t zx = p->input_zero_point;
     int lo, hi;
@@ -451,6 +562,13 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
          * dependent multiply-adds wait on each other) */
         int slot = 0, pending = 0;
         for (int part = 0; part < 3; part++) {
+            if (part == 1 && wide && end - begin >= 16) {
+                int32_t bias_ch[32];
+                for (int ch = 0; ch < 32; ch++) bias_ch[ch] = bias[pos_of[ch]];
+                mnet_q8_stem_wide_row(&wd, rows, (long)(begin * s - g->pad_left) * 3, end - begin,
+                                      bias_ch, orow + (size_t)begin * 32);
+                continue;
+            }
             int a = part == 0 ? 0 : part == 1 ? begin : end;
             int b = part == 0 ? begin : part == 1 ? end : out_w;
             int limit_lo = part == 1 ? begin : 0, limit_hi = part == 1 ? end : out_w;
@@ -479,6 +597,13 @@ MNET_VNNI void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_
         }
         if (pending) stem_span_run(&c, &t, &spans[slot ^ 1], bias);
     }
+}
+
+#else
+
+int mnet_q8_vnni_stem_set_wide(void *packed, int on, int float_route) {
+    (void)packed, (void)on, (void)float_route;
+    return 0;
 }
 
 #endif

@@ -23,4 +23,12 @@ void mnet_q8_vnni_stem_run(const mnet_conv_geometry *g, const mnet_q8_conv_param
                            const uint8_t *in, const void *packed, const int32_t *packed_bias,
                            uint8_t *out, int row_begin, int row_end);
 
+/* Turns the direct pixels' VBMI kernel (q8_vnni_stem_wide.c) of a packed
+ * stem on or off (on only where the pack allowed it: 32 channels, per-tensor
+ * requantization, w - zw in int8 or one spare tap, a CPU with VBMI), and
+ * its float requantization (where the pack found one); returns 0 (off),
+ * 1 (on, integer requantization) or 2 (on, float). For tests, which check
+ * every route. */
+int mnet_q8_vnni_stem_set_wide(void *packed, int on, int float_route);
+
 #endif

@@ -14,6 +14,10 @@
 
 #include "int8/q8_kernels.h"
 #include "mnet.h"
+#include "int8/q8_stem_common.h"
+#include "int8/q8_stem_float.h"
+#include "int8/q8_vnni_stem.h"
+#include "int8/q8_vnni_stem_wide.h"
 #include "int8/q8_x86.h"
 #include "test_util.h"
 
@@ -22,17 +26,26 @@ static void fill_u8(test_rng *r, uint8_t *x, size_t n, int lo, int hi) {
 }
 
 /* Weight styles: full 0..255 range (per-pixel input sums needed), w - zw
- * inside int8 (no sums), symmetric int8 stored + 128 (zero point 128). */
-enum { W_FULL, W_FITS, W_SYMMETRIC, W_STYLES };
+ * inside int8 (no sums), symmetric int8 stored + 128 (zero point 128), w - zw
+ * inside int8 but at one random tap, where some channels go past it (the
+ * spare byte, as trained uint8 stems; sometimes by up to 254 - zw, the
+ * most the split covers, sometimes to 255, which it does not). */
+enum { W_FULL, W_FITS, W_SYMMETRIC, W_SPARE, W_STYLES };
 
+/* wide: for the AVX-512 table, -1 leaves the routes the pack chose, else
+ * bit 0 turns the VBMI direct-pixel kernel on (off if clear), bit 1 the float
+ * requantization (each where the pack allows it). */
 static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_h, int in_w, int out_c,
-                       int stride, mnet_padding pad, int per_channel, int wstyle, int extreme) {
+                       int stride, mnet_padding pad, int per_channel, int wstyle, int extreme,
+                       int wide) {
     mnet_conv_geometry g;
     if (mnet_conv_geometry_init(&g, in_h, in_w, 3, out_c, 3, stride, 1, 1, pad) != 0 ||
         g.out_h <= 0 || g.out_w <= 0)
         return;
     mnet_activation acts[3] = {MNET_ACT_NONE, MNET_ACT_RELU, MNET_ACT_RELU6};
-    int zw = wstyle == W_SYMMETRIC ? 128 : test_rng_int(r, 0, 255);
+    int zw = wstyle == W_SYMMETRIC                               ? 128
+             : wstyle == W_SPARE && test_rng_int(r, 0, 4) == 0 ? 0
+                                                               : test_rng_int(r, 0, 255);
     int zo = test_rng_int(r, 0, 3) == 0 ? 0 : test_rng_int(r, 0, 255);
     mnet_q8_conv_params p = mnet_q8_conv_params_init(
         test_rng_float(r, 0.005f, 0.5f), test_rng_int(r, 0, 255), test_rng_float(r, 0.001f, 0.4f),
@@ -58,8 +71,18 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_h, int in_w
         w[test_rng_int(r, 0, (int)nw - 1)] = zw < 128 ? 255 : 0; /* some w - zw outside int8 */
     } else if (wstyle == W_FITS) {
         fill_u8(r, w, nw, zw - 128 < 0 ? 0 : zw - 128, zw + 127 > 255 ? 255 : zw + 127);
-    } else {
+    } else if (wstyle == W_SYMMETRIC) {
         fill_u8(r, w, nw, 1, 255); /* int8 -127..127 + 128 */
+    } else {
+        fill_u8(r, w, nw, zw - 128 < 0 ? 0 : zw - 128, zw + 127 > 255 ? 255 : zw + 127);
+        int tap = test_rng_int(r, 0, 26), top = test_rng_int(r, 0, 3) == 0 ? 255 : 254;
+        for (int o = 0; o < out_c; o++) {
+            if (test_rng_int(r, 0, 2) == 0) continue;
+            if (zw <= 126 && test_rng_int(r, 0, 1)) /* above zw + 127 */
+                w[o * 27 + tap] = (uint8_t)test_rng_int(r, zw + 128, top < zw + 128 ? 255 : top);
+            else if (zw >= 129) /* below zw - 128 */
+                w[o * 27 + tap] = (uint8_t)test_rng_int(r, 0, zw - 129);
+        }
     }
     for (int o = 0; o < out_c; o++)
         bias[o] = extreme ? (int32_t)(uint32_t)test_rng_next(r) / 2
@@ -70,6 +93,15 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_h, int in_w
     if (bytes > 0) {
         void *packed = malloc(bytes);
         k->stem_pack(&g, &p, w, bias, packed, pb);
+        if (wide >= 0 && k == &mnet_q8_kernels_avx512vnni) {
+            int allowed = out_c == 32 && !per_channel && mnet_q8_stem_wide_cpu();
+            float sc, of;
+            int with_float = (wide & 2) && !per_channel &&
+                             mnet_q8_stem_float_requant(p.requant, p.output_zero_point, &sc, &of);
+            int want_route = ((wide & 1) && allowed) + 2 * with_float;
+            int route = mnet_q8_vnni_stem_set_wide(packed, wide & 1, wide & 2);
+            CHECK_MSG(route == want_route, "wide route %d, wanted %d", route, want_route);
+        }
         mnet_q8_ref_conv(&g, &p, in, w, bias, want, 0, g.out_h);
         memset(got, 0xA5, nout);
         int split = test_rng_int(r, 0, g.out_h);
@@ -84,9 +116,10 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_h, int in_w
                     bad / out_c / g.out_w, bad / out_c % g.out_w, bad % out_c, got[bad],
                     want[bad]);
         CHECK_MSG(bad == nout,
-                  "%s stem %dx%d -> %d s%d pad %d (%d,%d), per-channel %d, weights %d, extreme %d",
+                  "%s stem %dx%d -> %d s%d pad %d (%d,%d), per-channel %d, weights %d, extreme %d, "
+                  "wide %d",
                   k->isa, in_h, in_w, out_c, stride, (int)pad, g.pad_top, g.pad_left,
-                  per_channel, wstyle, extreme);
+                  per_channel, wstyle, extreme, wide);
         free(packed);
     }
     free(in), free(w), free(want), free(got), free(bias), free(pb);
@@ -106,13 +139,24 @@ static void check_table(const mnet_q8_kernels *k, test_rng *r) {
     mnet_conv_geometry_init(&g, 9, 9, 3, 32, 5, 2, 1, 1, MNET_PAD_TF_SAME);
     CHECK(k->stem_pack_bytes(&g) == 0);
 
-    for (int t = 0; t < 400; t++) {
+    for (int t = 0; t < 600; t++) {
         int in_h = test_rng_int(r, 1, 40), in_w = test_rng_int(r, 1, 40);
         if (t % 4 == 0) in_w = test_rng_int(r, 1, 7); /* narrower than a tile */
         int out_c = t % 5 == 0 ? 32 : t % 5 == 1 ? 16 : test_rng_int(r, 1, 32);
         check_case(k, r, in_h, in_w, out_c, test_rng_int(r, 1, 2),
-                   t % 3 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC, t % 2, t % W_STYLES,
-                   t % 7 == 3);
+                   t % 3 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC, t % 2, t / 4 % W_STYLES,
+                   t % 7 == 3, t % 4 == 1 ? 1 : -1); /* 1: the integer requantization */
+    }
+    /* 32 channels with per-tensor requantization: the direct pixels of rows
+     * of 16 or more (blocks of 16, the last one overlapping) through the
+     * VBMI kernel or the tiles, each with the integer or the float
+     * requantization; every weight style (input sums or not), all
+     * requantization routes (random scales) */
+    for (int t = 0; t < 240; t++) {
+        int in_h = test_rng_int(r, 1, 9), in_w = test_rng_int(r, 30, 140);
+        check_case(k, r, in_h, in_w, 32, test_rng_int(r, 1, 2),
+                   t % 3 ? MNET_PAD_TF_SAME : MNET_PAD_SYMMETRIC, 0, t % W_STYLES, t % 7 == 3,
+                   t / 4 % 4);
     }
     /* the bundled models' stems: MobileNet 224 (32), SSD 300 (24 and 32),
      * DeepLab 513 and 257 (32, 16 at depth multiplier 0.5) */
@@ -121,7 +165,7 @@ static void check_table(const mnet_q8_kernels *k, test_rng *r) {
     for (int i = 0; i < 6; i++)
         for (int style = 0; style < W_STYLES; style++)
             check_case(k, r, shapes[i][0], shapes[i][1], shapes[i][2], 2, MNET_PAD_TF_SAME,
-                       style == W_SYMMETRIC, style, 0);
+                       style == W_SYMMETRIC, style, 0, -1);
 }
 
 /* The stem output (tap conv0) of a bundled model at int8: `isa` against the
@@ -158,15 +202,18 @@ static int model_stem_equal(const char *path, const char *isa, const float *inpu
     return result;
 }
 
-/* The detectors' and segmenters' stems through the whole int8 path (300 and
- * 513 pixels, TF SAME padding after, or on both sides; 24, 32, 16 outputs). */
+/* The detectors', segmenters' and classifiers' stems through the whole int8
+ * path (300, 513 and 224 pixels, TF SAME padding after, or on both sides;
+ * 24, 32, 16 outputs; the published uint8 MobileNet V2 takes the spare
+ * byte). */
 static void check_models(void) {
     const char *src = getenv("MNET_SOURCE_DIR");
-    const char *models[] = {"ssd_mobilenet_v1_coco", "ssd_mobilenet_v2_coco",
-                            "deeplabv3_mnv2_dm1.0_pascal", "deeplabv3_mnv2_dm0.5_pascal"};
-    const int sizes[] = {300, 300, 513, 513};
+    const char *models[] = {"ssd_mobilenet_v1_coco",       "ssd_mobilenet_v2_coco",
+                            "deeplabv3_mnv2_dm1.0_pascal", "deeplabv3_mnv2_dm0.5_pascal",
+                            "mobilenet_v2_1.0_224",        "mobilenet_v1_1.0_224"};
+    const int sizes[] = {300, 300, 513, 513, 224, 224};
     test_rng rng = {0x7F4A7C159E3779B9ull};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/models/%s.safetensors", src ? src : ".", models[i]);
         FILE *f = fopen(path, "rb");
