@@ -7,8 +7,13 @@
  * layers of 65..80, 81..96 and 129..144 channels run all their blocks in one
  * tile (pw_tile_wide), each input broadcast feeding every vector.
  * Per-channel requantization goes vector by vector over a tile's pixels
- * (each position's constants loaded once). */
+ * (each position's constants loaded once). Per-tensor layers whose float
+ * requantization (q8_float_requant.h: 1 FMA per 16 outputs instead of 2
+ * vpmuldq, which share the vpdpbusd pipes) the pack proved exact take it in
+ * the 64-blocks, the all-channel tiles (without residual entries) and the
+ * 16-channel groups; 10-16 % off V2's 16 -> 96, 24 -> 144, 32 -> 192. */
 #include "int8/q8_vnni_common.h"
+#include "int8/q8_float_requant.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -37,7 +42,11 @@ enum {
  * weights w - 128 and (128 - zw) sum x added per pixel. Either way the
  * int32 sum is the reference's, wrapping alike. */
 enum { PW_MAX_RESIDUALS = 8 };
-enum { HDR_ANY_SHORT, HDR_RESIDUAL_MODE, HDR_RESIDUALS }; /* int32 header cells */
+/* int32 header cells; HDR_FLOAT: the float requantization (q8_float_requant.h)
+ * proved exact for the layer, its float scale and offset (zero point
+ * included) in the next two cells */
+enum { HDR_ANY_SHORT, HDR_RESIDUAL_MODE, HDR_RESIDUALS, HDR_FLOAT, HDR_FSCALE, HDR_FOFFSET,
+       HDR_CELLS };
 
 static size_t pw_weight_bytes(int in_c, int out_c) {
     return (size_t)round_up(out_c, 16) * (size_t)round_up(in_c, 4);
@@ -101,8 +110,19 @@ void mnet_q8_vnni_pw_pack(int in_c, int out_c, const mnet_q8_conv_params *p, con
     }
     memcpy(res_at + PW_MAX_RESIDUALS * 64, res_k, sizeof res_k);
     memcpy(res_at + PW_MAX_RESIDUALS * 64 + sizeof res_k, res_v, sizeof res_v);
-    int32_t header[3] = {fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p),
-                         residual_mode, nres};
+    int32_t header[HDR_CELLS] = {
+        fill_table((int32_t *)(dst + pw_weight_bytes(in_c, out_c)), cp, out_c, p), residual_mode,
+        nres};
+    /* The float requantization, per-tensor, where a kernel takes it: full
+     * 64-blocks (pw_tile_6x64_f), the all-channel tiles of 65..96 and
+     * 129..144 channels without residual entries (pw_tile_wide), a last
+     * 16-vector (pw_tiles_6x16_f: out_c 16 and the tails of 16) */
+    float fscale = 0, foffset = 0;
+    header[HDR_FLOAT] = (out_c >= BLOCK || out_c == 16) && !p->channel_requant &&
+                        mnet_q8_float_requant_find(p->requant, p->output_zero_point, &fscale,
+                                                   &foffset);
+    memcpy(&header[HDR_FSCALE], &fscale, sizeof fscale);
+    memcpy(&header[HDR_FOFFSET], &foffset, sizeof foffset);
     memcpy(packed, header, sizeof header);
     int offset = residual_mode ? p->weight_zero_point : 128;
     for (int pos = 0; pos < cp; pos++) {
@@ -152,6 +172,19 @@ static const pw_res *pw_res_select(const void *packed, int in_c, int out_c, int 
         out->n++;
     }
     return out->n ? out : NULL;
+}
+
+/* The float requantization's scale and offset of a layer whose header has
+ * HDR_FLOAT, found from its context (the table follows the weights). */
+INLINE_VNNI void pw_float_consts(const rq_ctx *rq, int in_c, int out_c, __m512 *scale,
+                                 __m512 *offset) {
+    const int8_t *packed =
+        (const int8_t *)rq->table - pw_weight_bytes(in_c, out_c) - HEADER_BYTES;
+    float fs, fo;
+    memcpy(&fs, packed + HDR_FSCALE * sizeof(int32_t), sizeof fs);
+    memcpy(&fo, packed + HDR_FOFFSET * sizeof(int32_t), sizeof fo);
+    *scale = _mm512_set1_ps(fs);
+    *offset = _mm512_set1_ps(fo);
 }
 
 /* The input sum correction of pixel p in every lane; corr is a constant
@@ -386,12 +419,16 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
         RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
         RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
         break;
+#define ROW_FRQ(p)                                                                        \
+    a##p##0 = mnet_q8_float_rq(a##p##0, fs, fo), a##p##1 = mnet_q8_float_rq(a##p##1, fs, fo), \
+    a##p##2 = mnet_q8_float_rq(a##p##2, fs, fo), a##p##3 = mnet_q8_float_rq(a##p##3, fs, fo);
 #define ROW_STORE_Q(p) pack_store64(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, rq)
 #define ROW_STORE_U(p) store_block64_u(PX_DST(p), a##p##0, a##p##1, a##p##2, a##p##3, &r, rq)
 
 /* uniform: a constant (pw_tile_6x64_u / _c), each variant its own function:
  * in one, GCC's allocation for the per-channel part slowed the uniform part
- * by 2-5 %. */
+ * by 2-5 %. uniform 2 (pw_tile_6x64_f): the float requantization
+ * (q8_float_requant.h; rq's zero point 0, it is in the offset). */
 INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
                                    const int32_t *pbias, const int32_t *corr, const pw_res *res,
                                    const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
@@ -428,6 +465,18 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
             __m512i rw = _mm512_loadu_si512(res->w[e]);
             switch (res->v[e]) { ROW_RES(0) ROW_RES(1) ROW_RES(2) ROW_RES(3) }
         }
+    if (uniform == 2) {
+        __m512 fs, fo;
+        pw_float_consts(rq, in_c, out_c, &fs, &fo);
+        ROW_FRQ(0) ROW_FRQ(1) ROW_FRQ(2) ROW_FRQ(3) ROW_FRQ(4) ROW_FRQ(5)
+        ROW_STORE_Q(0);
+        ROW_STORE_Q(1);
+        ROW_STORE_Q(2);
+        ROW_STORE_Q(3);
+        ROW_STORE_Q(4);
+        ROW_STORE_Q(5);
+        return;
+    }
     if (uniform) { /* the constants once, in registers, for all 24 vectors */
         rq_vec r = rq_load(rq, 0);
         ROW_STORE_U(0);
@@ -470,7 +519,9 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
     }
 PW_TILE_6X64_FN(pw_tile_6x64_u, 1)
 PW_TILE_6X64_FN(pw_tile_6x64_c, 0)
+PW_TILE_6X64_FN(pw_tile_6x64_f, 2)
 #undef PW_TILE_6X64_FN
+#undef ROW_FRQ
 #undef ROW_INIT
 #undef ROW_DOT
 #undef ROW_RQ
@@ -690,13 +741,16 @@ INLINE_VNNI __m512i pack_4x16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, co
 #define Q1_DOT2(p)                                                       \
     DPBUSD(a##p, bcast4(x##p + i), w0);                                  \
     DPBUSD(s##p, bcast4(x##p + i + 4), w1);
-#define Q1_REQUANT(p)                                                    \
-    (rq->uniform ? requant_r(_mm512_add_epi32(a##p, s##p), &r, rq->any_short) \
-                 : requant16(_mm512_add_epi32(a##p, s##p), rq, pos))
+#define Q1_REQUANT(p)                                                             \
+    (FLOAT        ? mnet_q8_float_rq(_mm512_add_epi32(a##p, s##p), fs, fo)          \
+     : rq->uniform ? requant_r(_mm512_add_epi32(a##p, s##p), &r, rq->any_short) \
+                   : requant16(_mm512_add_epi32(a##p, s##p), rq, pos))
 
+/* FLOAT (a constant): the float requantization with fs, fo (rq's zero
+ * point 0: it is in fo). */
 INLINE_VNNI void pw_tile_4x16_one(const uint8_t *x, int in_c, const int8_t *wb,
                                   const int32_t *pbias, const int32_t *corr, const pw_res *res,
-                                  const rq_ctx *rq,
+                                  const rq_ctx *rq, const int FLOAT, __m512 fs, __m512 fo,
                                   uint8_t *dst, int out_c, int pos, int valid) {
     __m512i b0 = _mm512_loadu_si512(pbias);
     Q1_INIT(0) Q1_INIT(1) Q1_INIT(2) Q1_INIT(3)
@@ -926,8 +980,11 @@ INLINE_VNNI void wide_store16(const int NPX, __m512i q0, __m512i q1, __m512i q2,
  * 32-block, 1: a 16-vector, channel ordered). UNIFORM (per-tensor
  * requantization) is a constant too, so that each variant is its own
  * function: sharing one, GCC's allocation for the per-channel part made
- * the uniform one 10-14 % slower. */
+ * the uniform one 10-14 % slower. FLOAT (a constant): the float
+ * requantization with fscale, foffset (q8_float_requant.h, the zero point
+ * in foffset: rq's is 0), proved exact at pack time. */
 INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
+                              const int FLOAT, __m512 fscale, __m512 foffset,
                               const uint8_t *x, int in_c, const int8_t *wp, const int8_t *wt,
                               const int32_t *pbias, const int32_t *corr, const pw_res *res,
                               const rq_ctx *rq, uint8_t *dst, int out_c) {
@@ -963,7 +1020,7 @@ INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, co
                     WIDE_FOR (p, NPX, WIDE_MAX_PX) RES_DOT(acc[p][v], PX_IN(p), res, e);
                 }
         }
-    if (UNIFORM) { /* the constants once, in registers, for every vector */
+    if (UNIFORM && !FLOAT) { /* the constants once, in registers, for every vector */
         rq_vec r = rq_load(rq, 0);
         if (TAILV == 1) { /* the 16-vectors first: 1-2 % faster for 12 -> 72 than last */
             WIDE_FOR (p, NPX, WIDE_MAX_PX)
@@ -986,8 +1043,14 @@ INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, co
          * once for all pixels (before any store: the byte stores could
          * alias the table); V2 PTQ's 16 -> 96: a quarter faster than pixel
          * by pixel */
-        WIDE_FOR (v, NV, WIDE_MAX_VECS)
-            WIDE_FOR (p, NPX, WIDE_MAX_PX) acc[p][v] = requant16(acc[p][v], rq, 16 * v);
+        if (FLOAT) {
+            WIDE_FOR (v, NV, WIDE_MAX_VECS)
+                WIDE_FOR (p, NPX, WIDE_MAX_PX)
+                    acc[p][v] = mnet_q8_float_rq(acc[p][v], fscale, foffset);
+        } else {
+            WIDE_FOR (v, NV, WIDE_MAX_VECS)
+                WIDE_FOR (p, NPX, WIDE_MAX_PX) acc[p][v] = requant16(acc[p][v], rq, 16 * v);
+        }
         WIDE_FOR (p, NPX, WIDE_MAX_PX)
             WIDE_FOR (b, NBLK, WIDE_MAX_BLOCKS)
                 pack_store64(PX_DST(p) + b * BLOCK, acc[p][4 * b], acc[p][4 * b + 1],
@@ -1006,17 +1069,17 @@ INLINE_VNNI void pw_tile_wide(const int NPX, const int NBLK, const int TAILV, co
 
 /* A chunk of n pixels (a multiple of 2): tiles of NPX pixels, then pairs. */
 INLINE_VNNI void wide_chunk(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
-                            const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
+                            const int FLOAT, __m512 fscale, __m512 foffset, const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias,
                             const int32_t *corr, const pw_res *res, const rq_ctx *rq,
                             uint8_t *dst, int out_c, int n) {
     const int8_t *wt = wp + (size_t)NBLK * BLOCK * round_up(in_c, 4);
     int p = 0;
     if (NPX > 2)
         for (; p + NPX <= n; p += NPX)
-            pw_tile_wide(NPX, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias,
+            pw_tile_wide(NPX, NBLK, TAILV, UNIFORM, FLOAT, fscale, foffset, x + (size_t)p * in_c, in_c, wp, wt, pbias,
                          corr_at(corr, p), res, rq, dst + (size_t)p * out_c, out_c);
     for (; p < n; p += 2)
-        pw_tile_wide(2, NBLK, TAILV, UNIFORM, x + (size_t)p * in_c, in_c, wp, wt, pbias,
+        pw_tile_wide(2, NBLK, TAILV, UNIFORM, FLOAT, fscale, foffset, x + (size_t)p * in_c, in_c, wp, wt, pbias,
                      corr_at(corr, p), res, rq, dst + (size_t)p * out_c, out_c);
 }
 
@@ -1026,7 +1089,7 @@ INLINE_VNNI void wide_chunk(const int NPX, const int NBLK, const int TAILV, cons
  * shifts) out of line in these tiles: 16 -> 96 2-3 % slower; per-channel
  * 12 -> 72 and 16 -> 96 are 3-4 % faster with the constant. */
 INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, const int UNIFORM,
-                             const int PLAIN, const uint8_t *x, int in_c, const int8_t *wp,
+                             const int PLAIN, const int FLOAT, const uint8_t *x, int in_c, const int8_t *wp,
                              const int32_t *pbias, const int32_t *corr, const pw_res *res,
                              const rq_ctx *rq_shared, uint8_t *dst, int out_c, int n) {
     rq_ctx rq = *rq_shared;
@@ -1035,12 +1098,23 @@ INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, con
         rq.out_min = 0;
         rq.out_max = 255;
     }
-    if (rq.any_short) {
+    if (FLOAT) { /* the caller checked the header's HDR_FLOAT */
+        int32_t header[HDR_CELLS];
+        memcpy(header, wp - HEADER_BYTES, sizeof header);
+        float fs, fo;
+        memcpy(&fs, &header[HDR_FSCALE], sizeof fs);
+        memcpy(&fo, &header[HDR_FOFFSET], sizeof fo);
+        rq.zero_point = 0; /* in the offset */
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, 1, _mm512_set1_ps(fs), _mm512_set1_ps(fo), x, in_c,
+                   wp, pbias, corr, res, &rq, dst, out_c, n);
+    } else if (rq.any_short) {
         rq.any_short = 1;
-        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, 0, _mm512_setzero_ps(), _mm512_setzero_ps(), x,
+                   in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
     } else {
         rq.any_short = 0;
-        wide_chunk(NPX, NBLK, TAILV, UNIFORM, x, in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
+        wide_chunk(NPX, NBLK, TAILV, UNIFORM, 0, _mm512_setzero_ps(), _mm512_setzero_ps(), x,
+                   in_c, wp, pbias, corr, res, &rq, dst, out_c, n);
     }
 }
 
@@ -1054,24 +1128,47 @@ INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, con
         const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
         (void)res;                                                                               \
         CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,  \
-                    n);                                                                          \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, 0, x, in_c, wp, pbias, corr, NULL, rq, dst,      \
+                    out_c, n);                                                                   \
     }                                                                                            \
     MNET_VNNI static __attribute__((noinline)) void name##_plain(                                \
         const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
         const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
         (void)res;                                                                               \
         CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,  \
-                    n);                                                                          \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 1, 0, x, in_c, wp, pbias, corr, NULL, rq, dst,      \
+                    out_c, n);                                                                   \
     }                                                                                            \
     MNET_VNNI static __attribute__((noinline)) void name##_res(                                  \
         const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
         const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
         (void)corr; /* residual mode: no input sums */                                           \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, x, in_c, wp, pbias, NULL, res, rq, dst, out_c,   \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, 0, x, in_c, wp, pbias, NULL, res, rq, dst,       \
+                    out_c, n);                                                                   \
+    }
+/* The float requantization's two (uniform layers only, input sums): with
+ * and without zero point and clamp. */
+#define WIDE_FLOAT_FN(name, NPX, NBLK, TAILV)                                                    \
+    MNET_VNNI static __attribute__((noinline)) void name##_float(                                \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
+        (void)res;                                                                               \
+        CORR_NONNULL(corr);                                                                      \
+        pw_run_wide(NPX, NBLK, TAILV, 1, 0, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,   \
+                    n);                                                                          \
+    }                                                                                            \
+    MNET_VNNI static __attribute__((noinline)) void name##_float_plain(                          \
+        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
+        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
+        (void)res;                                                                               \
+        CORR_NONNULL(corr);                                                                      \
+        pw_run_wide(NPX, NBLK, TAILV, 1, 1, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,   \
                     n);                                                                          \
     }
+WIDE_FLOAT_FN(pw_run_n80_u, 4, 1, 1)
+WIDE_FLOAT_FN(pw_run_n96_u, 4, 1, 2)
+WIDE_FLOAT_FN(pw_run_n144, 2, 2, 1)
+#undef WIDE_FLOAT_FN
 WIDE_RUN_FN(pw_run_n80_u, 4, 1, 1, 1)
 WIDE_RUN_FN(pw_run_n80_c, 4, 1, 1, 0)
 WIDE_RUN_FN(pw_run_n96_u, 4, 1, 2, 1)
@@ -1080,13 +1177,19 @@ WIDE_RUN_FN(pw_run_n144, 2, 2, 1, 1)
 #undef WIDE_RUN_FN
 typedef void (*wide_fn)(const uint8_t *, int, const int8_t *, const int32_t *, const int32_t *,
                         const pw_res *, const rq_ctx *, uint8_t *, int, int);
-static const wide_fn wide_n80[2][3] = {
-    {pw_run_n80_c_res, pw_run_n80_c_plain, pw_run_n80_c},
-    {pw_run_n80_u_res, pw_run_n80_u_plain, pw_run_n80_u}};
-static const wide_fn wide_n96[2][3] = {
-    {pw_run_n96_c_res, pw_run_n96_c_plain, pw_run_n96_c},
-    {pw_run_n96_u_res, pw_run_n96_u_plain, pw_run_n96_u}};
-static const wide_fn wide_n144[3] = {pw_run_n144_res, pw_run_n144_plain, pw_run_n144};
+/* [uniform][residuals, plain, other, float plain, float other] (the float
+ * route is never proved for per-channel layers: their rows repeat the
+ * integer ones) */
+static const wide_fn wide_n80[2][5] = {
+    {pw_run_n80_c_res, pw_run_n80_c_plain, pw_run_n80_c, pw_run_n80_c_plain, pw_run_n80_c},
+    {pw_run_n80_u_res, pw_run_n80_u_plain, pw_run_n80_u, pw_run_n80_u_float_plain,
+     pw_run_n80_u_float}};
+static const wide_fn wide_n96[2][5] = {
+    {pw_run_n96_c_res, pw_run_n96_c_plain, pw_run_n96_c, pw_run_n96_c_plain, pw_run_n96_c},
+    {pw_run_n96_u_res, pw_run_n96_u_plain, pw_run_n96_u, pw_run_n96_u_float_plain,
+     pw_run_n96_u_float}};
+static const wide_fn wide_n144[5] = {pw_run_n144_res, pw_run_n144_plain, pw_run_n144,
+                                     pw_run_n144_float_plain, pw_run_n144_float};
 #undef WIDE_FOR
 #undef WIDE_UNROLL
 
@@ -1134,15 +1237,21 @@ INLINE_VNNI void pw_tile_6x4_tail_one(const uint8_t *x, int in_c, const int8_t *
 }
 PW_TILES_FN(pw_tiles_6x4_tail, PW_TILE, pw_tile_6x4_tail_one)
 /* The last 16 channels of the tiles' pixels: groups of 4 (pw_tile_4x16_one),
- * then 2 single pixels where the count is not a multiple of 4. */
+ * then 2 single pixels where the count is not a multiple of 4 (FLOAT: the
+ * groups with the float requantization, the single pixels without). */
 INLINE_VNNI void pw_tiles_6x16_body(const uint8_t *x, int in_c, const int8_t *wb,
                                      const int32_t *pbias, const int32_t *corr, const pw_res *res,
-                                     const rq_ctx *rq, uint8_t *dst, int out_c, int pos,
-                                     int lane_ordered, int valid, int tiles) {
+                                     const rq_ctx *rq, const int FLOAT, uint8_t *dst, int out_c,
+                                     int pos, int lane_ordered, int valid, int tiles) {
     int n = tiles * PW_TILE, p = 0;
+    rq_ctx rq_float = *rq; /* the zero point in the float route's offset */
+    rq_float.zero_point = 0;
+    __m512 fs = _mm512_setzero_ps(), fo = _mm512_setzero_ps();
+    if (FLOAT) pw_float_consts(rq, in_c, out_c, &fs, &fo);
     for (; p + 4 <= n; p += 4)
-        pw_tile_4x16_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
-                         dst + (size_t)p * out_c, out_c, pos, valid);
+        pw_tile_4x16_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res,
+                         FLOAT ? &rq_float : rq, FLOAT, fs, fo, dst + (size_t)p * out_c, out_c,
+                         pos, valid);
     for (; p < n; p++)
         pw_tile_1x1_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
                         dst + (size_t)p * out_c, out_c, pos, lane_ordered, valid);
@@ -1156,8 +1265,19 @@ MNET_VNNI static void pw_tiles_6x16(const uint8_t *x, int in_c, const int8_t *wb
     RQ_LOCAL(rq, rq_shared);
     (void)res;
     CORR_NONNULL(corr);
-    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, dst, out_c, pos, lane_ordered, valid,
-                       tiles);
+    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, 0, dst, out_c, pos, lane_ordered,
+                       valid, tiles);
+}
+/* As pw_tiles_6x16, with the float requantization (header HDR_FLOAT). */
+MNET_VNNI static void pw_tiles_6x16_f(const uint8_t *x, int in_c, const int8_t *wb,
+                                      const int32_t *pbias, const int32_t *corr, const pw_res *res,
+                                      const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
+                                      int lane_ordered, int valid, int tiles) {
+    RQ_LOCAL(rq, rq_shared);
+    (void)res;
+    CORR_NONNULL(corr);
+    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, 1, dst, out_c, pos, lane_ordered,
+                       valid, tiles);
 }
 MNET_VNNI static void pw_tiles_6x16_res(const uint8_t *x, int in_c, const int8_t *wb,
                                         const int32_t *pbias, const int32_t *corr,
@@ -1166,8 +1286,8 @@ MNET_VNNI static void pw_tiles_6x16_res(const uint8_t *x, int in_c, const int8_t
                                         int tiles) {
     RQ_LOCAL(rq, rq_shared);
     (void)corr; /* residual mode: no input sums */
-    pw_tiles_6x16_body(x, in_c, wb, pbias, NULL, res, rq, dst, out_c, pos, lane_ordered, valid,
-                       tiles);
+    pw_tiles_6x16_body(x, in_c, wb, pbias, NULL, res, rq, 0, dst, out_c, pos, lane_ordered,
+                       valid, tiles);
 }
 PW_TILES_FN(pw_tiles_6x32, PW_TILE, pw_tile_6x32_one)
 /* 17..24 channels after the full blocks, uniform requantization: 8 pixels
@@ -1202,6 +1322,7 @@ MNET_VNNI static void pw_tiles_pairs24(const uint8_t *x, int in_c, const int8_t 
 PW_TILES_FN(pw_tiles_6x48, PW_TILE, pw_tile_6x48_one)
 PW_TILES_FN(pw_tiles_6x64_u, PW_TILE, pw_tile_6x64_u)
 PW_TILES_FN(pw_tiles_6x64_c, PW_TILE, pw_tile_6x64_c)
+PW_TILES_FN(pw_tiles_6x64_f, PW_TILE, pw_tile_6x64_f)
 #undef PW_TILE_1
 #undef PW_TILES_FN
 
@@ -1217,7 +1338,7 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
     int in4 = round_up(in_c, 4), cp = round_up(out_c, 16), full = out_c / BLOCK * BLOCK;
     rq_ctx rq = {(const int32_t *)(wp + pw_weight_bytes(in_c, out_c)), cp, read_any_short(packed),
                  !p->channel_requant, p->output_zero_point, p->out_min, p->out_max};
-    int32_t header[3];
+    int32_t header[HDR_CELLS];
     memcpy(header, packed, sizeof header);
     int32_t sum_scale = header[HDR_RESIDUAL_MODE] ? 0 : 128 - p->weight_zero_point;
     /* The last 1-5 pixels of a range of at least 6 run as one 6-pixel tile
@@ -1241,6 +1362,8 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
     /* outputs without zero point or clamp (ReLU6 of quantization-aware
      * models) run variants where both are constants */
     int plain = rq.zero_point == 0 && rq.out_min <= 0 && rq.out_max >= 255;
+    rq_ctx rq_float = rq; /* the float route's: the zero point is in its offset */
+    rq_float.zero_point = 0;
     /* residual entries: all of them for the all-channel tiles, a block's
      * own for the blocks */
     int res_n = header[HDR_RESIDUALS];
@@ -1269,9 +1392,10 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
                     pixel_corrections16(x + (size_t)k * in_c, in_c / 8, sum_scale, corr + k);
             for (; k < n; k++) corr[k] = sum_scale * byte_sum(x + (size_t)k * in_c, in_c);
         }
-        /* the all-channel tiles: [uniform][residuals, plain, other] */
+        /* the all-channel tiles: [uniform][residuals, plain, other, float
+         * plain, float other] */
         wide_fn wide = NULL;
-        int variant = res_all ? 0 : plain ? 1 : 2;
+        int variant = res_all ? 0 : (header[HDR_FLOAT] ? 3 : 1) + !plain;
         if (P == PW_TILE && full == BLOCK && cp == 80) /* out_c 65..80 */
             wide = wide_n80[rq.uniform][variant];
         else if (P == PW_TILE && full == BLOCK && cp == 96) /* out_c 81..96 */
@@ -1295,10 +1419,15 @@ MNET_VNNI void mnet_q8_vnni_pw_run(int in_c, int out_c, const mnet_q8_conv_param
                 tile = pw_tiles_pairs24;
             else if (nv == 4 && !rq.uniform)
                 tile = pw_tiles_6x64_c;
+            else if (nv == 4 && header[HDR_FLOAT])
+                tile = pw_tiles_6x64_f;
             const pw_res *bres =
                 res_n ? pw_res_select(packed, in_c, out_c, block / 16, nv, &res_block) : NULL;
             if (bres && tile == pw_tiles_6x16) tile = pw_tiles_6x16_res;
-            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, bres, &rq,
+            else if (tile == pw_tiles_6x16 && header[HDR_FLOAT] && rq.uniform)
+                tile = pw_tiles_6x16_f;
+            tile(x, in_c, wp + (size_t)block * in4, packed_bias + block, corr, bres,
+                 tile == pw_tiles_6x64_f ? &rq_float : &rq,
                  out + (size_t)px * out_c + block, out_c, block, block < full, valid, tiles);
         }
         px += n;

@@ -29,7 +29,7 @@
  * pixels (all taps inside the image) of each row run through
  * q8_vnni_stem_wide.c instead (pixels in the lanes, 16 per pass: no
  * broadcasts); the tiles here do the pixels with padded columns and every
- * other case. Per-tensor requantization takes q8_stem_float.h's float route
+ * other case. Per-tensor requantization takes q8_float_requant.h's float route
  * (one FMA per 16 values instead of two vpmuldq) where the pack proved it
  * exact.
  *
@@ -46,7 +46,7 @@
 #include "int8/q8_vnni_stem.h"
 
 #include "int8/q8_stem_common.h"
-#include "int8/q8_stem_float.h"
+#include "int8/q8_float_requant.h"
 #include "int8/q8_vnni_common.h"
 #include "int8/q8_vnni_stem_wide.h"
 
@@ -68,7 +68,7 @@ enum {
     HDR_SPARE,
     HDR_WIDE_OK,
     HDR_WIDE,
-    HDR_FLOAT_OK, /* the float requantization found (q8_stem_float.h; its */
+    HDR_FLOAT_OK, /* the float requantization found (q8_float_requant.h; its */
     HDR_FLOAT,    /* scale and offset as float bits); whether it is used */
     HDR_FSCALE,
     HDR_FOFFSET,
@@ -166,7 +166,7 @@ void mnet_q8_vnni_stem_pack(const mnet_conv_geometry *g, const mnet_q8_conv_para
     float fscale = 0, foffset = 0;
     header[HDR_FLOAT_OK] = header[HDR_FLOAT] =
         !p->channel_requant &&
-        mnet_q8_stem_float_requant(p->requant, p->output_zero_point, &fscale, &foffset);
+        mnet_q8_float_requant_find(p->requant, p->output_zero_point, &fscale, &foffset);
     memcpy(&header[HDR_FSCALE], &fscale, sizeof fscale);
     memcpy(&header[HDR_FOFFSET], &foffset, sizeof foffset);
     memcpy(base, header, sizeof header);
@@ -217,7 +217,7 @@ typedef struct stem_ctx {
     __m512i order; /* the output dword permute (store_permute) */
     rq_ctx rq;
     rq_vec r; /* uniform constants */
-    int float_route; /* q8_stem_float.h's requantization (zero point in offset) */
+    int float_route; /* q8_float_requant.h's requantization (zero point in offset) */
     __m512 scale, offset;
     int nv, out_c, step; /* step: input bytes between adjacent output pixels */
     int spare_row;       /* the spare tap's kernel row, -1: none */
@@ -226,7 +226,7 @@ typedef struct stem_ctx {
 
 /* Requantize (uniform or per position) one accumulator of vector v. */
 INLINE_VNNI __m512i stem_requant(const stem_ctx *c, __m512i acc, int v) {
-    if (c->float_route) return mnet_q8_stem_float_rq(acc, c->scale, c->offset);
+    if (c->float_route) return mnet_q8_float_rq(acc, c->scale, c->offset);
     if (c->rq.uniform) return requant_r(acc, &c->r, c->rq.any_short);
     return requant16(acc, &c->rq, 16 * v);
 }

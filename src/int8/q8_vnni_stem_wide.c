@@ -16,7 +16,7 @@
  * vpdpbusd (weights 1) per 16 pixels, folded into the accumulators' start.
  *
  * Requantization, per-tensor, three routes: the float one
- * (q8_stem_float.h: one FMA per 16 values instead of two
+ * (q8_float_requant.h: one FMA per 16 values instead of two
  * vpmuldq, proven exact at pack time, zero point in its offset), the word
  * one (long shifts with s2 <= 7: the nudge, s2 and the zero point after the
  * saturating pack to int16), else q8_vnni_common.h's requant_r. Then the
@@ -24,7 +24,7 @@
  * x 32 channels per vector by three levels of vpermt2b and stored. */
 #include "int8/q8_vnni_stem_wide.h"
 
-#include "int8/q8_stem_float.h"
+#include "int8/q8_float_requant.h"
 #include "int8/q8_vnni_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -139,10 +139,10 @@ INLINE_VBMI __m512i wide_pack4(const wide_consts *k, __m512i a0, __m512i a1, __m
                                __m512i a3) {
     int any_short = k->rq.any_short;
     if (k->float_route) { /* zero point in the offset */
-        __m512i w01 = _mm512_packs_epi32(mnet_q8_stem_float_rq(a0, k->scale, k->offset),
-                                         mnet_q8_stem_float_rq(a1, k->scale, k->offset));
-        __m512i w23 = _mm512_packs_epi32(mnet_q8_stem_float_rq(a2, k->scale, k->offset),
-                                         mnet_q8_stem_float_rq(a3, k->scale, k->offset));
+        __m512i w01 = _mm512_packs_epi32(mnet_q8_float_rq(a0, k->scale, k->offset),
+                                         mnet_q8_float_rq(a1, k->scale, k->offset));
+        __m512i w23 = _mm512_packs_epi32(mnet_q8_float_rq(a2, k->scale, k->offset),
+                                         mnet_q8_float_rq(a3, k->scale, k->offset));
         __m512i b = _mm512_packus_epi16(w01, w23);
         if (k->rq.out_min > 0) b = _mm512_max_epu8(b, _mm512_set1_epi8((char)k->rq.out_min));
         if (k->rq.out_max < 255) b = _mm512_min_epu8(b, _mm512_set1_epi8((char)k->rq.out_max));

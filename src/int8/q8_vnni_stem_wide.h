@@ -16,7 +16,7 @@ typedef struct mnet_q8_stem_wide {
     int step;  /* input bytes between adjacent output pixels (3 x stride) */
     int spare; /* the spare tap (r * 9 + j), or -1 */
     int32_t sum_scale; /* o - zw: (o - zw) sum x added per pixel (q8_vnni_stem.c), or 0 */
-    int float_route; /* requantize as mnet_q8_stem_float_requant found */
+    int float_route; /* requantize as mnet_q8_float_requant_find found */
     float scale, offset;
 } mnet_q8_stem_wide;
 

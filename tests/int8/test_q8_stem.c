@@ -15,7 +15,7 @@
 #include "int8/q8_kernels.h"
 #include "mnet.h"
 #include "int8/q8_stem_common.h"
-#include "int8/q8_stem_float.h"
+#include "int8/q8_float_requant.h"
 #include "int8/q8_vnni_stem.h"
 #include "int8/q8_vnni_stem_wide.h"
 #include "int8/q8_x86.h"
@@ -97,7 +97,7 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_h, int in_w
             int allowed = out_c == 32 && !per_channel && mnet_q8_stem_wide_cpu();
             float sc, of;
             int with_float = (wide & 2) && !per_channel &&
-                             mnet_q8_stem_float_requant(p.requant, p.output_zero_point, &sc, &of);
+                             mnet_q8_float_requant_find(p.requant, p.output_zero_point, &sc, &of);
             int want_route = ((wide & 1) && allowed) + 2 * with_float;
             int route = mnet_q8_vnni_stem_set_wide(packed, wide & 1, wide & 2);
             CHECK_MSG(route == want_route, "wide route %d, wanted %d", route, want_route);
