@@ -1121,50 +1121,26 @@ INLINE_VNNI void pw_run_wide(const int NPX, const int NBLK, const int TAILV, con
 /* One function per shape and requantization, called once per chunk; one
  * more with residual entries (name_res), the other's residual code gone
  * with its constant NULL (with the test in its tiles, and even as a third
- * copy in the same function, 24 -> 144 ran 7-8 % slower). */
-#define WIDE_RUN_FN(name, NPX, NBLK, TAILV, UNIFORM)                                             \
-    MNET_VNNI static __attribute__((noinline)) void name(                                        \
+ * copy in the same function, 24 -> 144 ran 7-8 % slower). WIDE_RUN_ONE is
+ * one such function: PLAIN (no zero point, no clamp), FLOAT (the float
+ * requantization), RES (residual mode: no input sums, corr unused). */
+#define WIDE_RUN_ONE(fname, NPX, NBLK, TAILV, UNIFORM, PLAIN, FLOAT, RES)                        \
+    MNET_VNNI static __attribute__((noinline)) void fname(                                       \
         const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
         const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
-        (void)res;                                                                               \
-        CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, 0, x, in_c, wp, pbias, corr, NULL, rq, dst,      \
-                    out_c, n);                                                                   \
-    }                                                                                            \
-    MNET_VNNI static __attribute__((noinline)) void name##_plain(                                \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
-        (void)res;                                                                               \
-        CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 1, 0, x, in_c, wp, pbias, corr, NULL, rq, dst,      \
-                    out_c, n);                                                                   \
-    }                                                                                            \
-    MNET_VNNI static __attribute__((noinline)) void name##_res(                                  \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
-        (void)corr; /* residual mode: no input sums */                                           \
-        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, 0, 0, x, in_c, wp, pbias, NULL, res, rq, dst,       \
-                    out_c, n);                                                                   \
+        if (!(RES)) CORR_NONNULL(corr);                                                          \
+        pw_run_wide(NPX, NBLK, TAILV, UNIFORM, PLAIN, FLOAT, x, in_c, wp, pbias,                 \
+                    (RES) ? NULL : corr, (RES) ? res : NULL, rq, dst, out_c, n);                 \
     }
+#define WIDE_RUN_FN(name, NPX, NBLK, TAILV, UNIFORM)                     \
+    WIDE_RUN_ONE(name, NPX, NBLK, TAILV, UNIFORM, 0, 0, 0)               \
+    WIDE_RUN_ONE(name##_plain, NPX, NBLK, TAILV, UNIFORM, 1, 0, 0)       \
+    WIDE_RUN_ONE(name##_res, NPX, NBLK, TAILV, UNIFORM, 0, 0, 1)
 /* The float requantization's two (uniform layers only, input sums): with
  * and without zero point and clamp. */
-#define WIDE_FLOAT_FN(name, NPX, NBLK, TAILV)                                                    \
-    MNET_VNNI static __attribute__((noinline)) void name##_float(                                \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
-        (void)res;                                                                               \
-        CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, 1, 0, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,   \
-                    n);                                                                          \
-    }                                                                                            \
-    MNET_VNNI static __attribute__((noinline)) void name##_float_plain(                          \
-        const uint8_t *x, int in_c, const int8_t *wp, const int32_t *pbias, const int32_t *corr, \
-        const pw_res *res, const rq_ctx *rq, uint8_t *dst, int out_c, int n) {                   \
-        (void)res;                                                                               \
-        CORR_NONNULL(corr);                                                                      \
-        pw_run_wide(NPX, NBLK, TAILV, 1, 1, 1, x, in_c, wp, pbias, corr, NULL, rq, dst, out_c,   \
-                    n);                                                                          \
-    }
+#define WIDE_FLOAT_FN(name, NPX, NBLK, TAILV)                   \
+    WIDE_RUN_ONE(name##_float, NPX, NBLK, TAILV, 1, 0, 1, 0)    \
+    WIDE_RUN_ONE(name##_float_plain, NPX, NBLK, TAILV, 1, 1, 1, 0)
 WIDE_FLOAT_FN(pw_run_n80_u, 4, 1, 1)
 WIDE_FLOAT_FN(pw_run_n96_u, 4, 1, 2)
 WIDE_FLOAT_FN(pw_run_n144, 2, 2, 1)
@@ -1175,6 +1151,7 @@ WIDE_RUN_FN(pw_run_n96_u, 4, 1, 2, 1)
 WIDE_RUN_FN(pw_run_n96_c, 4, 1, 2, 0)
 WIDE_RUN_FN(pw_run_n144, 2, 2, 1, 1)
 #undef WIDE_RUN_FN
+#undef WIDE_RUN_ONE
 typedef void (*wide_fn)(const uint8_t *, int, const int8_t *, const int32_t *, const int32_t *,
                         const pw_res *, const rq_ctx *, uint8_t *, int, int);
 /* [uniform][residuals, plain, other, float plain, float other] (the float
@@ -1256,29 +1233,23 @@ INLINE_VNNI void pw_tiles_6x16_body(const uint8_t *x, int in_c, const int8_t *wb
         pw_tile_1x1_one(x + (size_t)p * in_c, in_c, wb, pbias, corr_at(corr, p), res, rq,
                         dst + (size_t)p * out_c, out_c, pos, lane_ordered, valid);
 }
-/* Two functions (as the other runs of tiles): the residual-free one with
- * res a constant NULL, the residual one with corr a constant NULL. */
-MNET_VNNI static void pw_tiles_6x16(const uint8_t *x, int in_c, const int8_t *wb,
-                                    const int32_t *pbias, const int32_t *corr, const pw_res *res,
-                                    const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
-                                    int lane_ordered, int valid, int tiles) {
-    RQ_LOCAL(rq, rq_shared);
-    (void)res;
-    CORR_NONNULL(corr);
-    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, 0, dst, out_c, pos, lane_ordered,
-                       valid, tiles);
-}
-/* As pw_tiles_6x16, with the float requantization (header HDR_FLOAT). */
-MNET_VNNI static void pw_tiles_6x16_f(const uint8_t *x, int in_c, const int8_t *wb,
-                                      const int32_t *pbias, const int32_t *corr, const pw_res *res,
-                                      const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,
-                                      int lane_ordered, int valid, int tiles) {
-    RQ_LOCAL(rq, rq_shared);
-    (void)res;
-    CORR_NONNULL(corr);
-    pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, 1, dst, out_c, pos, lane_ordered,
-                       valid, tiles);
-}
+/* Three functions (as the other runs of tiles): the residual-free ones with
+ * res a constant NULL, integer (pw_tiles_6x16) or float requantization
+ * (pw_tiles_6x16_f, header HDR_FLOAT), and the residual one with corr a
+ * constant NULL. */
+#define PW_TILES_6X16_FN(name, FLOAT)                                                           \
+    MNET_VNNI static void name(const uint8_t *x, int in_c, const int8_t *wb,                     \
+                               const int32_t *pbias, const int32_t *corr, const pw_res *res,     \
+                               const rq_ctx *rq_shared, uint8_t *dst, int out_c, int pos,        \
+                               int lane_ordered, int valid, int tiles) {                         \
+        RQ_LOCAL(rq, rq_shared);                                                                 \
+        (void)res;                                                                               \
+        CORR_NONNULL(corr);                                                                      \
+        pw_tiles_6x16_body(x, in_c, wb, pbias, corr, NULL, rq, FLOAT, dst, out_c, pos,           \
+                           lane_ordered, valid, tiles);                                          \
+    }
+PW_TILES_6X16_FN(pw_tiles_6x16, 0)
+PW_TILES_6X16_FN(pw_tiles_6x16_f, 1)
 MNET_VNNI static void pw_tiles_6x16_res(const uint8_t *x, int in_c, const int8_t *wb,
                                         const int32_t *pbias, const int32_t *corr,
                                         const pw_res *res, const rq_ctx *rq_shared, uint8_t *dst,

@@ -19,6 +19,7 @@
 #include "int8/q8_rqtable.h"
 #include "int8/q8_vnni_depthwise_quad.h"
 #include "int8/q8_x86.h"
+#include "q8_test_run.h"
 #include "test_util.h"
 
 static mnet_q8_conv_params random_params(test_rng *r) {
@@ -94,10 +95,9 @@ static void run_case(const mnet_q8_kernels *k, test_rng *r, const residual_case 
     mnet_requant rq[256];
     if (rc->per_channel) random_channel_requant(r, &p, rq, c);
     int zw = p.weight_zero_point;
-    size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
-    uint8_t *in = malloc(nin), *w = malloc((size_t)c * 9), *a = malloc(nout), *b = malloc(nout);
-    int32_t *bias = malloc((size_t)c * 4), *pb = malloc(((size_t)c + 64) * 4);
-    void *packed = malloc(k->depthwise_pack_bytes(&g));
+    size_t nin = (size_t)g.in_h * g.in_w * c;
+    uint8_t *in = malloc(nin), *w = malloc((size_t)c * 9);
+    int32_t *bias = malloc((size_t)c * 4);
     for (size_t i = 0; i < nin; i++) in[i] = (uint8_t)test_rng_int(r, 0, 255);
     for (int i = 0; i < c * 9; i++) { /* near the zero point: w - zw in [-100, 100] */
         int v = zw + test_rng_int(r, -100, 100);
@@ -111,17 +111,11 @@ static void run_case(const mnet_q8_kernels *k, test_rng *r, const residual_case 
     }
     if (rc->force_k) set_extreme(r, w, edge_channel(r, c), test_rng_int(r, 0, 8), zw, 1);
     for (int i = 0; i < c; i++) bias[i] = test_rng_int(r, -50000, 50000);
-    k->depthwise_pack(&g, &p, w, bias, packed, pb);
-    mnet_q8_ref_conv(&g, &p, in, w, bias, a, 0, g.out_h);
-    memset(b, 0x5A, nout);
-    int s1 = test_rng_int(r, 0, g.out_h), s2 = test_rng_int(r, s1, g.out_h);
-    k->depthwise(&g, &p, in, packed, pb, b, 0, s1);
-    k->depthwise(&g, &p, in, packed, pb, b, s1, s2);
-    k->depthwise(&g, &p, in, packed, pb, b, s2, g.out_h);
-    CHECK_MSG(memcmp(a, b, nout) == 0,
+    int split[2];
+    CHECK_MSG(q8_depthwise_agrees(k, r, &g, &p, in, w, bias, split),
               "%s depthwise c %d %dx%d s%d d%d zw %d per-channel %d extremes %d%s%s split %d %d",
               k->isa, c, g.in_h, g.in_w, rc->stride, rc->dil, zw, rc->per_channel, rc->extremes,
-              rc->same_lane ? " in one channel" : "", rc->force_k ? " + K" : "", s1, s2);
+              rc->same_lane ? " in one channel" : "", rc->force_k ? " + K" : "", split[0], split[1]);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     /* the packing's classification of the full 64-blocks */
     if (k == &mnet_q8_kernels_avx512vnni && mnet_q8_vnni_dwq_ok(&g) && c >= 64) {
@@ -147,7 +141,7 @@ static void run_case(const mnet_q8_kernels *k, test_rng *r, const residual_case 
         free(wq);
     }
 #endif
-    free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    free(in), free(w), free(bias);
 }
 
 int main(void) {

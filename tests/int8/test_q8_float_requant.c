@@ -18,6 +18,7 @@
 
 #include "int8/q8_float_requant.h"
 #include "int8/q8_kernels.h"
+#include "q8_test_run.h"
 #include "test_util.h"
 
 static int32_t want_byte(int32_t acc, mnet_requant r, int32_t zp) {
@@ -132,9 +133,7 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_c, int out_
     mnet_requant *rq = malloc((size_t)out_c * sizeof *rq);
     mnet_q8_conv_params p = layer_params(r, zw, rq, out_c, per_channel);
     uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
-    uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
-    int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
-    void *packed = malloc(k->pointwise_pack_bytes(in_c, out_c));
+    int32_t *bias = malloc((size_t)out_c * 4);
     for (size_t i = 0; i < (size_t)pixels * in_c; i++) in[i] = (uint8_t)test_rng_int(r, 0, 255);
     for (size_t i = 0; i < (size_t)in_c * out_c; i++) {
         int v = full_weights ? test_rng_int(r, 0, 255) : zw + test_rng_int(r, -100, 100);
@@ -151,18 +150,13 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_c, int out_
         double step = ldexp(1.0, 31 - q.shift) / q.multiplier;
         bias[o] = (int32_t)(test_rng_float(r, -200.0f, 200.0f) * step);
     }
-    k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
-    mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
-    memset(b, 0xA5, (size_t)pixels * out_c);
-    int split = test_rng_int(r, 0, pixels);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
-    CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
+    int split[1];
+    CHECK_MSG(q8_pointwise_agrees(k, r, in_c, out_c, &p, in, w, bias, pixels, split),
               "%s pointwise %d->%d x %d px, zw %d, full weights %d, per-channel %d, zo %d, "
               "clamp %d..%d",
               k->isa, in_c, out_c, pixels, zw, full_weights, per_channel,
               (int)p.output_zero_point, (int)p.out_min, (int)p.out_max);
-    free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    free(rq), free(in), free(w), free(bias);
 }
 
 static void check_set(const mnet_q8_kernels *k, test_rng *r) {

@@ -10,6 +10,7 @@
 #include "int8/q8_x86.h"
 #include "kernels/cpu_features.h"
 #include "q8_test_defs.h"
+#include "q8_test_run.h"
 #include "test_util.h"
 
 static void fill_u8(test_rng *r, uint8_t *x, size_t n) {
@@ -162,24 +163,17 @@ static void check_pointwise_case(const mnet_q8_kernels *k, test_rng *r, int in_c
     if (per_channel) random_channel_requant(r, &p, rq, out_c);
     if (symmetric) p.weight_zero_point = 128; /* symmetric int8 weights stored + 128 */
     uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
-    uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
-    int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
-    void *packed = malloc(k->pointwise_pack_bytes(in_c, out_c));
+    int32_t *bias = malloc((size_t)out_c * 4);
     fill_u8(r, in, (size_t)pixels * in_c);
     fill_u8(r, w, (size_t)in_c * out_c);
     fill_i32(r, bias, (size_t)out_c, 50000);
     if (extreme)
         for (int o = 0; o < out_c; o++) bias[o] = (int32_t)(uint32_t)test_rng_next(r) / 2;
-    k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
-    mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
-    memset(b, 0xA5, (size_t)pixels * out_c);
-    int split = test_rng_int(r, 0, pixels);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
-    CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
+    int split[1];
+    CHECK_MSG(q8_pointwise_agrees(k, r, in_c, out_c, &p, in, w, bias, pixels, split),
               "%s pointwise %d->%d x %d px, per-channel %d", k->isa, in_c, out_c, pixels,
               p.channel_requant != NULL);
-    free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    free(rq), free(in), free(w), free(bias);
 }
 
 static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
@@ -260,11 +254,9 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
         if (t == 12 || t == 13) p.weight_zero_point = 0;
         mnet_requant rq[300];
         if (t % 3 != 0) random_channel_requant(r, &p, rq, c);
-        size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
-        uint8_t *in = malloc(nin), *w = malloc((size_t)c * kk * kk), *a = malloc(nout),
-                *b = malloc(nout);
-        int32_t *bias = malloc((size_t)c * 4), *pb = malloc(((size_t)c + 64) * 4);
-        void *packed = malloc(k->depthwise_pack_bytes(&g));
+        size_t nin = (size_t)g.in_h * g.in_w * c;
+        uint8_t *in = malloc(nin), *w = malloc((size_t)c * kk * kk);
+        int32_t *bias = malloc((size_t)c * 4);
         fill_u8(r, in, nin);
         fill_u8(r, w, (size_t)c * kk * kk);
         /* weights near the zero point but for one channel, as in trained
@@ -277,15 +269,12 @@ static void check_fast(const mnet_q8_kernels *k, test_rng *r) {
             w[(size_t)test_rng_int(r, 0, c - 1) * kk * kk] = p.weight_zero_point < 128 ? 255 : 0;
         }
         fill_i32(r, bias, (size_t)c, 50000);
-        k->depthwise_pack(&g, &p, w, bias, packed, pb);
-        mnet_q8_ref_conv(&g, &p, in, w, bias, a, 0, g.out_h);
-        memset(b, 0x5A, nout);
-        int split = test_rng_int(r, 0, g.out_h);
-        k->depthwise(&g, &p, in, packed, pb, b, 0, split);
-        k->depthwise(&g, &p, in, packed, pb, b, split, g.out_h);
-        CHECK_MSG(memcmp(a, b, nout) == 0, "%s depthwise c %d %dx%d s%d d%d, per-channel %d",
-                  k->isa, c, g.in_h, g.in_w, g.stride_h, g.dilation_h, p.channel_requant != NULL);
-        free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+        int split[2];
+        CHECK_MSG(q8_depthwise_agrees(k, r, &g, &p, in, w, bias, split),
+                  "%s depthwise c %d %dx%d s%d d%d, per-channel %d, split %d %d", k->isa, c,
+                  g.in_h, g.in_w, g.stride_h, g.dilation_h, p.channel_requant != NULL, split[0],
+                  split[1]);
+        free(in), free(w), free(bias);
     }
 }
 
@@ -310,11 +299,9 @@ static void check_depthwise_row_ranges(const mnet_q8_kernels *k, test_rng *r) {
         if (t % 3 == 1) p.weight_zero_point = 128;
         mnet_requant rq[208];
         if (t % 4 >= 2) random_channel_requant(r, &p, rq, c);
-        size_t nin = (size_t)g.in_h * g.in_w * c, nout = (size_t)g.out_h * g.out_w * c;
-        uint8_t *in = malloc(nin), *w = malloc((size_t)c * 9), *a = malloc(nout),
-                *b = malloc(nout);
-        int32_t *bias = malloc((size_t)c * 4), *pb = malloc(((size_t)c + 64) * 4);
-        void *packed = malloc(k->depthwise_pack_bytes(&g));
+        size_t nin = (size_t)g.in_h * g.in_w * c;
+        uint8_t *in = malloc(nin), *w = malloc((size_t)c * 9);
+        int32_t *bias = malloc((size_t)c * 4);
         fill_u8(r, in, nin);
         fill_u8(r, w, (size_t)c * 9);
         if (t % 3 != 2 && p.weight_zero_point != 128) { /* near the zero point, one extreme */
@@ -327,16 +314,11 @@ static void check_depthwise_row_ranges(const mnet_q8_kernels *k, test_rng *r) {
                     p.weight_zero_point < 128 ? 255 : 0;
         }
         fill_i32(r, bias, (size_t)c, 50000);
-        k->depthwise_pack(&g, &p, w, bias, packed, pb);
-        mnet_q8_ref_conv(&g, &p, in, w, bias, a, 0, g.out_h);
-        memset(b, 0x5A, nout);
-        int s1 = test_rng_int(r, 0, g.out_h), s2 = test_rng_int(r, s1, g.out_h);
-        k->depthwise(&g, &p, in, packed, pb, b, 0, s1);
-        k->depthwise(&g, &p, in, packed, pb, b, s1, s2);
-        k->depthwise(&g, &p, in, packed, pb, b, s2, g.out_h);
-        CHECK_MSG(memcmp(a, b, nout) == 0, "%s depthwise rows c %d %dx%d s%d split %d %d, zw %d",
-                  k->isa, c, g.in_h, g.in_w, stride, s1, s2, p.weight_zero_point);
-        free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+        int split[2];
+        CHECK_MSG(q8_depthwise_agrees(k, r, &g, &p, in, w, bias, split),
+                  "%s depthwise rows c %d %dx%d s%d split %d %d, zw %d", k->isa, c, g.in_h,
+                  g.in_w, stride, split[0], split[1], p.weight_zero_point);
+        free(in), free(w), free(bias);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "int8/q8_kernels.h"
+#include "q8_test_run.h"
 #include "test_util.h"
 
 static mnet_q8_conv_params residual_params(test_rng *r, int zw, mnet_requant *rq, int out_c,
@@ -39,9 +40,7 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_c, int out_
     mnet_requant *rq = malloc((size_t)out_c * sizeof *rq);
     mnet_q8_conv_params p = residual_params(r, zw, rq, out_c, per_channel);
     uint8_t *in = malloc((size_t)pixels * in_c), *w = malloc((size_t)in_c * out_c);
-    uint8_t *a = malloc((size_t)pixels * out_c), *b = malloc((size_t)pixels * out_c);
-    int32_t *bias = malloc((size_t)out_c * 4), *pb = malloc(((size_t)out_c + 64) * 4);
-    void *packed = malloc(k->pointwise_pack_bytes(in_c, out_c));
+    int32_t *bias = malloc((size_t)out_c * 4);
     for (size_t i = 0; i < (size_t)pixels * in_c; i++) in[i] = (uint8_t)test_rng_int(r, 0, 255);
     for (size_t i = 0; i < (size_t)in_c * out_c; i++) {
         int v = zw + test_rng_int(r, -100, 100);
@@ -64,16 +63,11 @@ static void check_case(const mnet_q8_kernels *k, test_rng *r, int in_c, int out_
         w[(size_t)o * in_c + i] = (uint8_t)(test_rng_int(r, 0, 4) ? far : 255 - far);
         last_i = i;
     }
-    k->pointwise_pack(in_c, out_c, &p, w, bias, packed, pb);
-    mnet_q8_ref_pointwise(in_c, out_c, &p, in, w, bias, a, 0, pixels);
-    memset(b, 0xA5, (size_t)pixels * out_c);
-    int split = test_rng_int(r, 0, pixels);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, 0, split);
-    k->pointwise(in_c, out_c, &p, in, packed, pb, b, split, pixels);
-    CHECK_MSG(memcmp(a, b, (size_t)pixels * out_c) == 0,
+    int split[1];
+    CHECK_MSG(q8_pointwise_agrees(k, r, in_c, out_c, &p, in, w, bias, pixels, split),
               "%s pointwise %d->%d x %d px, zw %d, %d extremes, per-channel %d", k->isa, in_c,
               out_c, pixels, zw, extremes, per_channel);
-    free(rq), free(in), free(w), free(a), free(b), free(bias), free(pb), free(packed);
+    free(rq), free(in), free(w), free(bias);
 }
 
 static void check_set(const mnet_q8_kernels *k, test_rng *r) {
