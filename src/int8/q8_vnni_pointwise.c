@@ -414,7 +414,9 @@ INLINE_VNNI void pw_tile(const int P, const int NV, const uint8_t *x, int in_c, 
     a0##v = requant16(a0##v, rq, pos + 16 * v), a1##v = requant16(a1##v, rq, pos + 16 * v), \
     a2##v = requant16(a2##v, rq, pos + 16 * v), a3##v = requant16(a3##v, rq, pos + 16 * v), \
     a4##v = requant16(a4##v, rq, pos + 16 * v), a5##v = requant16(a5##v, rq, pos + 16 * v);
-#define ROW_RES(v)                                                                           \
+/* A residual entry of output vector v over a tile's 6 pixels (the switches
+ * of the 64- and 48-channel tiles). */
+#define RES_6PX(v)                                                                           \
     case v:                                                                                  \
         RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
         RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
@@ -463,7 +465,7 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
     if (res)
         for (int e = 0; e < res->n; e++) {
             __m512i rw = _mm512_loadu_si512(res->w[e]);
-            switch (res->v[e]) { ROW_RES(0) ROW_RES(1) ROW_RES(2) ROW_RES(3) }
+            switch (res->v[e]) { RES_6PX(0) RES_6PX(1) RES_6PX(2) RES_6PX(3) }
         }
     if (uniform == 2) {
         __m512 fs, fo;
@@ -525,7 +527,6 @@ PW_TILE_6X64_FN(pw_tile_6x64_f, 2)
 #undef ROW_INIT
 #undef ROW_DOT
 #undef ROW_RQ
-#undef ROW_RES
 #undef ROW_STORE_Q
 #undef ROW_STORE_U
 
@@ -654,11 +655,6 @@ INLINE_VNNI void pw_tile_6x32_one(const uint8_t *x, int in_c, const int8_t *wb,
         DPBUSD(a##p##1, xb, w1);                                         \
         DPBUSD(a##p##2, xb, w2);                                         \
     }
-#define T3_RES(v)                                                                            \
-    case v:                                                                                  \
-        RES_DOT(a0##v, x0, res, e); RES_DOT(a1##v, x1, res, e); RES_DOT(a2##v, x2, res, e);  \
-        RES_DOT(a3##v, x3, res, e); RES_DOT(a4##v, x4, res, e); RES_DOT(a5##v, x5, res, e);  \
-        break;
 #define T3_STORE(p)                                                                   \
     if (rq->uniform) {                                                                \
         store_block32_u(PX_DST(p), a##p##0, a##p##1, &r, rq, valid);                     \
@@ -703,7 +699,7 @@ INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
     if (res)
         for (int e = 0; e < res->n; e++) {
             __m512i rw = _mm512_loadu_si512(res->w[e]);
-            switch (res->v[e]) { T3_RES(0) T3_RES(1) T3_RES(2) }
+            switch (res->v[e]) { RES_6PX(0) RES_6PX(1) RES_6PX(2) }
         }
     rq_vec r = rq_load(rq, 0); /* used only if uniform; position 0 always exists */
     T3_STORE(0)
@@ -715,7 +711,7 @@ INLINE_VNNI void pw_tile_6x48_one(const uint8_t *x, int in_c, const int8_t *wb,
 }
 #undef T3_INIT
 #undef T3_DOT
-#undef T3_RES
+#undef RES_6PX
 #undef T3_STORE
 
 /* 4 pixels' channel-ordered vectors of 16 (requantized) -> bytes, pixel p's
