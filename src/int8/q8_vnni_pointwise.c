@@ -467,19 +467,7 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
             __m512i rw = _mm512_loadu_si512(res->w[e]);
             switch (res->v[e]) { RES_6PX(0) RES_6PX(1) RES_6PX(2) RES_6PX(3) }
         }
-    if (uniform == 2) {
-        __m512 fs, fo;
-        pw_float_consts(rq, in_c, out_c, &fs, &fo);
-        ROW_FRQ(0) ROW_FRQ(1) ROW_FRQ(2) ROW_FRQ(3) ROW_FRQ(4) ROW_FRQ(5)
-        ROW_STORE_Q(0);
-        ROW_STORE_Q(1);
-        ROW_STORE_Q(2);
-        ROW_STORE_Q(3);
-        ROW_STORE_Q(4);
-        ROW_STORE_Q(5);
-        return;
-    }
-    if (uniform) { /* the constants once, in registers, for all 24 vectors */
+    if (uniform == 1) { /* the constants once, in registers, for all 24 vectors */
         rq_vec r = rq_load(rq, 0);
         ROW_STORE_U(0);
         ROW_STORE_U(1);
@@ -489,11 +477,18 @@ INLINE_VNNI void pw_tile_6x64_body(const uint8_t *x, int in_c, const int8_t *wb,
         ROW_STORE_U(5);
         return;
     }
-    /* per channel: vector by vector, each position's constants loaded once
-     * for the 6 pixels (before any store: the byte stores could alias the
-     * table, so that stores in between make GCC load them again per pixel);
-     * 5-25 % faster for per-channel expansions than pixel by pixel */
-    ROW_RQ(0) ROW_RQ(1) ROW_RQ(2) ROW_RQ(3)
+    if (uniform == 2) { /* float route: all 24 vectors requantized, then stored */
+        __m512 fs, fo;
+        pw_float_consts(rq, in_c, out_c, &fs, &fo);
+        ROW_FRQ(0) ROW_FRQ(1) ROW_FRQ(2) ROW_FRQ(3) ROW_FRQ(4) ROW_FRQ(5)
+    } else {
+        /* per channel: vector by vector, each position's constants loaded
+         * once for the 6 pixels (before any store: the byte stores could
+         * alias the table, so that stores in between make GCC load them
+         * again per pixel); 5-25 % faster for per-channel expansions than
+         * pixel by pixel */
+        ROW_RQ(0) ROW_RQ(1) ROW_RQ(2) ROW_RQ(3)
+    }
     ROW_STORE_Q(0);
     ROW_STORE_Q(1);
     ROW_STORE_Q(2);

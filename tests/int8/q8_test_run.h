@@ -6,6 +6,7 @@
 #ifndef MNET_TEST_Q8_TEST_RUN_H
 #define MNET_TEST_Q8_TEST_RUN_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,19 @@ static inline int q8_depthwise_agrees(const mnet_q8_kernels *k, test_rng *r,
     }
     free(a), free(b), free(pb), free(packed);
     return same;
+}
+
+/* Runs check on every fast kernel set this CPU runs (the scalar reference
+ * left out), each explicitly: plain AVX2 too on a VNNI CPU. */
+static inline void q8_for_each_fast_set(void (*check)(const mnet_q8_kernels *, test_rng *),
+                                        test_rng *r) {
+    const mnet_q8_kernels *sets[8];
+    int n = mnet_q8_kernels_available(sets, 8);
+    for (int i = 0; i < n; i++) {
+        if (sets[i] == &mnet_q8_kernels_ref) continue;
+        printf("testing %s\n", sets[i]->isa);
+        check(sets[i], r);
+    }
 }
 
 #endif

@@ -179,12 +179,6 @@ int main(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) check_proof(&rng);
 #endif
-    const mnet_q8_kernels *sets[8];
-    int n = mnet_q8_kernels_available(sets, 8);
-    for (int i = 0; i < n; i++) {
-        if (sets[i] == &mnet_q8_kernels_ref) continue;
-        printf("testing %s\n", sets[i]->isa);
-        check_set(sets[i], &rng);
-    }
+    q8_for_each_fast_set(check_set, &rng);
     TEST_MAIN_END();
 }

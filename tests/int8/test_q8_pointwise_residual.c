@@ -96,12 +96,6 @@ static void check_set(const mnet_q8_kernels *k, test_rng *r) {
 
 int main(void) {
     test_rng rng = {0x9E3779B97F4A7C15ull};
-    const mnet_q8_kernels *sets[8];
-    int n = mnet_q8_kernels_available(sets, 8);
-    for (int i = 0; i < n; i++) {
-        if (sets[i] == &mnet_q8_kernels_ref) continue;
-        printf("testing %s\n", sets[i]->isa);
-        check_set(sets[i], &rng);
-    }
+    q8_for_each_fast_set(check_set, &rng);
     TEST_MAIN_END();
 }
